@@ -1,0 +1,189 @@
+//! Plan -> changes, with an undo journal: every step done is recorded, and a failure undoes
+//! the recorded steps in reverse so the mount table is as it was.
+
+use crate::error::Error;
+use crate::path::{components, Path};
+use crate::plan::{Plan, Step, MAX_STEPS};
+use rustix::io::Errno;
+
+/// The system calls a plan needs; `HostOps` makes them, tests simulate them.
+pub trait Ops {
+    fn make_root_mount(&mut self) -> Result<(), Errno>;
+    fn make_private(&mut self) -> Result<(), Errno>;
+    fn mkdir(&mut self, path: &Path) -> Result<(), Errno>;
+    fn rmdir(&mut self, path: &Path) -> Result<(), Errno>;
+    fn create_file(&mut self, path: &Path) -> Result<(), Errno>;
+    fn unlink(&mut self, path: &Path) -> Result<(), Errno>;
+    fn bind(&mut self, source: &Path, target: &Path, recursive: bool) -> Result<(), Errno>;
+    fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno>;
+    fn unmount(&mut self, target: &Path) -> Result<(), Errno>;
+    fn move_mount(&mut self, source: &Path, target: &Path) -> Result<(), Errno>;
+    /// Makes `new` the root; the old root goes to `old` inside it, or is detached.
+    fn pivot_root(&mut self, new: &Path, old: Option<&Path>) -> Result<(), Errno>;
+    /// Reverts `pivot_root(new, Some(old))`.
+    fn unpivot_root(&mut self, new: &Path, old: &Path) -> Result<(), Errno>;
+}
+
+/// A step that was done, and how many directories it created (for `Mkdir`).
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy)]
+struct Done {
+    step: usize,
+    created: usize,
+}
+
+/// What has been done so far, to undo in reverse.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Journal {
+    done: heapless::Vec<Done, MAX_STEPS>,
+}
+
+/// A failed run: the error, and the first error met while undoing, if any.
+#[cfg_attr(test, derive(Debug))]
+pub struct Failure {
+    pub error: Error,
+    pub undo_error: Option<Error>,
+}
+
+/// Performs the plan's steps in order; on failure undoes what was done and reports both.
+pub fn run_plan(plan: &Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure> {
+    let mut journal = Journal::default();
+    for (index, step) in plan.steps.iter().enumerate() {
+        let mut created = 0;
+        if let Err(error) = do_step(step, ops, &mut created) {
+            // A failed step changed nothing, except a half-done mkdir -p: record what it made.
+            if created > 0 {
+                let _ = journal.done.push(Done {
+                    step: index,
+                    created,
+                });
+            }
+            let undo_error = undo_plan(plan, journal, ops).err();
+            return Err(Failure { error, undo_error });
+        }
+        // The journal has one slot per step, so this cannot overflow.
+        let _ = journal.done.push(Done {
+            step: index,
+            created,
+        });
+    }
+    Ok(journal)
+}
+
+/// Undoes every journaled step in reverse; keeps going after an error and returns the first.
+pub fn undo_plan(plan: &Plan<'_>, mut journal: Journal, ops: &mut impl Ops) -> Result<(), Error> {
+    let mut first_error = None;
+    while let Some(done) = journal.done.pop() {
+        if let Some(step) = plan.steps.get(done.step) {
+            if let Err(error) = undo_step(step, done.created, ops) {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn do_step(step: &Step, ops: &mut impl Ops, created: &mut usize) -> Result<(), Error> {
+    match step {
+        Step::MakeRootMount => ops
+            .make_root_mount()
+            .map_err(|e| fail("make root a mount", b"/", e)),
+        Step::MakePrivate => ops
+            .make_private()
+            .map_err(|e| fail("make mounts private", b"/", e)),
+        Step::Mkdir { path, from } => mkdir_all(path, *from, ops, created),
+        Step::CreateFile { path } => ops
+            .create_file(path)
+            .map_err(|e| fail("create file", path.as_bytes(), e)),
+        Step::Bind {
+            source,
+            target,
+            recursive,
+        } => ops
+            .bind(source, target, *recursive)
+            .map_err(|e| fail("bind", source.as_bytes(), e)),
+        Step::RemountReadOnly { target } => ops
+            .remount_read_only(target)
+            .map_err(|e| fail("remount read-only", target.as_bytes(), e)),
+        Step::Move { source, target } => ops
+            .move_mount(source, target)
+            .map_err(|e| fail("move mount", source.as_bytes(), e)),
+        Step::PivotRoot { new, old } => ops
+            .pivot_root(new, old.as_ref())
+            .map_err(|e| fail("pivot_root", new.as_bytes(), e)),
+    }
+}
+
+fn undo_step(step: &Step, created: usize, ops: &mut impl Ops) -> Result<(), Error> {
+    let undo = "undo";
+    match step {
+        // The stacked copy shows the same tree, and propagation only matters for later mounts.
+        Step::MakeRootMount | Step::MakePrivate | Step::RemountReadOnly { .. } => Ok(()),
+        Step::Mkdir { path, from } => {
+            let mut dir = Path::from_bytes(path.as_bytes().get(..*from).unwrap_or(b"/"))
+                .map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
+            for component in components(path.as_bytes().get(*from..).unwrap_or(&[])).take(created) {
+                dir.push(component)
+                    .map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
+            }
+            for _ in 0..created {
+                ops.rmdir(&dir).map_err(|e| fail(undo, dir.as_bytes(), e))?;
+                dir.pop();
+            }
+            Ok(())
+        }
+        Step::CreateFile { path } => ops.unlink(path).map_err(|e| fail(undo, path.as_bytes(), e)),
+        Step::Bind { target, .. } => ops
+            .unmount(target)
+            .map_err(|e| fail(undo, target.as_bytes(), e)),
+        Step::Move { source, target } => ops
+            .move_mount(target, source)
+            .map_err(|e| fail(undo, target.as_bytes(), e)),
+        Step::PivotRoot {
+            new,
+            old: Some(old),
+        } => ops
+            .unpivot_root(new, old)
+            .map_err(|e| fail(undo, old.as_bytes(), e)),
+        Step::PivotRoot { new, old: None } => Err(fail(undo, new.as_bytes(), Errno::PERM)),
+    }
+}
+
+/// Creates the components of `path` after byte `from`, counting those it made.
+fn mkdir_all(
+    path: &Path,
+    from: usize,
+    ops: &mut impl Ops,
+    created: &mut usize,
+) -> Result<(), Error> {
+    let existing = path.as_bytes().get(..from).unwrap_or(b"/");
+    let mut dir = Path::from_bytes(existing)
+        .map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
+    for component in components(path.as_bytes().get(from..).unwrap_or(&[])) {
+        dir.push(component)
+            .map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
+        ops.mkdir(&dir)
+            .map_err(|e| fail("mkdir", dir.as_bytes(), e))?;
+        *created += 1;
+    }
+    Ok(())
+}
+
+fn fail(step: &'static str, path: &[u8], errno: Errno) -> Error {
+    Error::failure(step, path, errno, hint_for(errno))
+}
+
+/// A short hint for the errno values a mount dance meets.
+fn hint_for(errno: Errno) -> &'static str {
+    match errno {
+        Errno::PERM | Errno::ACCESS => "needs CAP_SYS_ADMIN in a mount namespace of its own",
+        Errno::ROFS => "the file system is read-only; create the directory in the image",
+        Errno::NOENT => "it vanished after it was checked",
+        Errno::BUSY => "something is mounted or open there",
+        Errno::INVAL => {
+            "the kernel refused this mount layout (shared mounts, or not a mount point)"
+        }
+        _ => "see the errno",
+    }
+}

@@ -1,0 +1,256 @@
+//! The init's own command line: options, then `--` INIT ARGS… or bare words (the command in
+//! container mode, the kernel's leftovers otherwise).
+
+use crate::config::{Mode, Policy, Source, Words};
+use crate::error::Error;
+use crate::spec::{parse_bind, parse_pivot, Refusal};
+use rustix::io::Errno;
+
+/// What the invocation asks for besides configuration.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Invocation<'a> {
+    pub source: Source<'a>,
+    pub mode: Option<Mode>,
+    pub as_pid2: bool,
+    pub dry_run: bool,
+    pub help: bool,
+    pub version: bool,
+    /// Words after the options when no `--` came first.
+    pub bare_words: Words<'a>,
+}
+
+/// Options that take a value, and options that are flags.
+const VALUE_OPTIONS: [&[u8]; 5] = [
+    b"--pivot-root",
+    b"--bind",
+    b"--bind-ro",
+    b"--mode",
+    b"--on-failure",
+];
+const FLAG_OPTIONS: [&[u8]; 4] = [b"--as-pid2", b"--dry-run", b"--help", b"--version"];
+
+/// Parses argv without argv[0].
+pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error> {
+    let mut invocation = Invocation::default();
+    let mut seen: heapless::Vec<&[u8], 16> = heapless::Vec::new();
+    let mut rest = args.iter();
+    while let Some(&arg) = rest.next() {
+        if arg == b"--" {
+            invocation.source.command =
+                Some(collect_words(rest.as_slice(), arg)?).filter(|w| !w.is_empty());
+            return Ok(invocation);
+        }
+        if !arg.starts_with(b"-") || arg == b"-" {
+            let mut words = collect_words(core::slice::from_ref(&arg), arg)?;
+            for &word in rest.as_slice() {
+                words.push(word).map_err(|_| too_many_words(word))?;
+            }
+            invocation.bare_words = words;
+            return Ok(invocation);
+        }
+        let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
+            Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
+            None => (arg, None),
+        };
+        let repeatable = name == b"--bind" || name == b"--bind-ro";
+        if !repeatable && (VALUE_OPTIONS.contains(&name) || FLAG_OPTIONS.contains(&name)) {
+            if seen.contains(&name) {
+                return Err(usage(arg, "option given twice"));
+            }
+            let _ = seen.push(name);
+        }
+        if FLAG_OPTIONS.contains(&name) {
+            if inline_value.is_some() {
+                return Err(usage(arg, "this option takes no value"));
+            }
+            set_flag(&mut invocation, name);
+        } else if VALUE_OPTIONS.contains(&name) {
+            let value = match inline_value {
+                Some(value) => value,
+                None => rest
+                    .next()
+                    .copied()
+                    .ok_or_else(|| usage(arg, "this option needs a value"))?,
+            };
+            set_value(&mut invocation, name, value)
+                .map_err(|r| Error::usage(option_step(name), value, r.errno, r.hint))?;
+        } else {
+            return Err(usage(arg, "unknown option; see --help"));
+        }
+    }
+    Ok(invocation)
+}
+
+fn set_flag(invocation: &mut Invocation<'_>, name: &[u8]) {
+    match name {
+        b"--as-pid2" => invocation.as_pid2 = true,
+        b"--dry-run" => invocation.dry_run = true,
+        b"--help" => invocation.help = true,
+        _ => invocation.version = true,
+    }
+}
+
+fn set_value<'a>(
+    invocation: &mut Invocation<'a>,
+    name: &[u8],
+    value: &'a [u8],
+) -> Result<(), Refusal> {
+    let invalid = |hint| Refusal {
+        errno: Errno::INVAL,
+        hint,
+    };
+    match name {
+        b"--pivot-root" => invocation.source.pivot = Some(parse_pivot(value)?),
+        b"--mode" => {
+            invocation.mode = Some(
+                Mode::from_name(value)
+                    .ok_or(invalid("unknown mode; known: initrd, root, container"))?,
+            )
+        }
+        b"--on-failure" => {
+            let policy = Policy::from_name(value).ok_or(invalid(
+                "unknown policy; known: emergency, reboot, poweroff, halt, continue",
+            ))?;
+            invocation.source.on_failure = Some(policy);
+        }
+        _ => {
+            let bind = parse_bind(value, name == b"--bind-ro")?;
+            let full = Refusal {
+                errno: Errno::NOSPC,
+                hint: "more than 16 binds",
+            };
+            invocation.source.binds.push(bind).map_err(|_| full)?;
+        }
+    }
+    Ok(())
+}
+
+/// The step name a refused option value is reported under.
+fn option_step(name: &[u8]) -> &'static str {
+    match name {
+        b"--pivot-root" => "--pivot-root",
+        b"--mode" => "--mode",
+        b"--on-failure" => "--on-failure",
+        b"--bind-ro" => "--bind-ro",
+        _ => "--bind",
+    }
+}
+
+fn collect_words<'a>(words: &[&'a [u8]], first: &[u8]) -> Result<Words<'a>, Error> {
+    Words::from_slice(words).map_err(|_| too_many_words(first))
+}
+
+fn too_many_words(word: &[u8]) -> Error {
+    Error::usage(
+        "command line",
+        word,
+        Errno::TOOBIG,
+        "more than 64 words for the init",
+    )
+}
+
+fn usage(arg: &[u8], hint: &'static str) -> Error {
+    Error::usage("command line", arg, Errno::INVAL, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::rendered;
+
+    fn parse(args: &[&str]) -> Result<Invocation<'static>, String> {
+        let args: Vec<&'static [u8]> = args
+            .iter()
+            .map(|a| &*Box::leak(a.as_bytes().to_vec().into_boxed_slice()))
+            .collect();
+        parse_args(&args).map_err(|e| rendered(&e))
+    }
+
+    #[test]
+    fn options_then_command() {
+        let inv = parse(&[
+            "--pivot-root=/new:/old",
+            "--bind",
+            "/a:/b",
+            "--bind-ro=+/c",
+            "--as-pid2",
+            "--",
+            "/bin/sh",
+            "-c",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(inv.source.pivot.unwrap().old, Some(&b"/old"[..]));
+        assert_eq!(inv.source.binds.len(), 2);
+        assert!(inv.source.binds[1].read_only && inv.source.binds[1].source_in_new_root);
+        assert!(inv.as_pid2 && !inv.dry_run);
+        assert_eq!(
+            inv.source.command.unwrap().as_slice(),
+            [&b"/bin/sh"[..], b"-c", b"x"]
+        );
+    }
+
+    #[test]
+    fn bare_words_end_the_options() {
+        let inv = parse(&["--mode=root", "single", "--dry-run"]).unwrap();
+        assert_eq!(inv.mode, Some(Mode::Root));
+        assert!(
+            !inv.dry_run,
+            "words after the first bare word are not options"
+        );
+        assert_eq!(inv.bare_words.as_slice(), [&b"single"[..], b"--dry-run"]);
+        assert!(inv.source.command.is_none());
+        let inv = parse(&["--on-failure", "poweroff", "--help", "--version"]).unwrap();
+        assert_eq!(inv.source.on_failure, Some(Policy::Poweroff));
+        assert!(inv.help && inv.version);
+        assert!(parse(&["--"]).unwrap().source.command.is_none());
+    }
+
+    #[test]
+    fn bad_arguments_are_refused_naming_them() {
+        for (args, message) in [
+            (&["--pivot-root=relative"][..], "--pivot-root: 'relative': EINVAL — NEW must be an absolute path"),
+            (&["--pivot-root="], "--pivot-root: '': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths"),
+            (&["--pivot-root=:"], "--pivot-root: ':': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths"),
+            (&["--pivot-root", ":/old"], "--pivot-root: ':/old': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths"),
+            (&["--pivot-root=/a:b"], "--pivot-root: '/a:b': EINVAL — OLD must be an absolute path"),
+            (&["--pivot-root"], "command line: '--pivot-root': EINVAL — this option needs a value"),
+            (&["--pivot-root=/a", "--pivot-root=/b"], "command line: '--pivot-root=/b': EINVAL — option given twice"),
+            (&["--dry-run", "--dry-run"], "command line: '--dry-run': EINVAL — option given twice"),
+            (&["--mode=vm"], "--mode: 'vm': EINVAL — unknown mode; known: initrd, root, container"),
+            (&["--mode=root", "--mode=root"], "command line: '--mode=root': EINVAL — option given twice"),
+            (&["--on-failure=panic"], "--on-failure: 'panic': EINVAL — unknown policy; known: emergency, reboot, poweroff, halt, continue"),
+            (&["--bind=rel"], "--bind: 'rel': EINVAL — SRC must be an absolute path"),
+            (&["--bind="], "--bind: '': EINVAL — SRC is empty; expected [+]SRC[:DST[:OPTS]]"),
+            (&["--bind-ro=/a:b"], "--bind-ro: '/a:b': EINVAL — DST must be an absolute path"),
+            (&["--bind=/a:/b:ro"], "--bind: '/a:/b:ro': EINVAL — unknown bind option; known: rbind, norbind"),
+            (&["--as-pid2=yes"], "command line: '--as-pid2=yes': EINVAL — this option takes no value"),
+            (&["--pivot"], "command line: '--pivot': EINVAL — unknown option; see --help"),
+            (&["-x"], "command line: '-x': EINVAL — unknown option; see --help"),
+        ] {
+            assert_eq!(parse(args).err(), Some(format!("rspawn-init: {message}")), "args {args:?}");
+        }
+    }
+
+    #[test]
+    fn capacities_are_errors_not_cuts() {
+        let binds: Vec<String> = (0..17).map(|i| format!("--bind=/b{i}")).collect();
+        let refs: Vec<&str> = binds.iter().map(String::as_str).collect();
+        assert_eq!(
+            parse(&refs).err(),
+            Some("rspawn-init: --bind: '/b16': ENOSPC — more than 16 binds".to_string())
+        );
+        let words: Vec<String> = std::iter::once("--".to_string())
+            .chain((0..65).map(|i| format!("w{i}")))
+            .collect();
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(
+            parse(&refs).err(),
+            Some(
+                "rspawn-init: command line: '--': E2BIG — more than 64 words for the init"
+                    .to_string()
+            )
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! What PID 1 of a machine does after a failure was reported and rolled back (SPEC §5): it
+//! never exits, since the kernel would panic.
+
+use crate::config::Policy;
+use crate::log::{to_stderr, Line};
+use crate::path::Path;
+use crate::sys::{self, Env};
+use core::sync::atomic::{AtomicU8, Ordering};
+use rustix::process::{wait, WaitOptions};
+use rustix::system::RebootCommand;
+
+/// The policy in force, for the panic handler (set once the configuration is read).
+static POLICY: AtomicU8 = AtomicU8::new(0);
+
+const POLICIES: [Policy; 5] = [
+    Policy::Emergency,
+    Policy::Reboot,
+    Policy::Poweroff,
+    Policy::Halt,
+    Policy::Continue,
+];
+
+/// Remembers `policy` for `follow_policy_after_panic`.
+pub fn set_policy(policy: Policy) {
+    let index = POLICIES.iter().position(|p| *p == policy).unwrap_or(0);
+    POLICY.store(index as u8, Ordering::Relaxed);
+}
+
+/// The policy last set.
+pub fn current_policy() -> Policy {
+    POLICIES
+        .get(usize::from(POLICY.load(Ordering::Relaxed)))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Inits the kernel would try, for `continue` and the emergency shell.
+const FALLBACK_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b"/bin/sh"];
+
+/// Follows `policy`; never returns.
+pub fn follow_policy(policy: Policy, env: Env) -> ! {
+    let mut line = Line::prefixed();
+    line.bytes(b"failure policy: ")
+        .bytes(policy.name().as_bytes());
+    to_stderr(&mut line);
+    match policy {
+        Policy::Reboot => restart_machine(RebootCommand::Restart),
+        Policy::Poweroff => restart_machine(RebootCommand::PowerOff),
+        Policy::Halt => restart_machine(RebootCommand::Halt),
+        Policy::Continue => {
+            // Boot the tree as it is, without the pivot.
+            for init in FALLBACK_INITS {
+                if let Ok(path) = Path::from_bytes(init) {
+                    sys::execve(&path, &[], env);
+                }
+            }
+            emergency(env)
+        }
+        Policy::Emergency => emergency(env),
+    }
+}
+
+fn restart_machine(command: RebootCommand) -> ! {
+    rustix::fs::sync();
+    let _ = rustix::system::reboot(command);
+    wait_forever()
+}
+
+/// Runs `/bin/sh` of the current root as a child when there is one, then waits forever.
+fn emergency(env: Env) -> ! {
+    if let Ok(shell) = Path::from_bytes(b"/bin/sh") {
+        if rustix::fs::access(shell.as_cstr(), rustix::fs::Access::EXEC_OK).is_ok() {
+            if let Ok(None) = sys::fork() {
+                let _ = rustix::process::setsid();
+                sys::execve(&shell, &[], env);
+                sys::exit(127);
+            }
+        }
+    }
+    wait_forever()
+}
+
+/// Reaps children forever; sleeps when there are none.
+fn wait_forever() -> ! {
+    loop {
+        if wait(WaitOptions::empty()).is_err() {
+            let hour = rustix::thread::Timespec {
+                tv_sec: 3600,
+                tv_nsec: 0,
+            };
+            let _ = rustix::thread::nanosleep(&hour);
+        }
+    }
+}

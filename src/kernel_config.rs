@@ -1,0 +1,136 @@
+//! The keys rspawn-init reads from the kernel command line (`/proc/cmdline`), read only in
+//! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
+
+use crate::cmdline::{words, Word};
+use crate::config::{Policy, Source, Words};
+use crate::error::Error;
+use crate::spec::{parse_bind, parse_pivot, Refusal};
+use rustix::io::Errno;
+
+/// Largest command line read (the kernel's COMMAND_LINE_SIZE on x86 is 2048; arm64 4096).
+pub const CMDLINE_MAX: usize = 4096;
+
+/// Settings from the kernel command line beyond what a `Source` holds.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct KernelConfig<'a> {
+    pub source: Source<'a>,
+    pub debug: bool,
+    pub quiet: bool,
+}
+
+/// Parses the words of the command line; unknown words belong to the kernel or the real init.
+/// Repeated keys: the last wins, as bootloaders append; binds accumulate.
+pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error> {
+    let mut config = KernelConfig::default();
+    for word in words(cmdline) {
+        let word = word.map_err(|r| {
+            Error::usage("read /proc/cmdline", cmdline.trim_ascii(), r.errno, r.hint)
+        })?;
+        let parsed = Word::parse(word);
+        apply_word(&mut config, parsed)
+            .map_err(|r| Error::usage("read /proc/cmdline", word, r.errno, r.hint))?;
+    }
+    Ok(config)
+}
+
+fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
+    let source = &mut config.source;
+    match (word.key, word.value) {
+        (b"rspawn.pivot_root", Some(value)) => source.pivot = Some(parse_pivot(value)?),
+        (key @ (b"rspawn.bind" | b"rspawn.bind_ro"), Some(value)) => {
+            let bind = parse_bind(value, key == b"rspawn.bind_ro")?;
+            let full = Refusal {
+                errno: Errno::NOSPC,
+                hint: "more than 16 binds",
+            };
+            source.binds.push(bind).map_err(|_| full)?;
+        }
+        (b"rspawn.on_failure", Some(value)) => {
+            let unknown = Refusal {
+                errno: Errno::INVAL,
+                hint: "unknown policy; known: emergency, reboot, poweroff, halt, continue",
+            };
+            source.on_failure = Some(Policy::from_name(value).ok_or(unknown)?);
+        }
+        (b"init", Some(value)) => {
+            if value.first() != Some(&b'/') {
+                return Err(Refusal {
+                    errno: Errno::INVAL,
+                    hint: "init= must be an absolute path",
+                });
+            }
+            let mut command = Words::new();
+            let _ = command.push(value);
+            source.command = Some(command);
+        }
+        (b"ostree", Some(value)) => {
+            if value.first() != Some(&b'/') {
+                return Err(Refusal {
+                    errno: Errno::INVAL,
+                    hint: "ostree= must be an absolute path",
+                });
+            }
+            source.ostree = Some(value);
+        }
+        (b"rspawn.debug", _) => config.debug = true,
+        (b"quiet", None) => config.quiet = true,
+        (key, None) if key.starts_with(b"rspawn.") && key != b"rspawn.debug" => {
+            return Err(Refusal {
+                errno: Errno::INVAL,
+                hint: "this rspawn. key needs a value",
+            })
+        }
+        (key, Some(_)) if key.starts_with(b"rspawn.") => {
+            return Err(Refusal {
+                errno: Errno::INVAL,
+                hint: "unknown rspawn. key; see the README",
+            })
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::rendered;
+
+    #[test]
+    fn reads_our_keys_and_ignores_the_kernels() {
+        let line = b"BOOT_IMAGE=/vmlinuz root=LABEL=os ro quiet rspawn.pivot_root=\"/new:/old\" \
+            rspawn.bind=/a rspawn.bind_ro=+/b:/c init=/lib/systemd/systemd rspawn.on_failure=poweroff \
+            ostree=/ostree/boot.1/os/abc/0 rspawn.debug\n";
+        let config = parse_kernel_cmdline(line).unwrap();
+        let source = &config.source;
+        assert_eq!(source.pivot.unwrap().old, Some(&b"/old"[..]));
+        assert_eq!(source.binds.len(), 2);
+        assert!(source.binds[1].read_only && source.binds[1].source_in_new_root);
+        assert_eq!(
+            source.command.as_ref().unwrap().as_slice(),
+            [&b"/lib/systemd/systemd"[..]]
+        );
+        assert_eq!(source.on_failure, Some(Policy::Poweroff));
+        assert_eq!(source.ostree, Some(&b"/ostree/boot.1/os/abc/0"[..]));
+        assert!(config.debug && config.quiet);
+    }
+
+    #[test]
+    fn bad_words_are_refused_naming_them() {
+        for (line, message) in [
+            ("rspawn.pivot_root=new", "'rspawn.pivot_root=new': EINVAL — NEW must be an absolute path"),
+            ("rspawn.pivot_root=", "'rspawn.pivot_root=': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths"),
+            ("rspawn.pivot_root", "'rspawn.pivot_root': EINVAL — this rspawn. key needs a value"),
+            ("rspawn.bind=x", "'rspawn.bind=x': EINVAL — SRC must be an absolute path"),
+            ("rspawn.on_failure=explode", "'rspawn.on_failure=explode': EINVAL — unknown policy; known: emergency, reboot, poweroff, halt, continue"),
+            ("rspawn.pivotroot=/a", "'rspawn.pivotroot=/a': EINVAL — unknown rspawn. key; see the README"),
+            ("init=sbin/init", "'init=sbin/init': EINVAL — init= must be an absolute path"),
+            ("ostree=boot.1", "'ostree=boot.1': EINVAL — ostree= must be an absolute path"),
+            ("ro rspawn.pivot_root=\"/a b", "'ro rspawn.pivot_root=\"/a b': EINVAL — unterminated double quote"),
+        ] {
+            let error = parse_kernel_cmdline(line.as_bytes()).unwrap_err();
+            assert_eq!(rendered(&error), format!("rspawn-init: read /proc/cmdline: {message}"));
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Fixed-capacity, NUL-terminated path buffers: every path the init handles fits in one
+//! `PATH_MAX` buffer or is refused with ENAMETOOLONG, never cut.
+
+use core::ffi::CStr;
+
+/// Longest path, NUL included, as the kernel's `PATH_MAX`.
+pub const PATH_MAX: usize = 4096;
+
+/// Returned when a path would not fit in `PATH_MAX`.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TooLong;
+
+/// An owned path that always keeps a trailing NUL, so it can be handed to the kernel as is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Path {
+    buf: heapless::Vec<u8, PATH_MAX>,
+}
+
+#[cfg(test)]
+impl core::fmt::Debug for Path {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(core::str::from_utf8(self.as_bytes()).unwrap_or("<non-utf8>"))
+    }
+}
+
+impl Path {
+    /// The path "/".
+    pub fn root() -> Self {
+        let mut path = Path {
+            buf: heapless::Vec::new(),
+        };
+        // Two bytes always fit in PATH_MAX.
+        let _ = path.buf.extend_from_slice(b"/\0");
+        path
+    }
+
+    /// A copy of `bytes` (which must not contain NUL).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, TooLong> {
+        let mut path = Path {
+            buf: heapless::Vec::new(),
+        };
+        path.buf.extend_from_slice(bytes).map_err(|_| TooLong)?;
+        path.buf.push(0).map_err(|_| TooLong)?;
+        Ok(path)
+    }
+
+    /// The bytes without the trailing NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.split_last().map_or(&[], |(_, bytes)| bytes)
+    }
+
+    /// The path as a C string for syscalls.
+    pub fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_with_nul(&self.buf).unwrap_or(c"/")
+    }
+
+    /// True for "/".
+    pub fn is_root(&self) -> bool {
+        self.as_bytes() == b"/"
+    }
+
+    /// Appends one component, adding a separator where needed.
+    pub fn push(&mut self, component: &[u8]) -> Result<(), TooLong> {
+        self.buf.pop();
+        let need_slash = !self.buf.ends_with(b"/");
+        let ok = (!need_slash || self.buf.push(b'/').is_ok())
+            && self.buf.extend_from_slice(component).is_ok()
+            && self.buf.push(0).is_ok();
+        if ok {
+            Ok(())
+        } else {
+            // Restore the NUL so the path stays valid after a refused push.
+            self.buf.truncate(PATH_MAX - 1);
+            let _ = self.buf.push(0);
+            Err(TooLong)
+        }
+    }
+
+    /// Appends every component of `relative` (a path whose leading "/" is ignored).
+    pub fn push_all(&mut self, relative: &[u8]) -> Result<(), TooLong> {
+        components(relative).try_for_each(|c| self.push(c))
+    }
+
+    /// Removes the last component; "/" stays "/".
+    pub fn pop(&mut self) {
+        let bytes = self.as_bytes();
+        let cut = match bytes.iter().rposition(|&b| b == b'/') {
+            Some(0) | None => 1,
+            Some(i) => i,
+        };
+        self.buf.truncate(cut);
+        let _ = self.buf.push(0);
+    }
+
+    /// `prefix` followed by the components of `inner` (an absolute path inside `prefix`).
+    pub fn joined(prefix: &Path, inner: &Path) -> Result<Path, TooLong> {
+        let mut path = prefix.clone();
+        path.push_all(inner.as_bytes())?;
+        Ok(path)
+    }
+
+    /// The part of `self` below `base`, compared component by component, or `None`.
+    pub fn strip_prefix<'a>(&'a self, base: &Path) -> Option<&'a [u8]> {
+        if base.is_root() {
+            return Some(self.as_bytes());
+        }
+        let rest = self.as_bytes().strip_prefix(base.as_bytes())?;
+        match rest.first() {
+            None => Some(b"/"),
+            Some(b'/') => Some(rest),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The non-empty components of a path, "." and ".." included as they are.
+pub fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(s: &str) -> Path {
+        Path::from_bytes(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn push_and_pop_keep_one_separator() {
+        let mut p = Path::root();
+        p.push(b"a").unwrap();
+        p.push(b"b").unwrap();
+        assert_eq!(p.as_bytes(), b"/a/b");
+        assert_eq!(p.as_cstr().to_bytes(), b"/a/b");
+        p.pop();
+        assert_eq!(p.as_bytes(), b"/a");
+        p.pop();
+        assert_eq!(p.as_bytes(), b"/");
+        p.pop();
+        assert_eq!(p.as_bytes(), b"/");
+    }
+
+    #[test]
+    fn overflow_is_refused_and_leaves_a_valid_path() {
+        let mut p = Path::root();
+        let long = [b'x'; 4000];
+        p.push(&long).unwrap();
+        assert_eq!(p.push(&long), Err(TooLong));
+        assert!(p.as_cstr().to_bytes().len() < PATH_MAX);
+        assert_eq!(Path::from_bytes(&[b'y'; PATH_MAX]), Err(TooLong));
+    }
+
+    #[test]
+    fn strip_prefix_compares_whole_components() {
+        assert_eq!(path("/a/b").strip_prefix(&path("/a")), Some(&b"/b"[..]));
+        assert_eq!(path("/a").strip_prefix(&path("/a")), Some(&b"/"[..]));
+        assert_eq!(path("/ab").strip_prefix(&path("/a")), None);
+        assert_eq!(path("/x").strip_prefix(&Path::root()), Some(&b"/x"[..]));
+    }
+
+    #[test]
+    fn joined_puts_inner_below_prefix() {
+        assert_eq!(
+            Path::joined(&path("/sysroot"), &path("/a/b"))
+                .unwrap()
+                .as_bytes(),
+            b"/sysroot/a/b"
+        );
+        assert_eq!(
+            Path::joined(&Path::root(), &path("/a")).unwrap().as_bytes(),
+            b"/a"
+        );
+        assert_eq!(
+            Path::joined(&path("/n"), &Path::root()).unwrap().as_bytes(),
+            b"/n"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! The few calls rustix keeps private (execve, fork, signal masks, signalfd, exit, the process's
+//! own argv/envp and stdio), made through musl, which is linked for its start-up code anyway.
+//! The only module with `unsafe`; each block says why it is sound.
+#![allow(unsafe_code)]
+
+use crate::path::Path;
+use core::ffi::{c_char, c_int, CStr};
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+
+/// The environment as the kernel or runtime gave it; passed on to the init unchanged.
+#[derive(Clone, Copy)]
+pub struct Env(*const *const c_char);
+
+/// The environment, kept for the panic handler.
+static SAVED_ENV: core::sync::atomic::AtomicPtr<*const c_char> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// The environment saved by `args_and_env` (empty before).
+pub fn saved_env() -> Env {
+    let envp = SAVED_ENV.load(core::sync::atomic::Ordering::Relaxed);
+    if envp.is_null() {
+        Env(EMPTY_ENV.0.as_ptr())
+    } else {
+        Env(envp)
+    }
+}
+
+/// A NULL-terminated empty environment.
+struct EmptyEnv([*const c_char; 1]);
+// SAFETY: the array holds only a null pointer, never written.
+unsafe impl Sync for EmptyEnv {}
+static EMPTY_ENV: EmptyEnv = EmptyEnv([core::ptr::null()]);
+
+/// Most argv words read; more is a usage error, never a silent cut.
+pub const MAX_ARGV: usize = 256;
+
+/// argv as byte slices (argv[0] included) and the environment.
+pub fn args_and_env(
+    argc: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+) -> (heapless::Vec<&'static [u8], MAX_ARGV>, bool, Env) {
+    let mut words = heapless::Vec::new();
+    let mut overflow = false;
+    for i in 0..usize::try_from(argc).unwrap_or(0) {
+        // SAFETY: the C runtime passes argc valid, NUL-terminated strings that live as long as
+        // the process.
+        let word = unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes();
+        overflow |= words.push(word).is_err();
+    }
+    SAVED_ENV.store(envp.cast_mut(), core::sync::atomic::Ordering::Relaxed);
+    (words, overflow, Env(envp))
+}
+
+/// The value of the environment variable `name`, if set.
+pub fn env_var(env: Env, name: &[u8]) -> Option<&'static [u8]> {
+    let mut index = 0;
+    loop {
+        // SAFETY: envp is a NULL-terminated array of NUL-terminated strings from the runtime,
+        // unchanged for the life of the process (nothing here calls setenv).
+        let entry = unsafe { *env.0.add(index) };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: as above, `entry` is a valid C string.
+        let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
+        if let Some(value) = bytes
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix(b"="))
+        {
+            return Some(value);
+        }
+        index += 1;
+    }
+}
+
+/// Standard error, for log lines.
+pub fn stderr() -> BorrowedFd<'static> {
+    // SAFETY: fd 2 is only written through; if it is closed, writes fail with EBADF, which the
+    // write loop handles.
+    unsafe { rustix::stdio::stderr() }
+}
+
+/// Standard output, for --help, --version and --dry-run.
+pub fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: as for stderr.
+    unsafe { rustix::stdio::stdout() }
+}
+
+/// Room for the init's argument strings, each copied with its NUL.
+const EXEC_BYTES: usize = 8192;
+const EXEC_WORDS: usize = 66;
+
+/// Replaces this process with `path`; returns only on failure, with the errno.
+pub fn execve(path: &Path, args: &[&[u8]], env: Env) -> Errno {
+    let mut bytes: heapless::Vec<u8, EXEC_BYTES> = heapless::Vec::new();
+    let mut offsets: heapless::Vec<usize, EXEC_WORDS> = heapless::Vec::new();
+    for word in core::iter::once(path.as_bytes()).chain(args.iter().copied()) {
+        let fits = offsets.push(bytes.len()).is_ok()
+            && bytes.extend_from_slice(word).is_ok()
+            && bytes.push(0).is_ok();
+        if !fits || word.contains(&0) {
+            return Errno::TOOBIG;
+        }
+    }
+    let mut pointers: heapless::Vec<*const c_char, EXEC_WORDS> = heapless::Vec::new();
+    for &offset in &offsets {
+        // Every offset is inside `bytes`, which is not changed while the pointers live.
+        let _ = pointers.push(bytes.as_ptr().wrapping_add(offset).cast());
+    }
+    if pointers.push(core::ptr::null()).is_err() {
+        return Errno::TOOBIG;
+    }
+    // SAFETY: path is NUL-terminated; pointers is a NULL-terminated array of NUL-terminated
+    // strings inside `bytes`; env is the runtime's envp. execve only returns on failure.
+    unsafe { libc::execve(path.as_cstr().as_ptr(), pointers.as_ptr(), env.0) };
+    Errno::from_raw_os_error(errno())
+}
+
+fn errno() -> i32 {
+    // SAFETY: musl's errno location is always valid for the calling thread.
+    unsafe { *libc::__errno_location() }
+}
+
+/// `fork(2)`: `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
+pub fn fork() -> Result<Option<rustix::process::Pid>, Errno> {
+    // SAFETY: the process is single-threaded, so the child may run any code.
+    match unsafe { libc::fork() } {
+        -1 => Err(Errno::from_raw_os_error(errno())),
+        0 => Ok(None),
+        pid => Ok(rustix::process::Pid::from_raw(pid)),
+    }
+}
+
+/// Ends the process now (no destructors exist to run).
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit has no preconditions.
+    unsafe { libc::_exit(code) }
+}
+
+/// A set of signals for masks and signalfd.
+pub struct SignalSet(libc::sigset_t);
+
+impl SignalSet {
+    pub fn of(signals: &[c_int]) -> Self {
+        // SAFETY: sigset_t is plain data; sigemptyset initialises it and sigaddset only sets bits.
+        unsafe {
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for &signal in signals {
+                libc::sigaddset(&mut set, signal);
+            }
+            SignalSet(set)
+        }
+    }
+
+    /// Every signal.
+    pub fn full() -> Self {
+        // SAFETY: as above.
+        unsafe {
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigfillset(&mut set);
+            SignalSet(set)
+        }
+    }
+
+    pub fn remove(&mut self, signal: c_int) {
+        // SAFETY: the set is initialised.
+        unsafe { libc::sigdelset(&mut self.0, signal) };
+    }
+}
+
+/// Sets the blocked signals; returns the previous mask.
+pub fn set_signal_mask(set: &SignalSet) -> SignalSet {
+    // SAFETY: both sets are valid; SIG_SETMASK cannot fail with valid arguments.
+    unsafe {
+        let mut old: libc::sigset_t = core::mem::zeroed();
+        libc::sigprocmask(libc::SIG_SETMASK, &set.0, &mut old);
+        SignalSet(old)
+    }
+}
+
+/// A signalfd for `set` (which must be blocked), close-on-exec.
+pub fn signalfd(set: &SignalSet) -> Result<rustix::fd::OwnedFd, Errno> {
+    // SAFETY: the set is valid; -1 asks for a new fd.
+    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::from_raw_os_error(errno()));
+    }
+    // SAFETY: signalfd returned a new fd that nothing else owns.
+    Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd) })
+}
+
+/// Reads one signal number from a signalfd.
+pub fn read_signal(fd: BorrowedFd<'_>) -> Result<c_int, Errno> {
+    let mut info = [0u8; core::mem::size_of::<libc::signalfd_siginfo>()];
+    let n = rustix::io::read(fd, &mut info)?;
+    if n < 4 {
+        return Err(Errno::INVAL);
+    }
+    let signo = info
+        .first_chunk::<4>()
+        .map_or(0, |b| u32::from_ne_bytes(*b));
+    Ok(c_int::try_from(signo).unwrap_or(0))
+}
+
+/// Sends `signal` to `pid`.
+pub fn kill(pid: rustix::process::Pid, signal: c_int) -> Result<(), Errno> {
+    // SAFETY: kill has no memory arguments.
+    match unsafe { libc::kill(pid.as_raw_nonzero().get(), signal) } {
+        0 => Ok(()),
+        _ => Err(Errno::from_raw_os_error(errno())),
+    }
+}

@@ -1,0 +1,54 @@
+//! Steps 2-4 and 6 of `cargo xtask test`: the cargo invocations, always run from the workspace root.
+
+use crate::cmd::{cargo, run};
+use crate::workspace::{self, INIT_PACKAGE, MUSL_TARGET};
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A `cargo` command that runs in the workspace root, whatever directory we were started from.
+fn cargo_in_root() -> Result<Command> {
+    let mut command = cargo();
+    command.current_dir(workspace::root()?);
+    Ok(command)
+}
+
+pub fn fmt() -> Result<()> {
+    run(cargo_in_root()?.args(["fmt", "--all", "--check"]))
+}
+
+pub fn clippy() -> Result<()> {
+    run(cargo_in_root()?.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+/// Builds the static release init and returns the absolute path of the binary.
+pub fn build_init() -> Result<PathBuf> {
+    run(cargo_in_root()?.args([
+        "build",
+        "--release",
+        "--target",
+        MUSL_TARGET,
+        "-p",
+        INIT_PACKAGE,
+    ]))?;
+    let binary = workspace::init_binary()?;
+    if !binary.is_file() {
+        bail!("the build succeeded but {} is missing", binary.display());
+    }
+    Ok(binary)
+}
+
+/// The whole workspace's tests; the namespace tests in tests/ find the static init through
+/// `RSPAWN_INIT_BIN` rather than building it themselves.
+pub fn cargo_test(init: &Path) -> Result<()> {
+    run(cargo_in_root()?
+        .env("RSPAWN_INIT_BIN", init)
+        .args(["test", "--workspace"]))
+}

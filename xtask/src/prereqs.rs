@@ -1,0 +1,135 @@
+//! Step 1: install what the checks, the tests and the demo need, and only what is missing.
+
+use crate::cmd::{self, header, on_path, probe, run};
+use crate::workspace::MUSL_TARGET;
+use anyhow::{bail, Context, Result};
+use std::process::Command;
+
+/// A Debian package and the reason we need it.
+struct Package {
+    name: &'static str,
+    needed_by: &'static str,
+}
+
+/// Debian packages the tests and the demo run. Add a row when a test starts to need a tool
+/// (planned for the QEMU tests: qemu-system-x86, ostree, e2fsprogs).
+const DEBIAN_PACKAGES: &[Package] = &[
+    Package {
+        name: "strace",
+        needed_by: "tests: `strace -f` proves a whole run makes no brk/mmap (no heap)",
+    },
+    Package {
+        name: "util-linux",
+        needed_by: "tests and demo: unshare (mount + PID namespaces), mount, umount",
+    },
+    Package {
+        name: "systemd-container",
+        needed_by: "tests: systemd-nspawn, to run the init as a container's PID 1",
+    },
+    Package {
+        name: "busybox-static",
+        needed_by: "tests and demo: a static /bin/busybox to stage into container trees",
+    },
+];
+
+/// rustup components the checks call: `cargo fmt` and `cargo clippy`.
+const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
+
+/// Brings the machine up to what `cargo xtask test|demo` needs.
+pub fn ensure() -> Result<()> {
+    header("checking prerequisites (Debian packages, Rust target and components)");
+    ensure_debian_packages()?;
+    ensure_rust_target()?;
+    ensure_rust_components()
+}
+
+fn ensure_debian_packages() -> Result<()> {
+    if !on_path("dpkg-query") {
+        // Not Debian: we cannot install, but the tools may be there under other package names.
+        // The step that needs a missing tool fails and names it.
+        let names: Vec<_> = DEBIAN_PACKAGES.iter().map(|p| p.name).collect();
+        println!(
+            "warning: no dpkg-query, not installing anything; make sure the equivalents of {} are installed",
+            names.join(", ")
+        );
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    for package in DEBIAN_PACKAGES {
+        if !debian_package_installed(package.name)? {
+            println!("missing {} ({})", package.name, package.needed_by);
+            missing.push(package.name);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)
+}
+
+/// `dpkg-query` prints e.g. `install ok installed`; the last word is the package's state, and a
+/// package dpkg has never heard of makes it exit non-zero.
+fn debian_package_installed(name: &str) -> Result<bool> {
+    let output = probe(Command::new("dpkg-query").args(["-W", "-f=${Status}", name]))?;
+    let status = String::from_utf8_lossy(&output.stdout);
+    Ok(output.status.success() && status.split_whitespace().last() == Some("installed"))
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let hint = || "installing Debian packages needs root (run as root, or install them by hand)";
+    run(Command::new("apt-get").arg("update")).with_context(hint)?;
+    run(Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y"])
+        .args(packages))
+    .with_context(hint)
+}
+
+fn ensure_rust_target() -> Result<()> {
+    let installed = rustup_list(&["target", "list", "--installed"])?;
+    if installed.iter().any(|target| target == MUSL_TARGET) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", MUSL_TARGET]))
+}
+
+fn ensure_rust_components() -> Result<()> {
+    // Installed components are listed with their host triple: `clippy-x86_64-unknown-linux-gnu`.
+    let installed = rustup_list(&["component", "list", "--installed"])?;
+    let missing: Vec<&str> = RUST_COMPONENTS
+        .iter()
+        .copied()
+        .filter(|name| {
+            !installed
+                .iter()
+                .any(|line| line == name || line.starts_with(&format!("{name}-")))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(Command::new("rustup")
+        .args(["component", "add"])
+        .args(&missing))
+}
+
+/// One line per entry of a `rustup … list` call. rustup acts on the toolchain that runs us:
+/// the `cargo` proxy exports `RUSTUP_TOOLCHAIN` to `cargo xtask`.
+fn rustup_list(args: &[&str]) -> Result<Vec<String>> {
+    if !on_path("rustup") {
+        bail!("rustup not found on PATH: install Rust with rustup (https://rustup.rs)");
+    }
+    let mut command = Command::new("rustup");
+    command.args(args);
+    let output = probe(&mut command)?;
+    if !output.status.success() {
+        bail!(
+            "`{}` failed ({}): {}",
+            cmd::describe(&command),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(stdout.lines().map(|line| line.trim().to_string()).collect())
+}

@@ -1,0 +1,66 @@
+//! Step 5: the init must be a fully static ELF within its size budget (SPEC §7).
+
+use crate::cmd::header;
+use anyhow::{bail, Context, Result};
+use object::elf::{DT_NEEDED, PT_DYNAMIC, PT_INTERP};
+use object::read::elf::{Dyn, ElfFile64, ProgramHeader};
+use object::Endianness;
+use std::fs;
+use std::path::Path;
+
+/// 40 KiB: the init has to stay small enough to live in any initramfs without a second thought.
+pub const SIZE_BUDGET: u64 = 40 * 1024;
+
+/// Checks the built init and prints `rspawn-init: N bytes (budget 40960), static`.
+pub fn check(binary: &Path) -> Result<()> {
+    header(&format!(
+        "checking {} is static and at most {SIZE_BUDGET} bytes",
+        binary.display()
+    ));
+    let data = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
+    let size = data.len() as u64;
+    let mut problems = dynamic_linking_problems(&data)
+        .with_context(|| format!("{} is not a 64-bit ELF file", binary.display()))?;
+    if size > SIZE_BUDGET {
+        problems.push(format!(
+            "{size} bytes, over the budget of {SIZE_BUDGET} bytes by {}",
+            size - SIZE_BUDGET
+        ));
+    }
+    if !problems.is_empty() {
+        bail!("{}: {}", binary.display(), problems.join("; "));
+    }
+    println!("rspawn-init: {size} bytes (budget {SIZE_BUDGET}), static");
+    Ok(())
+}
+
+/// What would make the kernel or a loader pull in anything else: a `PT_INTERP` header (a dynamic
+/// loader) or `DT_NEEDED` entries (shared libraries). Empty means fully static.
+pub fn dynamic_linking_problems(data: &[u8]) -> Result<Vec<String>> {
+    let elf = ElfFile64::<Endianness>::parse(data)?;
+    let endian = elf.endian();
+    let mut problems = Vec::new();
+    for segment in elf.elf_program_headers() {
+        match segment.p_type(endian) {
+            PT_INTERP => {
+                let interpreter = segment.interpreter(endian, data)?.unwrap_or_default();
+                problems.push(format!(
+                    "has a PT_INTERP header (loader {})",
+                    String::from_utf8_lossy(interpreter)
+                ));
+            }
+            PT_DYNAMIC => {
+                let entries = segment.dynamic(endian, data)?.unwrap_or_default();
+                let needed = entries
+                    .iter()
+                    .filter(|entry| entry.d_tag(endian) == u64::from(DT_NEEDED))
+                    .count();
+                if needed > 0 {
+                    problems.push(format!("needs {needed} shared libraries (DT_NEEDED)"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(problems)
+}

@@ -1,0 +1,34 @@
+//! Where things are: the workspace root, the target triple, the built init.
+
+use anyhow::{Context, Result};
+use std::env;
+use std::path::{Path, PathBuf};
+
+/// The init is only ever shipped as a static musl binary (SPEC §7).
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// The package (and binary) name of the init.
+pub const INIT_PACKAGE: &str = "rspawn-init";
+
+/// The workspace root: this crate lives at `<root>/xtask`, so the root is its manifest's parent.
+/// Using the build-time path keeps `cargo xtask` working from any directory inside the workspace.
+pub fn root() -> Result<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask's manifest directory has no parent")
+}
+
+/// `target/x86_64-unknown-linux-musl/release/rspawn-init`, honouring `CARGO_TARGET_DIR` the way
+/// cargo itself does (relative values are taken from the workspace root, where we run cargo).
+pub fn init_binary() -> Result<PathBuf> {
+    let root = root()?;
+    let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    Ok(target_dir
+        .join(MUSL_TARGET)
+        .join("release")
+        .join(INIT_PACKAGE))
+}
