@@ -41,38 +41,32 @@ pub struct Journal {
 
 /// A failed run: the error, and the first error met while undoing, if any.
 #[cfg_attr(test, derive(Debug))]
-pub struct Failure {
-    pub error: Error,
-    pub undo_error: Option<Error>,
+pub struct Failure<'p> {
+    pub error: Error<'p>,
+    pub undo_error: Option<Error<'p>>,
 }
 
 /// Performs the plan's steps in order; on failure undoes what was done and reports both.
-pub fn run_plan(plan: &Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure> {
+pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure<'p>> {
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let mut created = 0;
         if let Err(error) = do_step(step, ops, &mut created) {
             // A failed step changed nothing, except a half-done mkdir -p: record what it made.
             if created > 0 {
-                let _ = journal.done.push(Done {
-                    step: index,
-                    created,
-                });
+                let _ = journal.done.push(Done { step: index, created });
             }
             let undo_error = undo_plan(plan, journal, ops).err();
             return Err(Failure { error, undo_error });
         }
         // The journal has one slot per step, so this cannot overflow.
-        let _ = journal.done.push(Done {
-            step: index,
-            created,
-        });
+        let _ = journal.done.push(Done { step: index, created });
     }
     Ok(journal)
 }
 
 /// Undoes every journaled step in reverse; keeps going after an error and returns the first.
-pub fn undo_plan(plan: &Plan<'_>, mut journal: Journal, ops: &mut impl Ops) -> Result<(), Error> {
+pub fn undo_plan<'p>(plan: &'p Plan<'_>, mut journal: Journal, ops: &mut impl Ops) -> Result<(), Error<'p>> {
     let mut first_error = None;
     while let Some(done) = journal.done.pop() {
         if let Some(step) = plan.steps.get(done.step) {
@@ -84,38 +78,30 @@ pub fn undo_plan(plan: &Plan<'_>, mut journal: Journal, ops: &mut impl Ops) -> R
     first_error.map_or(Ok(()), Err)
 }
 
-fn do_step(step: &Step, ops: &mut impl Ops, created: &mut usize) -> Result<(), Error> {
+fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Result<(), Error<'p>> {
     match step {
-        Step::MakeRootMount => ops
-            .make_root_mount()
-            .map_err(|e| fail("make root a mount", b"/", e)),
-        Step::MakePrivate => ops
-            .make_private()
-            .map_err(|e| fail("make mounts private", b"/", e)),
+        Step::MakeRootMount => ops.make_root_mount().map_err(|e| fail("make root a mount", b"/", e)),
+        Step::MakePrivate => ops.make_private().map_err(|e| fail("make mounts private", b"/", e)),
         Step::Mkdir { path, from } => mkdir_all(path, *from, ops, created),
-        Step::CreateFile { path } => ops
-            .create_file(path)
-            .map_err(|e| fail("create file", path.as_bytes(), e)),
-        Step::Bind {
-            source,
-            target,
-            recursive,
-        } => ops
-            .bind(source, target, *recursive)
-            .map_err(|e| fail("bind", source.as_bytes(), e)),
-        Step::RemountReadOnly { target } => ops
-            .remount_read_only(target)
-            .map_err(|e| fail("remount read-only", target.as_bytes(), e)),
-        Step::Move { source, target } => ops
-            .move_mount(source, target)
-            .map_err(|e| fail("move mount", source.as_bytes(), e)),
-        Step::PivotRoot { new, old } => ops
-            .pivot_root(new, old.as_ref())
-            .map_err(|e| fail("pivot_root", new.as_bytes(), e)),
+        Step::CreateFile { path } => {
+            ops.create_file(path).map_err(|e| fail("create file", path.as_bytes(), e))
+        }
+        Step::Bind { source, target, recursive } => {
+            ops.bind(source, target, *recursive).map_err(|e| fail("bind", source.as_bytes(), e))
+        }
+        Step::RemountReadOnly { target } => {
+            ops.remount_read_only(target).map_err(|e| fail("remount read-only", target.as_bytes(), e))
+        }
+        Step::Move { source, target } => {
+            ops.move_mount(source, target).map_err(|e| fail("move mount", source.as_bytes(), e))
+        }
+        Step::PivotRoot { new, old } => {
+            ops.pivot_root(new, old.as_ref()).map_err(|e| fail("pivot_root", new.as_bytes(), e))
+        }
     }
 }
 
-fn undo_step(step: &Step, created: usize, ops: &mut impl Ops) -> Result<(), Error> {
+fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(), Error<'p>> {
     let undo = "undo";
     match step {
         // The stacked copy shows the same tree, and propagation only matters for later mounts.
@@ -124,53 +110,44 @@ fn undo_step(step: &Step, created: usize, ops: &mut impl Ops) -> Result<(), Erro
             let mut dir = Path::from_bytes(path.as_bytes().get(..*from).unwrap_or(b"/"))
                 .map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
             for component in components(path.as_bytes().get(*from..).unwrap_or(&[])).take(created) {
-                dir.push(component)
-                    .map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
+                dir.push(component).map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
             }
             for _ in 0..created {
-                ops.rmdir(&dir).map_err(|e| fail(undo, dir.as_bytes(), e))?;
+                ops.rmdir(&dir).map_err(|e| fail(undo, path.as_bytes(), e))?;
                 dir.pop();
             }
             Ok(())
         }
         Step::CreateFile { path } => ops.unlink(path).map_err(|e| fail(undo, path.as_bytes(), e)),
-        Step::Bind { target, .. } => ops
-            .unmount(target)
-            .map_err(|e| fail(undo, target.as_bytes(), e)),
-        Step::Move { source, target } => ops
-            .move_mount(target, source)
-            .map_err(|e| fail(undo, target.as_bytes(), e)),
-        Step::PivotRoot {
-            new,
-            old: Some(old),
-        } => ops
-            .unpivot_root(new, old)
-            .map_err(|e| fail(undo, old.as_bytes(), e)),
+        Step::Bind { target, .. } => ops.unmount(target).map_err(|e| fail(undo, target.as_bytes(), e)),
+        Step::Move { source, target } => {
+            ops.move_mount(target, source).map_err(|e| fail(undo, target.as_bytes(), e))
+        }
+        Step::PivotRoot { new, old: Some(old) } => {
+            ops.unpivot_root(new, old).map_err(|e| fail(undo, old.as_bytes(), e))
+        }
         Step::PivotRoot { new, old: None } => Err(fail(undo, new.as_bytes(), Errno::PERM)),
     }
 }
 
 /// Creates the components of `path` after byte `from`, counting those it made.
-fn mkdir_all(
-    path: &Path,
+fn mkdir_all<'p>(
+    path: &'p Path,
     from: usize,
     ops: &mut impl Ops,
     created: &mut usize,
-) -> Result<(), Error> {
-    let existing = path.as_bytes().get(..from).unwrap_or(b"/");
-    let mut dir = Path::from_bytes(existing)
+) -> Result<(), Error<'p>> {
+    let mut dir = Path::from_bytes(path.as_bytes().get(..from).unwrap_or(b"/"))
         .map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
     for component in components(path.as_bytes().get(from..).unwrap_or(&[])) {
-        dir.push(component)
-            .map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
-        ops.mkdir(&dir)
-            .map_err(|e| fail("mkdir", dir.as_bytes(), e))?;
+        dir.push(component).map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
+        ops.mkdir(&dir).map_err(|e| fail("mkdir", path.as_bytes(), e))?;
         *created += 1;
     }
     Ok(())
 }
 
-fn fail(step: &'static str, path: &[u8], errno: Errno) -> Error {
+fn fail<'p>(step: &'static str, path: &'p [u8], errno: Errno) -> Error<'p> {
     Error::failure(step, path, errno, hint_for(errno))
 }
 
@@ -181,9 +158,7 @@ fn hint_for(errno: Errno) -> &'static str {
         Errno::ROFS => "the file system is read-only; create the directory in the image",
         Errno::NOENT => "it vanished after it was checked",
         Errno::BUSY => "something is mounted or open there",
-        Errno::INVAL => {
-            "the kernel refused this mount layout (shared mounts, or not a mount point)"
-        }
+        Errno::INVAL => "the kernel refused this mount layout (shared mounts, or not a mount point)",
         _ => "see the errno",
     }
 }

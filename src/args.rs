@@ -20,137 +20,114 @@ pub struct Invocation<'a> {
     pub bare_words: Words<'a>,
 }
 
-/// Options that take a value, and options that are flags.
-const VALUE_OPTIONS: [&[u8]; 5] = [
-    b"--pivot-root",
-    b"--bind",
-    b"--bind-ro",
-    b"--mode",
-    b"--on-failure",
+/// The options; the name doubles as the step in error lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Opt {
+    PivotRoot,
+    Bind,
+    BindReadOnly,
+    Mode,
+    OnFailure,
+    AsPid2,
+    DryRun,
+    Help,
+    Version,
+}
+
+/// Name, option, and whether it takes a value. One table, so matching is one loop.
+const OPTIONS: [(&str, Opt, bool); 9] = [
+    ("--pivot-root", Opt::PivotRoot, true),
+    ("--bind", Opt::Bind, true),
+    ("--bind-ro", Opt::BindReadOnly, true),
+    ("--mode", Opt::Mode, true),
+    ("--on-failure", Opt::OnFailure, true),
+    ("--as-pid2", Opt::AsPid2, false),
+    ("--dry-run", Opt::DryRun, false),
+    ("--help", Opt::Help, false),
+    ("--version", Opt::Version, false),
 ];
-const FLAG_OPTIONS: [&[u8]; 4] = [b"--as-pid2", b"--dry-run", b"--help", b"--version"];
 
 /// Parses argv without argv[0].
-pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error> {
+#[inline(never)]
+pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
     let mut invocation = Invocation::default();
-    let mut seen: heapless::Vec<&[u8], 16> = heapless::Vec::new();
+    let mut seen = 0u16;
     let mut rest = args.iter();
     while let Some(&arg) = rest.next() {
         if arg == b"--" {
-            invocation.source.command =
-                Some(collect_words(rest.as_slice(), arg)?).filter(|w| !w.is_empty());
+            invocation.source.command = Some(collect_words(rest.as_slice(), arg)?).filter(|w| !w.is_empty());
             return Ok(invocation);
         }
         if !arg.starts_with(b"-") || arg == b"-" {
-            let mut words = collect_words(core::slice::from_ref(&arg), arg)?;
-            for &word in rest.as_slice() {
-                words.push(word).map_err(|_| too_many_words(word))?;
-            }
-            invocation.bare_words = words;
+            invocation.bare_words =
+                collect_words(args.get(args.len() - rest.len() - 1..).unwrap_or(&[]), arg)?;
             return Ok(invocation);
         }
         let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
             Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
             None => (arg, None),
         };
-        let repeatable = name == b"--bind" || name == b"--bind-ro";
-        if !repeatable && (VALUE_OPTIONS.contains(&name) || FLAG_OPTIONS.contains(&name)) {
-            if seen.contains(&name) {
-                return Err(usage(arg, "option given twice"));
-            }
-            let _ = seen.push(name);
+        let found = OPTIONS.iter().enumerate().find(|(_, (known, ..))| known.as_bytes() == name);
+        let Some((index, &(step, option, takes_value))) = found else {
+            return Err(usage(arg, "unknown option; see --help"));
+        };
+        let repeatable = matches!(option, Opt::Bind | Opt::BindReadOnly);
+        if !repeatable && seen & (1 << index) != 0 {
+            return Err(usage(arg, "option given twice"));
         }
-        if FLAG_OPTIONS.contains(&name) {
+        seen |= 1 << index;
+        if !takes_value {
             if inline_value.is_some() {
                 return Err(usage(arg, "this option takes no value"));
             }
-            set_flag(&mut invocation, name);
-        } else if VALUE_OPTIONS.contains(&name) {
-            let value = match inline_value {
-                Some(value) => value,
-                None => rest
-                    .next()
-                    .copied()
-                    .ok_or_else(|| usage(arg, "this option needs a value"))?,
-            };
-            set_value(&mut invocation, name, value)
-                .map_err(|r| Error::usage(option_step(name), value, r.errno, r.hint))?;
-        } else {
-            return Err(usage(arg, "unknown option; see --help"));
+            match option {
+                Opt::AsPid2 => invocation.as_pid2 = true,
+                Opt::DryRun => invocation.dry_run = true,
+                Opt::Help => invocation.help = true,
+                _ => invocation.version = true,
+            }
+            continue;
         }
+        let value = match inline_value {
+            Some(value) => value,
+            None => rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?,
+        };
+        set_value(&mut invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
     }
     Ok(invocation)
 }
 
-fn set_flag(invocation: &mut Invocation<'_>, name: &[u8]) {
-    match name {
-        b"--as-pid2" => invocation.as_pid2 = true,
-        b"--dry-run" => invocation.dry_run = true,
-        b"--help" => invocation.help = true,
-        _ => invocation.version = true,
-    }
-}
-
-fn set_value<'a>(
-    invocation: &mut Invocation<'a>,
-    name: &[u8],
-    value: &'a [u8],
-) -> Result<(), Refusal> {
-    let invalid = |hint| Refusal {
-        errno: Errno::INVAL,
-        hint,
-    };
-    match name {
-        b"--pivot-root" => invocation.source.pivot = Some(parse_pivot(value)?),
-        b"--mode" => {
-            invocation.mode = Some(
-                Mode::from_name(value)
-                    .ok_or(invalid("unknown mode; known: initrd, root, container"))?,
-            )
+fn set_value<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
+    let invalid = |hint| Refusal { errno: Errno::INVAL, hint };
+    match option {
+        Opt::PivotRoot => invocation.source.pivot = Some(parse_pivot(value)?),
+        Opt::Mode => {
+            invocation.mode =
+                Some(Mode::from_name(value).ok_or(invalid("unknown mode; known: initrd, root, container"))?)
         }
-        b"--on-failure" => {
-            let policy = Policy::from_name(value).ok_or(invalid(
-                "unknown policy; known: emergency, reboot, poweroff, halt, continue",
-            ))?;
+        Opt::OnFailure => {
+            let policy = Policy::from_name(value)
+                .ok_or(invalid("unknown policy; known: emergency, reboot, poweroff, halt, continue"))?;
             invocation.source.on_failure = Some(policy);
         }
         _ => {
-            let bind = parse_bind(value, name == b"--bind-ro")?;
-            let full = Refusal {
-                errno: Errno::NOSPC,
-                hint: "more than 16 binds",
-            };
+            let bind = parse_bind(value, option == Opt::BindReadOnly)?;
+            let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
             invocation.source.binds.push(bind).map_err(|_| full)?;
         }
     }
     Ok(())
 }
 
-/// The step name a refused option value is reported under.
-fn option_step(name: &[u8]) -> &'static str {
-    match name {
-        b"--pivot-root" => "--pivot-root",
-        b"--mode" => "--mode",
-        b"--on-failure" => "--on-failure",
-        b"--bind-ro" => "--bind-ro",
-        _ => "--bind",
-    }
-}
-
-fn collect_words<'a>(words: &[&'a [u8]], first: &[u8]) -> Result<Words<'a>, Error> {
+fn collect_words<'a>(words: &[&'a [u8]], first: &'a [u8]) -> Result<Words<'a>, Error<'a>> {
     Words::from_slice(words).map_err(|_| too_many_words(first))
 }
 
-fn too_many_words(word: &[u8]) -> Error {
-    Error::usage(
-        "command line",
-        word,
-        Errno::TOOBIG,
-        "more than 64 words for the init",
-    )
+fn too_many_words(word: &[u8]) -> Error<'_> {
+    Error::usage("command line", word, Errno::TOOBIG, "more than 64 words for the init")
 }
 
-fn usage(arg: &[u8], hint: &'static str) -> Error {
+fn usage<'a>(arg: &'a [u8], hint: &'static str) -> Error<'a> {
     Error::usage("command line", arg, Errno::INVAL, hint)
 }
 
@@ -160,10 +137,8 @@ mod tests {
     use crate::error::rendered;
 
     fn parse(args: &[&str]) -> Result<Invocation<'static>, String> {
-        let args: Vec<&'static [u8]> = args
-            .iter()
-            .map(|a| &*Box::leak(a.as_bytes().to_vec().into_boxed_slice()))
-            .collect();
+        let args: Vec<&'static [u8]> =
+            args.iter().map(|a| &*Box::leak(a.as_bytes().to_vec().into_boxed_slice())).collect();
         parse_args(&args).map_err(|e| rendered(&e))
     }
 
@@ -185,20 +160,14 @@ mod tests {
         assert_eq!(inv.source.binds.len(), 2);
         assert!(inv.source.binds[1].read_only && inv.source.binds[1].source_in_new_root);
         assert!(inv.as_pid2 && !inv.dry_run);
-        assert_eq!(
-            inv.source.command.unwrap().as_slice(),
-            [&b"/bin/sh"[..], b"-c", b"x"]
-        );
+        assert_eq!(inv.source.command.unwrap().as_slice(), [&b"/bin/sh"[..], b"-c", b"x"]);
     }
 
     #[test]
     fn bare_words_end_the_options() {
         let inv = parse(&["--mode=root", "single", "--dry-run"]).unwrap();
         assert_eq!(inv.mode, Some(Mode::Root));
-        assert!(
-            !inv.dry_run,
-            "words after the first bare word are not options"
-        );
+        assert!(!inv.dry_run, "words after the first bare word are not options");
         assert_eq!(inv.bare_words.as_slice(), [&b"single"[..], b"--dry-run"]);
         assert!(inv.source.command.is_none());
         let inv = parse(&["--on-failure", "poweroff", "--help", "--version"]).unwrap();
@@ -241,16 +210,12 @@ mod tests {
             parse(&refs).err(),
             Some("rspawn-init: --bind: '/b16': ENOSPC — more than 16 binds".to_string())
         );
-        let words: Vec<String> = std::iter::once("--".to_string())
-            .chain((0..65).map(|i| format!("w{i}")))
-            .collect();
+        let words: Vec<String> =
+            std::iter::once("--".to_string()).chain((0..65).map(|i| format!("w{i}"))).collect();
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
         assert_eq!(
             parse(&refs).err(),
-            Some(
-                "rspawn-init: command line: '--': E2BIG — more than 64 words for the init"
-                    .to_string()
-            )
+            Some("rspawn-init: command line: '--': E2BIG — more than 64 words for the init".to_string())
         );
     }
 }

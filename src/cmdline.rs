@@ -20,10 +20,7 @@ impl<'a> Word<'a> {
                 key: word.get(..i).unwrap_or(&[]),
                 value: Some(unquote(word.get(i + 1..).unwrap_or(&[]))),
             },
-            None => Word {
-                key: word,
-                value: None,
-            },
+            None => Word { key: word, value: None },
         }
     }
 }
@@ -50,10 +47,7 @@ impl<'a> Iterator for Words<'a> {
     type Item = Result<&'a [u8], Refusal>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let start = self
-            .rest
-            .iter()
-            .position(|b| !b.is_ascii_whitespace() && *b != 0)?;
+        let start = self.rest.iter().position(|b| !b.is_ascii_whitespace() && *b != 0)?;
         let text = self.rest.get(start..).unwrap_or(&[]);
         let mut in_quote = false;
         let mut end = text.len();
@@ -69,10 +63,7 @@ impl<'a> Iterator for Words<'a> {
         self.rest = rest;
         if in_quote {
             self.rest = &[];
-            return Some(Err(Refusal {
-                errno: Errno::INVAL,
-                hint: "unterminated double quote",
-            }));
+            return Some(Err(Refusal { errno: Errno::INVAL, hint: "unterminated double quote" }));
         }
         Some(Ok(unquote(word)))
     }
@@ -98,20 +89,13 @@ mod tests {
     fn splits_like_the_kernel() {
         assert_eq!(
             split("  root=LABEL=os  ro quiet\n"),
-            vec![
-                kv("root", Some("LABEL=os")),
-                kv("ro", None),
-                kv("quiet", None)
-            ]
+            vec![kv("root", Some("LABEL=os")), kv("ro", None), kv("quiet", None)]
         );
         assert_eq!(
             split("rspawn.pivot_root=\"/a b:/c\" x"),
             vec![kv("rspawn.pivot_root", Some("/a b:/c")), kv("x", None)]
         );
-        assert_eq!(
-            split("\"init=/bin/my init\""),
-            vec![kv("init", Some("/bin/my init"))]
-        );
+        assert_eq!(split("\"init=/bin/my init\""), vec![kv("init", Some("/bin/my init"))]);
         assert_eq!(split("a=\"\""), vec![kv("a", Some(""))]);
         assert_eq!(split("a= b"), vec![kv("a", Some("")), kv("b", None)]);
         assert_eq!(split("k=v\"w x\"y"), vec![kv("k", Some("v\"w x\"y"))]);

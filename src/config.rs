@@ -27,9 +27,7 @@ impl Mode {
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        [Mode::Initrd, Mode::Root, Mode::Container]
-            .into_iter()
-            .find(|m| m.name().as_bytes() == name)
+        [Mode::Initrd, Mode::Root, Mode::Container].into_iter().find(|m| m.name().as_bytes() == name)
     }
 }
 
@@ -46,13 +44,8 @@ pub enum Policy {
 }
 
 impl Policy {
-    const ALL: [Policy; 5] = [
-        Policy::Emergency,
-        Policy::Reboot,
-        Policy::Poweroff,
-        Policy::Halt,
-        Policy::Continue,
-    ];
+    const ALL: [Policy; 5] =
+        [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -128,27 +121,14 @@ mod tests {
     #[test]
     fn later_sources_win() {
         let mut config = Config::default();
-        let mut settings = Source {
-            pivot: Some(parse_pivot(b"/a:/old").unwrap()),
-            ..Source::default()
-        };
-        settings
-            .binds
-            .push(parse_bind(b"/x", false).unwrap())
-            .unwrap();
+        let mut settings = Source { pivot: Some(parse_pivot(b"/a:/old").unwrap()), ..Source::default() };
+        settings.binds.push(parse_bind(b"/x", false).unwrap()).unwrap();
         settings.on_failure = Some(Policy::Halt);
         config.apply(settings);
-        let cmdline = Source {
-            pivot: Some(parse_pivot(b"/b").unwrap()),
-            ..Source::default()
-        };
+        let cmdline = Source { pivot: Some(parse_pivot(b"/b").unwrap()), ..Source::default() };
         config.apply(cmdline);
         assert_eq!(config.pivot, Some(parse_pivot(b"/b").unwrap()));
-        assert_eq!(
-            config.binds.len(),
-            1,
-            "a source without binds keeps the earlier ones"
-        );
+        assert_eq!(config.binds.len(), 1, "a source without binds keeps the earlier ones");
         assert_eq!(config.on_failure, Policy::Halt);
         let mut argv = Source::default();
         argv.binds.push(parse_bind(b"/y", true).unwrap()).unwrap();

@@ -5,6 +5,7 @@ use crate::log::{to_stdout, Line};
 use crate::plan::{Plan, Step};
 
 /// Prints the mode, every step, and the init it would run.
+#[inline(never)]
 pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
     let mut line = Line::prefixed();
     line.bytes(b"mode: ").bytes(mode.name().as_bytes());
@@ -25,28 +26,15 @@ pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
 
 fn describe(step: &Step, line: &mut Line) {
     let arrow = |line: &mut Line, verb: &[u8], a: &[u8], b: &[u8]| {
-        line.bytes(verb)
-            .bytes(b" ")
-            .bytes(a)
-            .bytes(b" -> ")
-            .bytes(b);
+        line.bytes(verb).bytes(b" ").bytes(a).bytes(b" -> ").bytes(b);
     };
     match step {
         Step::MakeRootMount => line.bytes(b"make-root-mount /"),
         Step::MakePrivate => line.bytes(b"make-private /"),
         Step::Mkdir { path, .. } => line.bytes(b"mkdir ").bytes(path.as_bytes()),
         Step::CreateFile { path } => line.bytes(b"create-file ").bytes(path.as_bytes()),
-        Step::Bind {
-            source,
-            target,
-            recursive,
-        } => {
-            arrow(
-                line,
-                if *recursive { b"rbind" } else { b"bind" },
-                source.as_bytes(),
-                target.as_bytes(),
-            );
+        Step::Bind { source, target, recursive } => {
+            arrow(line, if *recursive { b"rbind" } else { b"bind" }, source.as_bytes(), target.as_bytes());
             line
         }
         Step::RemountReadOnly { target } => line.bytes(b"remount-ro ").bytes(target.as_bytes()),
@@ -54,18 +42,14 @@ fn describe(step: &Step, line: &mut Line) {
             arrow(line, b"move", source.as_bytes(), target.as_bytes());
             line
         }
-        Step::PivotRoot {
-            new,
-            old: Some(old),
-        } => line
+        Step::PivotRoot { new, old: Some(old) } => line
             .bytes(b"pivot-root ")
             .bytes(new.as_bytes())
             .bytes(b" (old root at ")
             .bytes(old.as_bytes())
             .bytes(b")"),
-        Step::PivotRoot { new, old: None } => line
-            .bytes(b"pivot-root ")
-            .bytes(new.as_bytes())
-            .bytes(b" (old root detached)"),
+        Step::PivotRoot { new, old: None } => {
+            line.bytes(b"pivot-root ").bytes(new.as_bytes()).bytes(b" (old root detached)")
+        }
     };
 }

@@ -12,13 +12,8 @@ use rustix::system::RebootCommand;
 /// The policy in force, for the panic handler (set once the configuration is read).
 static POLICY: AtomicU8 = AtomicU8::new(0);
 
-const POLICIES: [Policy; 5] = [
-    Policy::Emergency,
-    Policy::Reboot,
-    Policy::Poweroff,
-    Policy::Halt,
-    Policy::Continue,
-];
+const POLICIES: [Policy; 5] =
+    [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
 
 /// Remembers `policy` for `follow_policy_after_panic`.
 pub fn set_policy(policy: Policy) {
@@ -28,10 +23,7 @@ pub fn set_policy(policy: Policy) {
 
 /// The policy last set.
 pub fn current_policy() -> Policy {
-    POLICIES
-        .get(usize::from(POLICY.load(Ordering::Relaxed)))
-        .copied()
-        .unwrap_or_default()
+    POLICIES.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
 }
 
 /// Inits the kernel would try, for `continue` and the emergency shell.
@@ -40,8 +32,7 @@ const FALLBACK_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b
 /// Follows `policy`; never returns.
 pub fn follow_policy(policy: Policy, env: Env) -> ! {
     let mut line = Line::prefixed();
-    line.bytes(b"failure policy: ")
-        .bytes(policy.name().as_bytes());
+    line.bytes(b"failure policy: ").bytes(policy.name().as_bytes());
     to_stderr(&mut line);
     match policy {
         Policy::Reboot => restart_machine(RebootCommand::Restart),
@@ -84,10 +75,7 @@ fn emergency(env: Env) -> ! {
 fn wait_forever() -> ! {
     loop {
         if wait(WaitOptions::empty()).is_err() {
-            let hour = rustix::thread::Timespec {
-                tv_sec: 3600,
-                tv_nsec: 0,
-            };
+            let hour = rustix::thread::Timespec { tv_sec: 3600, tv_nsec: 0 };
             let _ = rustix::thread::nanosleep(&hour);
         }
     }

@@ -23,10 +23,5 @@ rspawn.on_failure= init=), then this command line. The init defaults to the firs
 /etc/init, /bin/init, /bin/sh in the new root.
 ";
 
-pub const VERSION: &str = concat!(
-    "rspawn-init ",
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("RSPAWN_COMMIT"),
-    ")\n"
-);
+pub const VERSION: &str =
+    concat!("rspawn-init ", env!("CARGO_PKG_VERSION"), " (", env!("RSPAWN_COMMIT"), ")\n");

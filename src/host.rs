@@ -20,23 +20,14 @@ impl Ops for HostOps {
             c"/",
             mount::OpenTreeFlags::OPEN_TREE_CLONE | mount::OpenTreeFlags::AT_RECURSIVE,
         )?;
-        mount::move_mount(
-            &tree,
-            c"",
-            CWD,
-            c"/",
-            mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-        )?;
+        mount::move_mount(&tree, c"", CWD, c"/", mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
         rustix::process::fchdir(&tree)?;
         rustix::process::chroot(c".")?;
         rustix::process::chdir(c"/")
     }
 
     fn make_private(&mut self) -> Result<(), Errno> {
-        mount::mount_change(
-            c"/",
-            MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
-        )
+        mount::mount_change(c"/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
     }
 
     fn mkdir(&mut self, path: &Path) -> Result<(), Errno> {
@@ -48,8 +39,7 @@ impl Ops for HostOps {
     }
 
     fn create_file(&mut self, path: &Path) -> Result<(), Errno> {
-        let flags =
-            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         fs::openat(CWD, path.as_cstr(), flags, Mode::from_raw_mode(0o644)).map(drop)
     }
 
@@ -82,9 +72,7 @@ impl Ops for HostOps {
         match old {
             Some(old) => {
                 let mut put_old = Path::from_bytes(b".").map_err(|_| Errno::NAMETOOLONG)?;
-                put_old
-                    .push_all(old.as_bytes())
-                    .map_err(|_| Errno::NAMETOOLONG)?;
+                put_old.push_all(old.as_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
                 rustix::process::pivot_root(c".", put_old.as_cstr())?;
             }
             None => {
@@ -100,9 +88,7 @@ impl Ops for HostOps {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
         rustix::process::chdir(old.as_cstr())?;
         let mut relative = Path::from_bytes(b".").map_err(|_| Errno::NAMETOOLONG)?;
-        relative
-            .push_all(new.as_bytes())
-            .map_err(|_| Errno::NAMETOOLONG)?;
+        relative.push_all(new.as_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
         rustix::process::pivot_root(c".", relative.as_cstr())?;
         rustix::process::chdir(c"/")
     }
@@ -135,29 +121,15 @@ impl Probe for HostProbe {
 /// older kernels: a different device than its parent).
 pub fn is_mount_point(host_path: &Path) -> bool {
     use fs::{statx, StatxAttributes, StatxFlags};
-    match statx(
-        CWD,
-        host_path.as_cstr(),
-        AtFlags::SYMLINK_NOFOLLOW,
-        StatxFlags::BASIC_STATS,
-    ) {
-        Ok(stx)
-            if stx
-                .stx_attributes_mask
-                .contains(StatxAttributes::MOUNT_ROOT) =>
-        {
+    match statx(CWD, host_path.as_cstr(), AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS) {
+        Ok(stx) if stx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT) => {
             stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
         }
         Ok(stx) => {
             let mut parent = host_path.clone();
             parent.pop();
-            let same = statx(
-                CWD,
-                parent.as_cstr(),
-                AtFlags::empty(),
-                StatxFlags::BASIC_STATS,
-            )
-            .map(|p| (p.stx_dev_major, p.stx_dev_minor) == (stx.stx_dev_major, stx.stx_dev_minor));
+            let same = statx(CWD, parent.as_cstr(), AtFlags::empty(), StatxFlags::BASIC_STATS)
+                .map(|p| (p.stx_dev_major, p.stx_dev_minor) == (stx.stx_dev_major, stx.stx_dev_minor));
             host_path.is_root() || same == Ok(false)
         }
         Err(_) => false,

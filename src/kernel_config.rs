@@ -21,12 +21,12 @@ pub struct KernelConfig<'a> {
 
 /// Parses the words of the command line; unknown words belong to the kernel or the real init.
 /// Repeated keys: the last wins, as bootloaders append; binds accumulate.
-pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error> {
+#[inline(never)]
+pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_>> {
     let mut config = KernelConfig::default();
     for word in words(cmdline) {
-        let word = word.map_err(|r| {
-            Error::usage("read /proc/cmdline", cmdline.trim_ascii(), r.errno, r.hint)
-        })?;
+        let word =
+            word.map_err(|r| Error::usage("read /proc/cmdline", cmdline.trim_ascii(), r.errno, r.hint))?;
         let parsed = Word::parse(word);
         apply_word(&mut config, parsed)
             .map_err(|r| Error::usage("read /proc/cmdline", word, r.errno, r.hint))?;
@@ -34,16 +34,14 @@ pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error> {
     Ok(config)
 }
 
+#[inline(never)]
 fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
     let source = &mut config.source;
     match (word.key, word.value) {
         (b"rspawn.pivot_root", Some(value)) => source.pivot = Some(parse_pivot(value)?),
         (key @ (b"rspawn.bind" | b"rspawn.bind_ro"), Some(value)) => {
             let bind = parse_bind(value, key == b"rspawn.bind_ro")?;
-            let full = Refusal {
-                errno: Errno::NOSPC,
-                hint: "more than 16 binds",
-            };
+            let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
             source.binds.push(bind).map_err(|_| full)?;
         }
         (b"rspawn.on_failure", Some(value)) => {
@@ -55,10 +53,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         }
         (b"init", Some(value)) => {
             if value.first() != Some(&b'/') {
-                return Err(Refusal {
-                    errno: Errno::INVAL,
-                    hint: "init= must be an absolute path",
-                });
+                return Err(Refusal { errno: Errno::INVAL, hint: "init= must be an absolute path" });
             }
             let mut command = Words::new();
             let _ = command.push(value);
@@ -66,26 +61,17 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         }
         (b"ostree", Some(value)) => {
             if value.first() != Some(&b'/') {
-                return Err(Refusal {
-                    errno: Errno::INVAL,
-                    hint: "ostree= must be an absolute path",
-                });
+                return Err(Refusal { errno: Errno::INVAL, hint: "ostree= must be an absolute path" });
             }
             source.ostree = Some(value);
         }
         (b"rspawn.debug", _) => config.debug = true,
         (b"quiet", None) => config.quiet = true,
         (key, None) if key.starts_with(b"rspawn.") && key != b"rspawn.debug" => {
-            return Err(Refusal {
-                errno: Errno::INVAL,
-                hint: "this rspawn. key needs a value",
-            })
+            return Err(Refusal { errno: Errno::INVAL, hint: "this rspawn. key needs a value" })
         }
         (key, Some(_)) if key.starts_with(b"rspawn.") => {
-            return Err(Refusal {
-                errno: Errno::INVAL,
-                hint: "unknown rspawn. key; see the README",
-            })
+            return Err(Refusal { errno: Errno::INVAL, hint: "unknown rspawn. key; see the README" })
         }
         _ => {}
     }
@@ -107,10 +93,7 @@ mod tests {
         assert_eq!(source.pivot.unwrap().old, Some(&b"/old"[..]));
         assert_eq!(source.binds.len(), 2);
         assert!(source.binds[1].read_only && source.binds[1].source_in_new_root);
-        assert_eq!(
-            source.command.as_ref().unwrap().as_slice(),
-            [&b"/lib/systemd/systemd"[..]]
-        );
+        assert_eq!(source.command.as_ref().unwrap().as_slice(), [&b"/lib/systemd/systemd"[..]]);
         assert_eq!(source.on_failure, Some(Policy::Poweroff));
         assert_eq!(source.ostree, Some(&b"/ostree/boot.1/os/abc/0"[..]));
         assert!(config.debug && config.quiet);

@@ -33,179 +33,156 @@ use path::Path;
 use rustix::io::Errno;
 use sys::Env;
 
+/// Names under which container runtimes start their init (`docker run --init`, podman
+/// `--init-path`): then rspawn-init is the stub, as tini and catatonit are.
+const STUB_NAMES: [&[u8]; 3] = [b"docker-init", b"tini", b"catatonit"];
+
+/// How one run ends when it may end: PID 1 of a machine never gets here on failure.
+struct Run {
+    pid_is_one: bool,
+    env: Env,
+}
+
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
 pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
-    let pid_is_one = rustix::process::getpid().is_init();
+    let run = Run { pid_is_one: rustix::process::getpid().is_init(), env };
     if argv_overflow {
-        let error = Error::usage(
-            "command line",
-            b"argv",
-            Errno::TOOBIG,
-            "more than 256 arguments",
-        );
-        return refuse(
-            error,
-            pid_is_one,
-            mode::detect_mode(env, pid_is_one).ok(),
-            env,
-        );
+        return run
+            .refuse(Error::usage("command line", b"argv", Errno::TOOBIG, "more than 256 arguments"), None);
     }
     let invocation = match args::parse_args(argv.get(1..).unwrap_or(&[])) {
         Ok(invocation) => invocation,
-        Err(error) => {
-            return refuse(
-                error,
-                pid_is_one,
-                mode::detect_mode(env, pid_is_one).ok(),
-                env,
-            )
-        }
+        Err(error) => return run.refuse(error, mode::detect_mode(env, run.pid_is_one).ok()),
     };
     if invocation.help || invocation.version {
-        let text = if invocation.help {
-            help::HELP
-        } else {
-            help::VERSION
-        };
-        write_all(sys::stdout(), text.as_bytes());
+        write_all(sys::stdout(), if invocation.help { help::HELP } else { help::VERSION }.as_bytes());
         return 0;
     }
-    let mode = match invocation
-        .mode
-        .map_or_else(|| mode::detect_mode(env, pid_is_one), Ok)
-    {
+    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, run.pid_is_one), Ok) {
+        Ok(Mode::Initrd) => {
+            let hint = "initrd mode is not in this build yet; use root or container";
+            return run.refuse(Error::usage("mode", b"initrd", Errno::NOSYS, hint), Some(Mode::Initrd));
+        }
         Ok(mode) => mode,
-        Err(error) => return refuse(error, pid_is_one, None, env),
+        Err(error) => return run.refuse(error, None),
     };
-    if mode == Mode::Initrd {
-        let error = Error::usage(
-            "mode",
-            b"initrd",
-            Errno::NOSYS,
-            "initrd mode is not in this build yet; use root or container",
-        );
-        return refuse(error, pid_is_one, Some(mode), env);
-    }
+    let (dry_run, mut as_pid2) = (invocation.dry_run, invocation.as_pid2);
     let mut settings_buf = [0u8; settings::SETTINGS_MAX];
     let mut cmdline_buf = [0u8; kernel_config::CMDLINE_MAX];
-    let mut config = Config::default();
-    let sources = read_settings(&mut settings_buf).and_then(|settings| {
-        config.apply(settings);
-        if mode == Mode::Root {
-            config.apply(read_kernel_cmdline(&mut cmdline_buf)?);
-        }
-        Ok(())
-    });
-    if let Err(error) = sources {
-        return refuse(error, pid_is_one, Some(mode), env);
-    }
-    let bare_words = invocation.bare_words;
-    let dry_run = invocation.dry_run;
-    let as_pid2 = invocation.as_pid2;
-    config.apply(invocation.source);
-    failure::set_policy(config.on_failure);
-    if mode == Mode::Container && config.command.is_none() && !bare_words.is_empty() {
-        config.command = Some(bare_words);
-    } else {
-        config.leftovers = bare_words;
-    }
+    let config = match gather_config(mode, invocation, &mut settings_buf, &mut cmdline_buf) {
+        Ok(config) => config,
+        Err(error) => return run.refuse(error, Some(mode)),
+    };
+    as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
+    as_pid2 |= STUB_NAMES.contains(&basename(argv.first().copied().unwrap_or_default()));
     let plan = match plan::make_plan(&config, &Path::root(), &HostProbe) {
         Ok(plan) => plan,
-        Err(error) => return refuse(error, pid_is_one, Some(mode), env),
+        Err(error) => return run.refuse(error, Some(mode)),
     };
     if dry_run {
         dry_run::print_plan(mode, &plan);
         return 0;
     }
-    if as_pid2 && !pid_is_one {
-        // Orphans of the init must still come to us to be reaped.
-        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
-    }
-    let journal = match act::run_plan(&plan, &mut HostOps) {
-        Ok(journal) => journal,
-        Err(failure) => {
-            if let Some(undo_error) = failure.undo_error {
-                report(&undo_error);
-            }
-            return refuse(failure.error, pid_is_one, Some(mode), env);
+    run.act_and_exec(&plan, as_pid2, mode)
+}
+
+impl Run {
+    /// Performs the plan, then execs the init (or supervises it); undoes the plan on failure.
+    fn act_and_exec(&self, plan: &plan::Plan<'_>, as_pid2: bool, mode: Mode) -> i32 {
+        if as_pid2 && !self.pid_is_one {
+            // Orphans of the init must still come to us to be reaped.
+            let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
         }
-    };
-    if as_pid2 {
-        return supervise::supervise(&plan.exec, env);
+        let journal = match act::run_plan(plan, &mut HostOps) {
+            Ok(journal) => journal,
+            Err(failure) => {
+                if let Some(undo_error) = failure.undo_error {
+                    report(&undo_error);
+                }
+                return self.refuse(failure.error, Some(mode));
+            }
+        };
+        if as_pid2 {
+            return supervise::supervise(&plan.exec, self.env);
+        }
+        let errno = sys::execve(&plan.exec.path, &plan.exec.args, self.env);
+        let error =
+            Error::failure("exec", plan.exec.path.as_bytes(), errno, "the init did not start; rolled back");
+        if let Err(undo_error) = act::undo_plan(plan, journal, &mut HostOps) {
+            report(&undo_error);
+        }
+        self.refuse(error, Some(mode))
     }
-    let errno = sys::execve(&plan.exec.path, &plan.exec.args, env);
-    let error = Error::failure(
-        "exec",
-        plan.exec.path.as_bytes(),
-        errno,
-        "the init could not be started; rolled back",
-    );
-    if let Err(undo_error) = act::undo_plan(&plan, journal, &mut HostOps) {
-        report(&undo_error);
+
+    /// Reports `error`; PID 1 of a machine then follows the failure policy, others exit.
+    fn refuse(&self, error: Error<'_>, mode: Option<Mode>) -> i32 {
+        report(&error);
+        // Unknown mode (detection failed): only the kernel's PID 1 runs without a container marker.
+        let machine =
+            mode.map_or(sys::env_var(self.env, b"container").is_none(), |mode| mode != Mode::Container);
+        if self.pid_is_one && machine {
+            failure::follow_policy(failure::current_policy(), self.env)
+        }
+        error.exit_code()
     }
-    refuse(error, pid_is_one, Some(mode), env)
 }
 
-/// Reports `error`; PID 1 of a machine then follows the failure policy, others exit.
-fn refuse(error: Error, pid_is_one: bool, mode: Option<Mode>, env: Env) -> i32 {
-    report(&error);
-    // Unknown mode (detection failed): only the kernel's PID 1 runs without a container marker.
-    let machine = pid_is_one && mode.map_or(!in_container(env), |mode| mode != Mode::Container);
-    if machine {
-        failure::follow_policy(failure::current_policy(), env)
+/// The configuration from every source the mode allows, later winning.
+fn gather_config<'a>(
+    mode: Mode,
+    invocation: args::Invocation<'a>,
+    settings_buf: &'a mut [u8],
+    cmdline_buf: &'a mut [u8],
+) -> Result<Config<'a>, Error<'a>> {
+    let mut config = Config::default();
+    config.apply(read_settings(settings_buf)?);
+    if mode == Mode::Root {
+        config.apply(read_kernel_cmdline(cmdline_buf)?);
     }
-    error.exit_code()
+    config.apply(invocation.source);
+    failure::set_policy(config.on_failure);
+    // Bare words are the command in a container, the kernel's leftovers for a machine's init.
+    if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
+        config.command = Some(invocation.bare_words);
+    } else {
+        config.leftovers = invocation.bare_words;
+    }
+    Ok(config)
 }
 
-/// Before the mode is known: a container manager's marker or environment says so.
-fn in_container(env: Env) -> bool {
-    sys::env_var(env, b"container").is_some()
+fn basename(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
-fn report(error: &Error) {
+fn report(error: &Error<'_>) {
     to_stderr(&mut error.render());
 }
 
 /// The settings file of the starting root; absent is fine.
-fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error> {
+fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
     match files::read_small_file(c"/etc/rspawn-init.conf", buf) {
         Ok(text) => settings::parse_settings(text),
         Err(Errno::NOENT) => Ok(Source::default()),
-        Err(errno) => Err(Error::failure(
-            "read settings",
-            settings::SETTINGS_PATH.as_bytes(),
-            errno,
-            "the settings file must be a readable text file of at most 16 KiB",
-        )),
+        Err(errno) => {
+            let hint = "the settings file must be a readable text file of at most 16 KiB";
+            Err(Error::failure("read settings", settings::SETTINGS_PATH.as_bytes(), errno, hint))
+        }
     }
 }
 
 /// The kernel command line, with /proc mounted first when the kernel started us bare.
-fn read_kernel_cmdline(buf: &mut [u8]) -> Result<Source<'_>, Error> {
+fn read_kernel_cmdline(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
     if !host::is_mount_point(&Path::from_bytes(b"/proc").unwrap_or_else(|_| Path::root())) {
-        let flags = rustix::mount::MountFlags::NOSUID
-            | rustix::mount::MountFlags::NODEV
-            | rustix::mount::MountFlags::NOEXEC;
+        use rustix::mount::MountFlags;
+        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
         rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None).map_err(|errno| {
-            Error::failure(
-                "mount",
-                b"/proc",
-                errno,
-                "the kernel command line is read from /proc",
-            )
+            Error::failure("mount", b"/proc", errno, "the kernel command line is read from /proc")
         })?;
     }
-    let text = files::read_small_file(c"/proc/cmdline", buf).map_err(|errno| {
-        Error::failure(
-            "read",
-            b"/proc/cmdline",
-            errno,
-            "the kernel command line must fit in 4096 bytes",
-        )
-    })?;
-    let kernel = kernel_config::parse_kernel_cmdline(text)?;
-    let _ = (kernel.debug, kernel.quiet);
-    Ok(kernel.source)
+    let hint = "the kernel command line must fit in 4096 bytes";
+    let text = files::read_small_file(c"/proc/cmdline", buf)
+        .map_err(|errno| Error::failure("read", b"/proc/cmdline", errno, hint))?;
+    Ok(kernel_config::parse_kernel_cmdline(text)?.source)
 }
 
 /// Reports a panic and follows the failure policy when PID 1 of a machine; else exits 1.

@@ -23,13 +23,11 @@ impl Default for Line {
 impl Line {
     /// An empty line.
     pub fn new() -> Self {
-        Line {
-            buf: heapless::Vec::new(),
-            cut: false,
-        }
+        Line { buf: heapless::Vec::new(), cut: false }
     }
 
     /// A line that starts with the program's prefix, "rspawn-init: ".
+    #[inline(never)]
     pub fn prefixed() -> Self {
         let mut line = Line::new();
         line.bytes(b"rspawn-init: ");
@@ -37,6 +35,7 @@ impl Line {
     }
 
     /// Appends raw bytes, keeping room for the marker and the newline.
+    #[inline(never)]
     pub fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
         for &b in bytes {
             if self.buf.len() + CUT_MARKER.len() + 1 >= LINE_MAX {
@@ -49,6 +48,7 @@ impl Line {
     }
 
     /// Appends a decimal number.
+    #[inline(never)]
     pub fn u64(&mut self, mut value: u64) -> &mut Self {
         let mut digits = [0u8; 20];
         let mut start = digits.len();
@@ -74,6 +74,7 @@ impl Line {
     }
 
     /// Appends the symbolic errno name ("ENOENT"), or "errno N" for unknown numbers.
+    #[inline(never)]
     pub fn errno(&mut self, errno: i32) -> &mut Self {
         match errno_name(errno) {
             Some(name) => self.bytes(name.as_bytes()),
@@ -87,6 +88,7 @@ impl Line {
     }
 
     /// The finished line, newline included, with the cut marker if anything was cut.
+    #[inline(never)]
     pub fn finish(&mut self) -> &[u8] {
         if self.cut {
             let _ = self.buf.extend_from_slice(CUT_MARKER);
@@ -127,13 +129,7 @@ mod tests {
     #[test]
     fn numbers_and_errno_names() {
         let mut line = Line::new();
-        line.u64(0)
-            .bytes(b" ")
-            .u64(1234567890)
-            .bytes(b" ")
-            .i64(-42)
-            .bytes(b" ")
-            .errno(2);
+        line.u64(0).bytes(b" ").u64(1234567890).bytes(b" ").i64(-42).bytes(b" ").errno(2);
         line.bytes(b" ").errno(9999);
         assert_eq!(line.finish(), b"0 1234567890 -42 ENOENT errno 9999\n");
         let mut max = Line::new();

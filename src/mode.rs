@@ -22,7 +22,8 @@ fn exists(path: &core::ffi::CStr) -> bool {
 
 /// Detects the mode: `/etc/initrd-release` (the initrd convention systemd and dracut use) means
 /// initrd; a container manager's marker means container; otherwise the PID namespace decides.
-pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error> {
+#[inline(never)]
+pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error<'static>> {
     if exists(c"/etc/initrd-release") {
         return Ok(Mode::Initrd);
     }
@@ -31,11 +32,7 @@ pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error> {
     }
     let Ok(own_pid_ns) = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty()) else {
         // No /proc: a container manager would have mounted it; the kernel does not.
-        return Ok(if pid_is_one {
-            Mode::Root
-        } else {
-            Mode::Container
-        });
+        return Ok(if pid_is_one { Mode::Root } else { Mode::Container });
     };
     if own_pid_ns.st_ino != INITIAL_PID_NAMESPACE_INODE {
         return Ok(Mode::Container);

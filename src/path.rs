@@ -12,7 +12,7 @@ pub const PATH_MAX: usize = 4096;
 pub struct TooLong;
 
 /// An owned path that always keeps a trailing NUL, so it can be handed to the kernel as is.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Path {
     buf: heapless::Vec<u8, PATH_MAX>,
 }
@@ -24,22 +24,28 @@ impl core::fmt::Debug for Path {
     }
 }
 
+impl Clone for Path {
+    // Out of line: a derived clone of a 4 KiB buffer is inlined at every use.
+    #[inline(never)]
+    fn clone(&self) -> Self {
+        Path::from_bytes(self.as_bytes()).unwrap_or_else(|_| Path::root())
+    }
+}
+
 impl Path {
     /// The path "/".
+    #[inline(never)]
     pub fn root() -> Self {
-        let mut path = Path {
-            buf: heapless::Vec::new(),
-        };
+        let mut path = Path { buf: heapless::Vec::new() };
         // Two bytes always fit in PATH_MAX.
         let _ = path.buf.extend_from_slice(b"/\0");
         path
     }
 
     /// A copy of `bytes` (which must not contain NUL).
+    #[inline(never)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TooLong> {
-        let mut path = Path {
-            buf: heapless::Vec::new(),
-        };
+        let mut path = Path { buf: heapless::Vec::new() };
         path.buf.extend_from_slice(bytes).map_err(|_| TooLong)?;
         path.buf.push(0).map_err(|_| TooLong)?;
         Ok(path)
@@ -61,6 +67,7 @@ impl Path {
     }
 
     /// Appends one component, adding a separator where needed.
+    #[inline(never)]
     pub fn push(&mut self, component: &[u8]) -> Result<(), TooLong> {
         self.buf.pop();
         let need_slash = !self.buf.ends_with(b"/");
@@ -78,11 +85,13 @@ impl Path {
     }
 
     /// Appends every component of `relative` (a path whose leading "/" is ignored).
+    #[inline(never)]
     pub fn push_all(&mut self, relative: &[u8]) -> Result<(), TooLong> {
         components(relative).try_for_each(|c| self.push(c))
     }
 
     /// Removes the last component; "/" stays "/".
+    #[inline(never)]
     pub fn pop(&mut self) {
         let bytes = self.as_bytes();
         let cut = match bytes.iter().rposition(|&b| b == b'/') {
@@ -94,6 +103,7 @@ impl Path {
     }
 
     /// `prefix` followed by the components of `inner` (an absolute path inside `prefix`).
+    #[inline(never)]
     pub fn joined(prefix: &Path, inner: &Path) -> Result<Path, TooLong> {
         let mut path = prefix.clone();
         path.push_all(inner.as_bytes())?;
@@ -101,6 +111,7 @@ impl Path {
     }
 
     /// The part of `self` below `base`, compared component by component, or `None`.
+    #[inline(never)]
     pub fn strip_prefix<'a>(&'a self, base: &Path) -> Option<&'a [u8]> {
         if base.is_root() {
             return Some(self.as_bytes());
@@ -162,19 +173,8 @@ mod tests {
 
     #[test]
     fn joined_puts_inner_below_prefix() {
-        assert_eq!(
-            Path::joined(&path("/sysroot"), &path("/a/b"))
-                .unwrap()
-                .as_bytes(),
-            b"/sysroot/a/b"
-        );
-        assert_eq!(
-            Path::joined(&Path::root(), &path("/a")).unwrap().as_bytes(),
-            b"/a"
-        );
-        assert_eq!(
-            Path::joined(&path("/n"), &Path::root()).unwrap().as_bytes(),
-            b"/n"
-        );
+        assert_eq!(Path::joined(&path("/sysroot"), &path("/a/b")).unwrap().as_bytes(), b"/sysroot/a/b");
+        assert_eq!(Path::joined(&Path::root(), &path("/a")).unwrap().as_bytes(), b"/a");
+        assert_eq!(Path::joined(&path("/n"), &Path::root()).unwrap().as_bytes(), b"/n");
     }
 }

@@ -3,13 +3,13 @@
 
 use crate::config::{Config, Words};
 use crate::error::Error;
-use crate::path::Path;
+use crate::path::{Path, PATH_MAX};
 use crate::resolve::{resolve, Kind, Lookup, Resolved, View};
 use crate::spec::BindSpec;
 use rustix::io::Errno;
 
-/// Most steps in one plan (16 binds of 3 steps each, plus the pivot's own).
-pub const MAX_STEPS: usize = 72;
+/// Most steps in one plan (16 binds of up to 4 steps each, plus the pivot's own).
+pub const MAX_STEPS: usize = 80;
 
 /// The API file systems carried into the new root, with what is mounted below them.
 pub const API_MOUNTS: [&str; 4] = [
@@ -78,31 +78,40 @@ pub struct Plan<'a> {
     pub exec: Exec<'a>,
 }
 
-/// Where the file system will be after the plan, to resolve the init and `+` binds in.
+type Steps = heapless::Vec<Step, MAX_STEPS>;
+
+/// The tree as it is, and the view the init will have after the plan (NEW as `/`, the old
+/// root grafted at OLD), in which the init and `+` binds are resolved.
 struct Views {
     tree: View,
     after: View,
 }
 
+/// The pivot's resolved ends.
+struct PivotTarget {
+    new_host: Path,
+    /// OLD inside NEW, with the components still to create.
+    old: Option<Resolved>,
+}
+
 /// Builds the plan for the tree at `tree` (host path of the tree's root).
-pub fn make_plan<'a>(
-    config: &Config<'a>,
-    tree: &Path,
-    probe: &impl Probe,
-) -> Result<Plan<'a>, Error> {
-    let mut steps = heapless::Vec::new();
+#[inline(never)]
+pub fn make_plan<'a>(config: &Config<'a>, tree: &Path, probe: &impl Probe) -> Result<Plan<'a>, Error<'a>> {
+    let mut steps = Steps::new();
     let tree_view = View::at(tree.clone());
     let pivot = match &config.pivot {
         Some(spec) => plan_pivot_target(spec.new, spec.old, &tree_view, probe)?,
         None => None,
     };
-    let after = pivot
-        .as_ref()
-        .map_or_else(|| tree_view.clone(), |p| p.view.clone());
-    let views = Views {
-        tree: tree_view,
-        after,
+    let after = match &pivot {
+        Some(PivotTarget { new_host, old: Some(old), .. }) => {
+            let old = old.full_path().map_err(|_| too_long("resolve OLD", b"OLD"))?;
+            View { root: new_host.clone(), graft: Some((old, tree.clone())) }
+        }
+        Some(PivotTarget { new_host, old: None }) => View::at(new_host.clone()),
+        None => tree_view.clone(),
     };
+    let views = Views { tree: tree_view, after };
     if pivot.is_some() || !config.binds.is_empty() {
         if !probe.is_mount_point(tree) {
             push(&mut steps, Step::MakeRootMount)?;
@@ -110,22 +119,11 @@ pub fn make_plan<'a>(
         push(&mut steps, Step::MakePrivate)?;
     }
     if let Some(pivot) = &pivot {
-        push(
-            &mut steps,
-            Step::Bind {
-                source: pivot.new_host.clone(),
-                target: pivot.new_host.clone(),
-                recursive: true,
-            },
-        )?;
+        let new = pivot.new_host.clone();
+        push(&mut steps, Step::Bind { source: new.clone(), target: new, recursive: true })?;
         if let Some(old) = &pivot.old {
             // OLD is created inside NEW itself, not below the graft that will show there.
-            plan_mkdir(
-                &mut steps,
-                &View::at(pivot.new_host.clone()),
-                old,
-                "create OLD",
-            )?;
+            plan_mkdir(&mut steps, &View::at(pivot.new_host.clone()), old, b"OLD")?;
         }
         plan_api_mounts(&mut steps, &views, probe)?;
     }
@@ -133,50 +131,27 @@ pub fn make_plan<'a>(
         plan_bind(&mut steps, &views, bind, probe)?;
     }
     if let Some(pivot) = pivot {
-        let old = pivot
-            .old
-            .map(|r| r.full_path())
-            .transpose()
-            .map_err(|_| too_long("resolve OLD"))?;
-        push(
-            &mut steps,
-            Step::PivotRoot {
-                new: pivot.new_host,
-                old,
-            },
-        )?;
+        let old =
+            pivot.old.map(|r| r.full_path()).transpose().map_err(|_| too_long("resolve OLD", b"OLD"))?;
+        push(&mut steps, Step::PivotRoot { new: pivot.new_host, old })?;
     }
     let exec = plan_exec(config, &views.after, probe)?;
     Ok(Plan { steps, exec })
 }
 
-struct PivotTarget {
-    new_host: Path,
-    old: Option<Resolved>,
-    view: View,
-}
-
-fn plan_pivot_target(
-    new: &[u8],
-    old: Option<&[u8]>,
+/// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
+#[inline(never)]
+fn plan_pivot_target<'a>(
+    new: &'a [u8],
+    old: Option<&'a [u8]>,
     tree: &View,
     probe: &impl Probe,
-) -> Result<Option<PivotTarget>, Error> {
-    let new_dir = resolve(tree, probe, new, false).map_err(|errno| {
-        Error::failure(
-            "resolve NEW",
-            new,
-            errno,
-            "NEW must be a directory inside the tree",
-        )
-    })?;
+) -> Result<Option<PivotTarget>, Error<'a>> {
+    let new_hint = "NEW must be a directory inside the tree";
+    let new_dir =
+        resolve(tree, probe, new, false).map_err(|e| Error::failure("resolve NEW", new, e, new_hint))?;
     if new_dir.kind != Kind::Directory {
-        return Err(Error::failure(
-            "resolve NEW",
-            new,
-            Errno::NOTDIR,
-            "NEW must be a directory inside the tree",
-        ));
+        return Err(Error::failure("resolve NEW", new, Errno::NOTDIR, new_hint));
     }
     if new_dir.path.is_root() {
         return match old {
@@ -185,283 +160,154 @@ fn plan_pivot_target(
                 "resolve NEW",
                 new,
                 Errno::INVAL,
-                "NEW is the tree's root; there is nothing to pivot to",
+                "NEW is the tree's root; nothing to pivot to",
             )),
         };
     }
-    let new_host = tree
-        .host_path(&new_dir.path)
-        .map_err(|_| too_long("resolve NEW"))?;
+    let new_host = tree.host_path(&new_dir.path).map_err(|_| too_long("resolve NEW", new))?;
     let Some(old) = old else {
-        return Ok(Some(PivotTarget {
-            view: View::at(new_host.clone()),
-            new_host,
-            old: None,
-        }));
+        return Ok(Some(PivotTarget { new_host, old: None }));
     };
-    let inside_new = View::at(new_host.clone());
-    let old_dir = resolve(&inside_new, probe, old, true).map_err(|errno| {
-        Error::failure(
-            "resolve OLD",
-            old,
-            errno,
-            "OLD must be a directory inside NEW, or creatable",
-        )
-    })?;
+    let old_hint = "OLD must be a directory inside NEW, or creatable";
+    let old_dir = resolve(&View::at(new_host.clone()), probe, old, true)
+        .map_err(|e| Error::failure("resolve OLD", old, e, old_hint))?;
     if old_dir.exists() && old_dir.kind != Kind::Directory {
-        return Err(Error::failure(
-            "resolve OLD",
-            old,
-            Errno::NOTDIR,
-            "OLD must be a directory inside NEW",
-        ));
+        return Err(Error::failure("resolve OLD", old, Errno::NOTDIR, old_hint));
     }
-    let old_path = old_dir.full_path().map_err(|_| too_long("resolve OLD"))?;
-    if old_path.is_root() {
-        return Err(Error::failure(
-            "resolve OLD",
-            old,
-            Errno::INVAL,
-            "OLD cannot be NEW itself",
-        ));
+    if old_dir.exists() && old_dir.path.is_root() {
+        return Err(Error::failure("resolve OLD", old, Errno::INVAL, "OLD cannot be NEW itself"));
     }
-    let view = View {
-        root: new_host.clone(),
-        graft: Some((old_path, tree.root.clone())),
-    };
-    Ok(Some(PivotTarget {
-        new_host,
-        old: Some(old_dir),
-        view,
-    }))
+    Ok(Some(PivotTarget { new_host, old: Some(old_dir) }))
 }
 
 /// Moves each API mount the tree has into the same place in the new root.
-fn plan_api_mounts(
-    steps: &mut heapless::Vec<Step, MAX_STEPS>,
-    views: &Views,
-    probe: &impl Probe,
-) -> Result<(), Error> {
+#[inline(never)]
+fn plan_api_mounts(steps: &mut Steps, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
+    let hint = "the new root needs a directory here";
     for name in API_MOUNTS {
-        let source = Path::joined(
-            &views.tree.root,
-            &Path::from_bytes(name.as_bytes()).map_err(|_| too_long(name))?,
-        )
-        .map_err(|_| too_long("carry API mounts"))?;
+        let name = name.as_bytes();
+        let mut source = views.tree.root.clone();
+        source.push_all(name).map_err(|_| too_long("carry API mounts", name))?;
         // A plain directory has nothing to carry, as switch_root skips it.
         if !probe.is_mount_point(&source) {
             continue;
         }
-        let target = resolve(&views.after, probe, name.as_bytes(), true).map_err(|errno| {
-            Error::failure(
-                "resolve mount point",
-                name.as_bytes(),
-                errno,
-                "the new root needs a directory here",
-            )
-        })?;
+        let target = resolve(&views.after, probe, name, true)
+            .map_err(|e| Error::failure("resolve mount point", name, e, hint))?;
         if target.exists() && target.kind != Kind::Directory {
-            return Err(Error::failure(
-                "resolve mount point",
-                name.as_bytes(),
-                Errno::NOTDIR,
-                "the new root needs a directory here",
-            ));
+            return Err(Error::failure("resolve mount point", name, Errno::NOTDIR, hint));
         }
-        plan_mkdir(steps, &views.after, &target, "create mount point")?;
-        let target = host_of(&views.after, &target, "carry API mounts")?;
+        plan_mkdir(steps, &views.after, &target, name)?;
+        let target = host_of(&views.after, &target, name)?;
         push(steps, Step::Move { source, target })?;
     }
     Ok(())
 }
 
-fn plan_bind(
-    steps: &mut heapless::Vec<Step, MAX_STEPS>,
+/// A bind: SRC from the old tree (or the new root with `+`), DST created when missing.
+#[inline(never)]
+fn plan_bind<'a>(
+    steps: &mut Steps,
     views: &Views,
-    bind: &BindSpec<'_>,
+    bind: &BindSpec<'a>,
     probe: &impl Probe,
-) -> Result<(), Error> {
-    let source_view = if bind.source_in_new_root {
-        &views.after
-    } else {
-        &views.tree
-    };
-    let source = resolve(source_view, probe, bind.source, false).map_err(|errno| {
-        Error::failure("resolve bind source", bind.source, errno, "SRC must exist")
-    })?;
-    let target = resolve(&views.after, probe, bind.destination, true).map_err(|errno| {
-        Error::failure(
-            "resolve bind destination",
-            bind.destination,
-            errno,
-            "DST must be inside the new root",
-        )
-    })?;
+) -> Result<(), Error<'a>> {
+    let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
+    let source = resolve(source_view, probe, bind.source, false)
+        .map_err(|e| Error::failure("resolve bind source", bind.source, e, "SRC must exist"))?;
+    let destination_hint = "DST must be inside the new root";
+    let target = resolve(&views.after, probe, bind.destination, true)
+        .map_err(|e| Error::failure("resolve bind destination", bind.destination, e, destination_hint))?;
     let wants_directory = source.kind == Kind::Directory;
     if target.exists() && (target.kind == Kind::Directory) != wants_directory {
-        let errno = if wants_directory {
-            Errno::NOTDIR
-        } else {
-            Errno::ISDIR
-        };
-        return Err(Error::failure(
-            "resolve bind destination",
-            bind.destination,
-            errno,
-            "SRC and DST must both be directories or both files",
-        ));
+        let errno = if wants_directory { Errno::NOTDIR } else { Errno::ISDIR };
+        let hint = "SRC and DST must both be directories or both files";
+        return Err(Error::failure("resolve bind destination", bind.destination, errno, hint));
     }
-    let target_host = host_of(&views.after, &target, "bind")?;
+    let target_host = host_of(&views.after, &target, bind.destination)?;
     if !target.exists() {
         if wants_directory {
-            plan_mkdir(steps, &views.after, &target, "create bind destination")?;
+            plan_mkdir(steps, &views.after, &target, bind.destination)?;
         } else {
-            let mut parent = target.clone();
-            parent.missing = parent.missing.rsplit_once_slash();
-            plan_mkdir(steps, &views.after, &parent, "create bind destination")?;
-            push(
-                steps,
-                Step::CreateFile {
-                    path: target_host.clone(),
-                },
-            )?;
+            let parent = Resolved { missing: without_last_component(&target.missing), ..target.clone() };
+            plan_mkdir(steps, &views.after, &parent, bind.destination)?;
+            push(steps, Step::CreateFile { path: target_host.clone() })?;
         }
     }
-    let source_host = host_of(source_view, &source, "bind")?;
-    push(
-        steps,
-        Step::Bind {
-            source: source_host,
-            target: target_host.clone(),
-            recursive: bind.recursive,
-        },
-    )?;
+    let source_host = host_of(source_view, &source, bind.source)?;
+    push(steps, Step::Bind { source: source_host, target: target_host.clone(), recursive: bind.recursive })?;
     if bind.read_only {
-        push(
-            steps,
-            Step::RemountReadOnly {
-                target: target_host,
-            },
-        )?;
+        push(steps, Step::RemountReadOnly { target: target_host })?;
     }
     Ok(())
 }
 
-/// Drops the last missing component (the file itself) from a missing tail.
-trait DropLast {
-    fn rsplit_once_slash(&self) -> Self;
-}
-
-impl DropLast for heapless::Vec<u8, { crate::path::PATH_MAX }> {
-    fn rsplit_once_slash(&self) -> Self {
-        let cut = self.iter().rposition(|&b| b == b'/').unwrap_or(0);
-        heapless::Vec::from_slice(self.get(..cut).unwrap_or(&[])).unwrap_or_default()
-    }
+/// A missing tail without its last component (the file itself).
+fn without_last_component(missing: &[u8]) -> heapless::Vec<u8, PATH_MAX> {
+    let cut = missing.iter().rposition(|&b| b == b'/').unwrap_or(0);
+    heapless::Vec::from_slice(missing.get(..cut).unwrap_or(&[])).unwrap_or_default()
 }
 
 /// Adds a `Mkdir` for the missing components of `resolved`, if any.
-fn plan_mkdir(
-    steps: &mut heapless::Vec<Step, MAX_STEPS>,
+fn plan_mkdir<'a>(
+    steps: &mut Steps,
     view: &View,
     resolved: &Resolved,
-    step: &'static str,
-) -> Result<(), Error> {
+    input: &'a [u8],
+) -> Result<(), Error<'a>> {
     if resolved.exists() {
         return Ok(());
     }
-    let existing = host_of(
-        view,
-        &Resolved {
-            missing: heapless::Vec::new(),
-            ..resolved.clone()
-        },
-        step,
-    )?;
-    let path = host_of(view, resolved, step)?;
-    let from = existing.as_bytes().len();
-    push(steps, Step::Mkdir { path, from })
+    let existing = view.host_path(&resolved.path).map_err(|_| too_long("mkdir", input))?;
+    let path = host_of(view, resolved, input)?;
+    push(steps, Step::Mkdir { path, from: existing.as_bytes().len() })
 }
 
 /// The init: the configured command, or the first of the kernel's defaults that exists.
-fn plan_exec<'a>(config: &Config<'a>, after: &View, probe: &impl Probe) -> Result<Exec<'a>, Error> {
+#[inline(never)]
+fn plan_exec<'a>(config: &Config<'a>, after: &View, probe: &impl Probe) -> Result<Exec<'a>, Error<'a>> {
     const DEFAULT_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b"/bin/sh"];
     let (path, mut args) = match &config.command {
         Some(command) => {
             let path = command.first().copied().unwrap_or_default();
-            let args = Words::from_slice(command.get(1..).unwrap_or(&[])).unwrap_or_default();
             check_init(path, after, probe)?;
-            (path, args)
+            (path, Words::from_slice(command.get(1..).unwrap_or(&[])).unwrap_or_default())
         }
         None => {
-            let found = DEFAULT_INITS
-                .into_iter()
-                .find(|path| check_init(path, after, probe).is_ok());
-            let path = found.ok_or_else(|| {
-                Error::failure(
-                    "find init",
-                    b"/sbin/init /etc/init /bin/init /bin/sh",
-                    Errno::NOENT,
-                    "none exists in the new root; name one with init= or -- INIT",
-                )
-            })?;
-            (path, Words::new())
+            let found = DEFAULT_INITS.into_iter().find(|path| check_init(path, after, probe).is_ok());
+            let hint = "none exists in the new root; name one with init= or -- INIT";
+            let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
+            (found.ok_or(Error::failure("find init", tried, Errno::NOENT, hint))?, Words::new())
         }
     };
     for &word in &config.leftovers {
-        args.push(word).map_err(|_| {
-            Error::usage(
-                "find init",
-                word,
-                Errno::TOOBIG,
-                "more than 64 words for the init",
-            )
-        })?;
+        let hint = "more than 64 words for the init";
+        args.push(word).map_err(|_| Error::usage("find init", word, Errno::TOOBIG, hint))?;
     }
-    let path = Path::from_bytes(path).map_err(|_| too_long("find init"))?;
+    let path = Path::from_bytes(path).map_err(|_| too_long("find init", path))?;
     Ok(Exec { path, args })
 }
 
-fn check_init(path: &[u8], after: &View, probe: &impl Probe) -> Result<(), Error> {
+/// The init must be an absolute path to an executable file in the new root.
+fn check_init<'a>(path: &'a [u8], after: &View, probe: &impl Probe) -> Result<(), Error<'a>> {
     let hint = "the init must be an executable file in the new root";
     if path.first() != Some(&b'/') {
-        return Err(Error::usage(
-            "find init",
-            path,
-            Errno::INVAL,
-            "the init must be an absolute path",
-        ));
+        return Err(Error::usage("find init", path, Errno::INVAL, "the init must be an absolute path"));
     }
-    let found = resolve(after, probe, path, false)
-        .map_err(|errno| Error::failure("find init", path, errno, hint))?;
-    let host = host_of(after, &found, "find init")?;
-    match found.kind {
-        Kind::File if probe.is_executable(&host) => Ok(()),
-        Kind::File => Err(Error::failure("find init", path, Errno::ACCESS, hint)),
-        _ => Err(Error::failure("find init", path, Errno::ACCESS, hint)),
-    }
+    let found = resolve(after, probe, path, false).map_err(|e| Error::failure("find init", path, e, hint))?;
+    let executable = found.kind == Kind::File && probe.is_executable(&host_of(after, &found, path)?);
+    executable.then_some(()).ok_or(Error::failure("find init", path, Errno::ACCESS, hint))
 }
 
-fn host_of(view: &View, resolved: &Resolved, step: &'static str) -> Result<Path, Error> {
-    let inner = resolved.full_path().map_err(|_| too_long(step))?;
-    view.host_path(&inner).map_err(|_| too_long(step))
+fn host_of<'a>(view: &View, resolved: &Resolved, input: &'a [u8]) -> Result<Path, Error<'a>> {
+    resolved.full_path().and_then(|inner| view.host_path(&inner)).map_err(|_| too_long("resolve", input))
 }
 
-fn push(steps: &mut heapless::Vec<Step, MAX_STEPS>, step: Step) -> Result<(), Error> {
-    steps.push(step).map_err(|_| {
-        Error::failure(
-            "plan",
-            b"steps",
-            Errno::NOSPC,
-            "too many steps; fewer binds",
-        )
-    })
+fn push(steps: &mut Steps, step: Step) -> Result<(), Error<'static>> {
+    let hint = "too many steps; use fewer binds";
+    steps.push(step).map_err(|_| Error::failure("plan", b"steps", Errno::NOSPC, hint))
 }
 
-fn too_long(step: &'static str) -> Error {
-    Error::failure(
-        step,
-        b"path",
-        Errno::NAMETOOLONG,
-        "a path is longer than PATH_MAX",
-    )
+fn too_long<'a>(step: &'static str, input: &'a [u8]) -> Error<'a> {
+    Error::failure(step, input, Errno::NAMETOOLONG, "the resolved path is longer than PATH_MAX")
 }

@@ -88,20 +88,14 @@ pub fn resolve(
     allow_missing: bool,
 ) -> Result<Resolved, Errno> {
     let mut pending: heapless::Vec<u8, PATH_MAX> = heapless::Vec::new();
-    pending
-        .extend_from_slice(input)
-        .map_err(|_| Errno::NAMETOOLONG)?;
+    pending.extend_from_slice(input).map_err(|_| Errno::NAMETOOLONG)?;
     let mut canonical = Path::root();
     let mut kind = Kind::Directory;
     let mut followed = 0;
     let mut link_target = [0u8; PATH_MAX];
     loop {
         let Some((component, rest_at)) = next_component(&pending) else {
-            return Ok(Resolved {
-                path: canonical,
-                kind,
-                missing: heapless::Vec::new(),
-            });
+            return Ok(Resolved { path: canonical, kind, missing: heapless::Vec::new() });
         };
         if kind != Kind::Directory {
             return Err(Errno::NOTDIR);
@@ -131,11 +125,7 @@ pub fn resolve(
                     Ok(found) => kind = found,
                     Err(Errno::NOENT) if allow_missing => {
                         canonical.pop();
-                        return missing_tail(
-                            canonical,
-                            name,
-                            pending.get(rest_at..).unwrap_or(&[]),
-                        );
+                        return missing_tail(canonical, name, pending.get(rest_at..).unwrap_or(&[]));
                     }
                     Err(errno) => return Err(errno),
                 }
@@ -148,11 +138,7 @@ pub fn resolve(
 /// The first component of `path` and the offset where the rest starts.
 fn next_component(path: &[u8]) -> Option<(&[u8], usize)> {
     let start = path.iter().position(|&b| b != b'/')?;
-    let len = path
-        .get(start..)?
-        .iter()
-        .position(|&b| b == b'/')
-        .unwrap_or(path.len() - start);
+    let len = path.get(start..)?.iter().position(|&b| b == b'/').unwrap_or(path.len() - start);
     Some((path.get(start..start + len)?, start + len))
 }
 
@@ -168,25 +154,16 @@ fn splice(first: &[u8], rest: &[u8]) -> Result<heapless::Vec<u8, PATH_MAX>, Errn
 /// A missing entry: everything from `name` on must be created; `..` there cannot be.
 fn missing_tail(existing: Path, name: &[u8], rest: &[u8]) -> Result<Resolved, Errno> {
     let mut missing = heapless::Vec::new();
-    for component in core::iter::once(name)
-        .chain(components(rest))
-        .filter(|c| *c != b".")
-    {
+    for component in core::iter::once(name).chain(components(rest)).filter(|c| *c != b".") {
         if component == b".." {
             return Err(Errno::NOENT);
         }
         if !missing.is_empty() {
             missing.push(b'/').map_err(|_| Errno::NAMETOOLONG)?;
         }
-        missing
-            .extend_from_slice(component)
-            .map_err(|_| Errno::NAMETOOLONG)?;
+        missing.extend_from_slice(component).map_err(|_| Errno::NAMETOOLONG)?;
     }
-    Ok(Resolved {
-        path: existing,
-        kind: Kind::Directory,
-        missing,
-    })
+    Ok(Resolved { path: existing, kind: Kind::Directory, missing })
 }
 
 /// The real lookup: `lstat` and `readlink` on host paths.
@@ -227,8 +204,7 @@ mod tests {
     impl Table {
         fn dirs(mut self, paths: &[&str]) -> Self {
             for p in paths {
-                self.0
-                    .insert(p.to_string(), (Kind::Directory, String::new()));
+                self.0.insert(p.to_string(), (Kind::Directory, String::new()));
             }
             self
         }
@@ -237,8 +213,7 @@ mod tests {
             self
         }
         fn link(mut self, path: &str, target: &str) -> Self {
-            self.0
-                .insert(path.to_string(), (Kind::Symlink, target.to_string()));
+            self.0.insert(path.to_string(), (Kind::Symlink, target.to_string()));
             self
         }
     }
@@ -302,11 +277,7 @@ mod tests {
             ("/images/a/init-link", "/images/a/sbin/init"),
             ("/", "/"),
         ] {
-            assert_eq!(
-                resolve_in(&view, input),
-                Ok(expected.to_string()),
-                "input {input}"
-            );
+            assert_eq!(resolve_in(&view, input), Ok(expected.to_string()), "input {input}");
         }
     }
 
@@ -315,10 +286,7 @@ mod tests {
         let view = View::at(p("/t"));
         assert_eq!(resolve_in(&view, "/missing"), Err(Errno::NOENT));
         assert_eq!(resolve_in(&view, "/loop1"), Err(Errno::LOOP));
-        assert_eq!(
-            resolve_in(&view, "/images/a/sbin/init/x"),
-            Err(Errno::NOTDIR)
-        );
+        assert_eq!(resolve_in(&view, "/images/a/sbin/init/x"), Err(Errno::NOTDIR));
         assert_eq!(
             resolve_in(&view, "/outside"),
             Err(Errno::NOENT),
@@ -330,49 +298,23 @@ mod tests {
     fn missing_tails_are_returned_for_creation() {
         let view = View::at(p("/t"));
         let r = resolve(&view, &tree(), b"/current/var/lib/./old", true).unwrap();
-        assert_eq!(
-            (r.path.as_bytes(), r.missing.as_slice()),
-            (&b"/images/a"[..], &b"var/lib/old"[..])
-        );
+        assert_eq!((r.path.as_bytes(), r.missing.as_slice()), (&b"/images/a"[..], &b"var/lib/old"[..]));
         assert_eq!(r.full_path().unwrap().as_bytes(), b"/images/a/var/lib/old");
         let r = resolve(&view, &tree(), b"/dangling", true).unwrap();
-        assert_eq!(
-            (r.path.as_bytes(), r.missing.as_slice()),
-            (&b"/"[..], &b"nowhere/deeper"[..])
-        );
-        assert_eq!(
-            resolve(&view, &tree(), b"/new/../x", true).err(),
-            Some(Errno::NOENT)
-        );
+        assert_eq!((r.path.as_bytes(), r.missing.as_slice()), (&b"/"[..], &b"nowhere/deeper"[..]));
+        assert_eq!(resolve(&view, &tree(), b"/new/../x", true).err(), Some(Errno::NOENT));
         assert!(resolve(&view, &tree(), b"/images", true).unwrap().exists());
     }
 
     #[test]
     fn a_graft_shows_the_old_root_below_old() {
         // After the pivot NEW=/images/a is "/", and the old root (host /t) shows at /sysroot.
-        let view = View {
-            root: p("/t/images/a"),
-            graft: Some((p("/sysroot"), p("/t"))),
-        };
-        assert_eq!(
-            resolve_in(&view, "/sysroot/deploy/var"),
-            Ok("/sysroot/deploy/var".to_string())
-        );
-        assert_eq!(
-            view.host_path(&p("/sysroot/deploy/var"))
-                .unwrap()
-                .as_bytes(),
-            b"/t/deploy/var"
-        );
-        assert_eq!(
-            view.host_path(&p("/sbin/init")).unwrap().as_bytes(),
-            b"/t/images/a/sbin/init"
-        );
+        let view = View { root: p("/t/images/a"), graft: Some((p("/sysroot"), p("/t"))) };
+        assert_eq!(resolve_in(&view, "/sysroot/deploy/var"), Ok("/sysroot/deploy/var".to_string()));
+        assert_eq!(view.host_path(&p("/sysroot/deploy/var")).unwrap().as_bytes(), b"/t/deploy/var");
+        assert_eq!(view.host_path(&p("/sbin/init")).unwrap().as_bytes(), b"/t/images/a/sbin/init");
         // An absolute symlink inside the old root resolves in the new root, as after the pivot.
         assert_eq!(resolve_in(&view, "/sysroot/current"), Err(Errno::NOENT));
-        assert_eq!(
-            resolve_in(&view, "/sysroot/relative"),
-            Ok("/sysroot/images/a".to_string())
-        );
+        assert_eq!(resolve_in(&view, "/sysroot/relative"), Ok("/sysroot/images/a".to_string()));
     }
 }

@@ -4,7 +4,6 @@
 use crate::cmdline::words;
 use crate::config::{Source, Words};
 use crate::error::Error;
-use crate::log::Line;
 use crate::spec::{parse_bind, parse_pivot, Refusal};
 use rustix::io::Errno;
 
@@ -26,7 +25,8 @@ enum Section {
 const FOREIGN_SECTIONS: [&[u8]; 1] = [b"Network"];
 
 /// Parses the whole file; the first bad line is refused with its number and text.
-pub fn parse_settings(text: &[u8]) -> Result<Source<'_>, Error> {
+#[inline(never)]
+pub fn parse_settings(text: &[u8]) -> Result<Source<'_>, Error<'_>> {
     let mut source = Source::default();
     let mut section = Section::None;
     for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
@@ -36,36 +36,28 @@ pub fn parse_settings(text: &[u8]) -> Result<Source<'_>, Error> {
             continue;
         }
         if let Some(name) = line.strip_prefix(b"[") {
-            let name = name
-                .strip_suffix(b"]")
-                .ok_or_else(|| refused(refusal("unterminated section header")))?;
+            let name =
+                name.strip_suffix(b"]").ok_or_else(|| refused(refusal("unterminated section header")))?;
             section = match name {
                 b"Exec" => Section::Exec,
                 b"Files" => Section::Files,
                 _ if FOREIGN_SECTIONS.contains(&name) => Section::Foreign,
-                _ => {
-                    return Err(refused(refusal(
-                        "unknown section; known: [Exec], [Files], [Network]",
-                    )))
-                }
+                _ => return Err(refused(refusal("unknown section; known: [Exec], [Files], [Network]"))),
             };
             continue;
         }
         if section == Section::Foreign {
             continue;
         }
-        let (key, value) = split_assignment(line)
-            .ok_or_else(|| refused(refusal("expected Key=Value or [Section]")))?;
+        let (key, value) =
+            split_assignment(line).ok_or_else(|| refused(refusal("expected Key=Value or [Section]")))?;
         apply_key(&mut source, section, key, value).map_err(refused)?;
     }
     Ok(source)
 }
 
 fn refusal(hint: &'static str) -> Refusal {
-    Refusal {
-        errno: Errno::INVAL,
-        hint,
-    }
+    Refusal { errno: Errno::INVAL, hint }
 }
 
 fn split_assignment(line: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -75,6 +67,7 @@ fn split_assignment(line: &[u8]) -> Option<(&[u8], &[u8])> {
     (!key.is_empty()).then_some((key, value))
 }
 
+#[inline(never)]
 fn apply_key<'a>(
     source: &mut Source<'a>,
     section: Section,
@@ -86,16 +79,12 @@ fn apply_key<'a>(
         (Section::Exec, b"Parameters") => source.command = parse_parameters(value)?,
         (Section::Files, b"Bind" | b"BindReadOnly") => {
             let bind = parse_bind(value, key == b"BindReadOnly")?;
-            source.binds.push(bind).map_err(|_| Refusal {
-                errno: Errno::NOSPC,
-                hint: "more than 16 binds",
-            })?;
+            source
+                .binds
+                .push(bind)
+                .map_err(|_| Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" })?;
         }
-        (Section::None, _) => {
-            return Err(refusal(
-                "key outside a section; put it under [Exec] or [Files]",
-            ))
-        }
+        (Section::None, _) => return Err(refusal("key outside a section; put it under [Exec] or [Files]")),
         _ => {
             return Err(refusal(
                 "unknown key; known: [Exec] PivotRoot= Parameters=, [Files] Bind= BindReadOnly=",
@@ -109,30 +98,16 @@ fn apply_key<'a>(
 fn parse_parameters(value: &[u8]) -> Result<Option<Words<'_>>, Refusal> {
     let mut command = Words::new();
     for word in words(value) {
-        command.push(word?).map_err(|_| Refusal {
-            errno: Errno::TOOBIG,
-            hint: "more than 64 words in Parameters=",
-        })?;
+        command
+            .push(word?)
+            .map_err(|_| Refusal { errno: Errno::TOOBIG, hint: "more than 64 words in Parameters=" })?;
     }
     Ok((!command.is_empty()).then_some(command))
 }
 
-fn line_error(number: usize, line: &[u8], refusal: Refusal) -> Error {
-    let mut subject = Line::new();
-    subject
-        .bytes(SETTINGS_PATH.as_bytes())
-        .bytes(b":")
-        .u64(number as u64)
-        .bytes(b": ")
-        .quoted(line);
-    let mut error = Error::failure(
-        "read settings",
-        subject.finish().trim_ascii_end(),
-        refusal.errno,
-        refusal.hint,
-    );
-    error.kind = crate::error::Kind::Usage;
-    error
+fn line_error(number: usize, line: &[u8], refusal: Refusal) -> Error<'_> {
+    let number = u32::try_from(number).unwrap_or(u32::MAX);
+    Error { settings_line: number, ..Error::usage("read settings", line, refusal.errno, refusal.hint) }
 }
 
 #[cfg(test)]
@@ -142,24 +117,14 @@ mod tests {
 
     #[test]
     fn reads_nspawn_syntax() {
-        let text =
-            b"# comment\n; also\n[Exec]\nPivotRoot = /ostree/deploy/os/deploy/abc.0:/sysroot\n\
+        let text = b"# comment\n; also\n[Exec]\nPivotRoot = /ostree/deploy/os/deploy/abc.0:/sysroot\n\
             Parameters=/sbin/init \"--log level\" quiet\n\n[Network]\nPrivate=yes\n[Files]\n\
             Bind=+/sysroot/ostree/deploy/os/var:/var\nBindReadOnly=/etc/resolv.conf\n";
         let source = parse_settings(text).unwrap();
         let pivot = source.pivot.unwrap();
-        assert_eq!(
-            (pivot.new, pivot.old),
-            (
-                &b"/ostree/deploy/os/deploy/abc.0"[..],
-                Some(&b"/sysroot"[..])
-            )
-        );
+        assert_eq!((pivot.new, pivot.old), (&b"/ostree/deploy/os/deploy/abc.0"[..], Some(&b"/sysroot"[..])));
         let command = source.command.unwrap();
-        assert_eq!(
-            command.as_slice(),
-            [&b"/sbin/init"[..], b"--log level", b"quiet"]
-        );
+        assert_eq!(command.as_slice(), [&b"/sbin/init"[..], b"--log level", b"quiet"]);
         assert_eq!(source.binds.len(), 2);
         assert!(source.binds[0].source_in_new_root && !source.binds[0].read_only);
         assert!(source.binds[1].read_only);
@@ -168,8 +133,7 @@ mod tests {
     #[test]
     fn later_lines_win_and_empty_parameters_reset() {
         let source =
-            parse_settings(b"[Exec]\nPivotRoot=/a\nPivotRoot=/b\nParameters=/x\nParameters=\n")
-                .unwrap();
+            parse_settings(b"[Exec]\nPivotRoot=/a\nPivotRoot=/b\nParameters=/x\nParameters=\n").unwrap();
         assert_eq!(source.pivot.unwrap().new, b"/b");
         assert!(source.command.is_none());
     }

@@ -44,10 +44,7 @@ fn check_path(path: &[u8], what: Refusal) -> Result<(), Refusal> {
         return Err(refuse(Errno::INVAL, "paths cannot contain a NUL byte"));
     }
     if path.len() >= PATH_MAX {
-        return Err(refuse(
-            Errno::NAMETOOLONG,
-            "a path is longer than PATH_MAX (4095 bytes)",
-        ));
+        return Err(refuse(Errno::NAMETOOLONG, "a path is longer than PATH_MAX (4095 bytes)"));
     }
     if path.first() != Some(&b'/') {
         return Err(what);
@@ -58,17 +55,11 @@ fn check_path(path: &[u8], what: Refusal) -> Result<(), Refusal> {
 /// Parses `NEW[:OLD]`: split at the first `:`; an empty OLD means none.
 pub fn parse_pivot(spec: &[u8]) -> Result<PivotSpec<'_>, Refusal> {
     let (new, old) = match spec.iter().position(|&b| b == b':') {
-        Some(i) => (
-            spec.get(..i).unwrap_or(&[]),
-            spec.get(i + 1..).filter(|o| !o.is_empty()),
-        ),
+        Some(i) => (spec.get(..i).unwrap_or(&[]), spec.get(i + 1..).filter(|o| !o.is_empty())),
         None => (spec, None),
     };
     if new.is_empty() {
-        return Err(refuse(
-            Errno::INVAL,
-            "NEW is empty; expected NEW[:OLD] with absolute paths",
-        ));
+        return Err(refuse(Errno::INVAL, "NEW is empty; expected NEW[:OLD] with absolute paths"));
     }
     check_path(new, refuse(Errno::INVAL, "NEW must be an absolute path"))?;
     if let Some(old) = old {
@@ -88,36 +79,19 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
     let destination = fields.next().filter(|d| !d.is_empty()).unwrap_or(source);
     let options = fields.next().unwrap_or(&[]);
     if source.is_empty() {
-        return Err(refuse(
-            Errno::INVAL,
-            "SRC is empty; expected [+]SRC[:DST[:OPTS]]",
-        ));
+        return Err(refuse(Errno::INVAL, "SRC is empty; expected [+]SRC[:DST[:OPTS]]"));
     }
     check_path(source, refuse(Errno::INVAL, "SRC must be an absolute path"))?;
-    check_path(
-        destination,
-        refuse(Errno::INVAL, "DST must be an absolute path"),
-    )?;
+    check_path(destination, refuse(Errno::INVAL, "DST must be an absolute path"))?;
     let mut recursive = true;
     for option in options.split(|&b| b == b',').filter(|o| !o.is_empty()) {
         recursive = match option {
             b"rbind" => true,
             b"norbind" => false,
-            _ => {
-                return Err(refuse(
-                    Errno::INVAL,
-                    "unknown bind option; known: rbind, norbind",
-                ))
-            }
+            _ => return Err(refuse(Errno::INVAL, "unknown bind option; known: rbind, norbind")),
         };
     }
-    Ok(BindSpec {
-        source,
-        source_in_new_root,
-        destination,
-        read_only,
-        recursive,
-    })
+    Ok(BindSpec { source, source_in_new_root, destination, read_only, recursive })
 }
 
 #[cfg(test)]
@@ -153,10 +127,7 @@ mod tests {
         for (input, hint) in [
             ("", "NEW is empty; expected NEW[:OLD] with absolute paths"),
             (":", "NEW is empty; expected NEW[:OLD] with absolute paths"),
-            (
-                ":/old",
-                "NEW is empty; expected NEW[:OLD] with absolute paths",
-            ),
+            (":/old", "NEW is empty; expected NEW[:OLD] with absolute paths"),
             ("new", "NEW must be an absolute path"),
             ("./new:/old", "NEW must be an absolute path"),
             ("/new:old", "OLD must be an absolute path"),
@@ -166,15 +137,9 @@ mod tests {
             assert_eq!(pivot(input), Err(hint), "input {input:?}");
         }
         let long = format!("/{}", "x".repeat(PATH_MAX));
-        assert_eq!(
-            parse_pivot(long.as_bytes()).unwrap_err().errno,
-            Errno::NAMETOOLONG
-        );
+        assert_eq!(parse_pivot(long.as_bytes()).unwrap_err().errno, Errno::NAMETOOLONG);
         let long_old = format!("/n:/{}", "x".repeat(PATH_MAX));
-        assert_eq!(
-            parse_pivot(long_old.as_bytes()).unwrap_err().errno,
-            Errno::NAMETOOLONG
-        );
+        assert_eq!(parse_pivot(long_old.as_bytes()).unwrap_err().errno, Errno::NAMETOOLONG);
     }
 
     #[test]
@@ -187,12 +152,7 @@ mod tests {
         let b = parse_bind(b"+/sysroot/ostree/deploy/os/var:/var", true).unwrap();
         assert_eq!(
             (b.source, b.destination, b.source_in_new_root, b.read_only),
-            (
-                &b"/sysroot/ostree/deploy/os/var"[..],
-                &b"/var"[..],
-                true,
-                true
-            )
+            (&b"/sysroot/ostree/deploy/os/var"[..], &b"/var"[..], true, true)
         );
         let b = parse_bind(b"/a:/b:norbind", false).unwrap();
         assert!(!b.recursive);
@@ -210,16 +170,9 @@ mod tests {
             ("+src", "SRC must be an absolute path"),
             ("/src:dst", "DST must be an absolute path"),
             ("/a:/b:ro", "unknown bind option; known: rbind, norbind"),
-            (
-                "/a:/b:rbind,idmap",
-                "unknown bind option; known: rbind, norbind",
-            ),
+            ("/a:/b:rbind,idmap", "unknown bind option; known: rbind, norbind"),
         ] {
-            assert_eq!(
-                parse_bind(input.as_bytes(), false).map_err(|r| r.hint),
-                Err(hint),
-                "input {input:?}"
-            );
+            assert_eq!(parse_bind(input.as_bytes(), false).map_err(|r| r.hint), Err(hint), "input {input:?}");
         }
     }
 }

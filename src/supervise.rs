@@ -23,25 +23,18 @@ const FORWARDED: [c_int; 9] = [
 ];
 
 /// Signals the kernel raises for our own faults: never blocked, so a fault is not hidden.
-const FAULTS: [c_int; 7] = [
-    libc::SIGFPE,
-    libc::SIGILL,
-    libc::SIGSEGV,
-    libc::SIGBUS,
-    libc::SIGABRT,
-    libc::SIGTRAP,
-    libc::SIGSYS,
-];
+const FAULTS: [c_int; 7] =
+    [libc::SIGFPE, libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
 
 /// Runs `exec` as a child and supervises it; returns the exit code to leave with.
+#[inline(never)]
 pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
     let mut blocked = SignalSet::full();
     for fault in FAULTS {
         blocked.remove(fault);
     }
     let original_mask = sys::set_signal_mask(&blocked);
-    let mut watched: heapless::Vec<c_int, 10> =
-        heapless::Vec::from_slice(&FORWARDED).unwrap_or_default();
+    let mut watched: heapless::Vec<c_int, 10> = heapless::Vec::from_slice(&FORWARDED).unwrap_or_default();
     let _ = watched.push(libc::SIGCHLD);
     let signals = match sys::signalfd(&SignalSet::of(&watched)) {
         Ok(fd) => fd,
@@ -83,9 +76,8 @@ fn reap_children(main_child: Pid) -> Option<i32> {
     let mut main_code = None;
     while let Ok(Some((pid, status))) = wait(WaitOptions::NOHANG) {
         if pid == main_child {
-            main_code = status
-                .exit_status()
-                .or_else(|| status.terminating_signal().map(|signal| 128 + signal));
+            main_code =
+                status.exit_status().or_else(|| status.terminating_signal().map(|signal| 128 + signal));
         }
     }
     main_code
@@ -93,11 +85,7 @@ fn reap_children(main_child: Pid) -> Option<i32> {
 
 fn report(step: &str, subject: &[u8], errno: Errno, code: i32) -> i32 {
     let mut line = Line::prefixed();
-    line.bytes(step.as_bytes())
-        .bytes(b": ")
-        .bytes(subject)
-        .bytes(b": ")
-        .errno(errno.raw_os_error());
+    line.bytes(step.as_bytes()).bytes(b": ").bytes(subject).bytes(b": ").errno(errno.raw_os_error());
     crate::log::write_all(sys::stderr(), line.finish());
     code
 }

@@ -36,7 +36,11 @@ static EMPTY_ENV: EmptyEnv = EmptyEnv([core::ptr::null()]);
 pub const MAX_ARGV: usize = 256;
 
 /// argv as byte slices (argv[0] included) and the environment.
-pub fn args_and_env(
+///
+/// # Safety
+/// `argv` must hold `argc` valid C strings and `envp` be a NULL-terminated array of C strings,
+/// all living as long as the process, as the C runtime passes them to `main`.
+pub unsafe fn args_and_env(
     argc: c_int,
     argv: *const *const c_char,
     envp: *const *const c_char,
@@ -65,10 +69,7 @@ pub fn env_var(env: Env, name: &[u8]) -> Option<&'static [u8]> {
         }
         // SAFETY: as above, `entry` is a valid C string.
         let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
-        if let Some(value) = bytes
-            .strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix(b"="))
-        {
+        if let Some(value) = bytes.strip_prefix(name).and_then(|rest| rest.strip_prefix(b"=")) {
             return Some(value);
         }
         index += 1;
@@ -78,14 +79,20 @@ pub fn env_var(env: Env, name: &[u8]) -> Option<&'static [u8]> {
 /// Standard error, for log lines.
 pub fn stderr() -> BorrowedFd<'static> {
     // SAFETY: fd 2 is only written through; if it is closed, writes fail with EBADF, which the
-    // write loop handles.
-    unsafe { rustix::stdio::stderr() }
+    // write loop handles. (With rustix's std feature, on in test builds, the call is safe.)
+    #[allow(unused_unsafe)]
+    unsafe {
+        rustix::stdio::stderr()
+    }
 }
 
 /// Standard output, for --help, --version and --dry-run.
 pub fn stdout() -> BorrowedFd<'static> {
     // SAFETY: as for stderr.
-    unsafe { rustix::stdio::stdout() }
+    #[allow(unused_unsafe)]
+    unsafe {
+        rustix::stdio::stdout()
+    }
 }
 
 /// Room for the init's argument strings, each copied with its NUL.
@@ -125,11 +132,14 @@ fn errno() -> i32 {
 
 /// `fork(2)`: `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
 pub fn fork() -> Result<Option<rustix::process::Pid>, Errno> {
-    // SAFETY: the process is single-threaded, so the child may run any code.
-    match unsafe { libc::fork() } {
+    // SAFETY: a bare clone(SIGCHLD) is fork without musl's atfork locking, which would link
+    // kilobytes of thread machinery. The process is single-threaded, and the child only makes
+    // plain system calls (signal mask, setsid, write, execve, _exit).
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
+    match pid {
         -1 => Err(Errno::from_raw_os_error(errno())),
         0 => Ok(None),
-        pid => Ok(rustix::process::Pid::from_raw(pid)),
+        pid => Ok(rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0))),
     }
 }
 
@@ -199,9 +209,7 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> Result<c_int, Errno> {
     if n < 4 {
         return Err(Errno::INVAL);
     }
-    let signo = info
-        .first_chunk::<4>()
-        .map_or(0, |b| u32::from_ne_bytes(*b));
+    let signo = info.first_chunk::<4>().map_or(0, |b| u32::from_ne_bytes(*b));
     Ok(c_int::try_from(signo).unwrap_or(0))
 }
 

@@ -18,26 +18,12 @@ pub fn fmt() -> Result<()> {
 }
 
 pub fn clippy() -> Result<()> {
-    run(cargo_in_root()?.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))
+    run(cargo_in_root()?.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
 }
 
 /// Builds the static release init and returns the absolute path of the binary.
 pub fn build_init() -> Result<PathBuf> {
-    run(cargo_in_root()?.args([
-        "build",
-        "--release",
-        "--target",
-        MUSL_TARGET,
-        "-p",
-        INIT_PACKAGE,
-    ]))?;
+    run(cargo_in_root()?.args(["build", "--release", "--target", MUSL_TARGET, "-p", INIT_PACKAGE]))?;
     let binary = workspace::init_binary()?;
     if !binary.is_file() {
         bail!("the build succeeded but {} is missing", binary.display());
@@ -48,7 +34,5 @@ pub fn build_init() -> Result<PathBuf> {
 /// The whole workspace's tests; the namespace tests in tests/ find the static init through
 /// `RSPAWN_INIT_BIN` rather than building it themselves.
 pub fn cargo_test(init: &Path) -> Result<()> {
-    run(cargo_in_root()?
-        .env("RSPAWN_INIT_BIN", init)
-        .args(["test", "--workspace"]))
+    run(cargo_in_root()?.env("RSPAWN_INIT_BIN", init).args(["test", "--workspace"]))
 }

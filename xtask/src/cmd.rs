@@ -49,12 +49,10 @@ pub fn on_path(program: &str) -> bool {
 
 /// A copy-pasteable rendering of `command`: explicit environment first, program by its short name.
 pub fn describe(command: &Command) -> String {
-    let env = command.get_envs().filter_map(|(key, value)| {
-        value.map(|value| format!("{}={}", key.to_string_lossy(), quote(value)))
-    });
-    let program = Path::new(command.get_program())
-        .file_name()
-        .unwrap_or(command.get_program());
+    let env = command
+        .get_envs()
+        .filter_map(|(key, value)| value.map(|value| format!("{}={}", key.to_string_lossy(), quote(value))));
+    let program = Path::new(command.get_program()).file_name().unwrap_or(command.get_program());
     let words = std::iter::once(quote(program)).chain(command.get_args().map(quote));
     env.chain(words).collect::<Vec<_>>().join(" ")
 }
@@ -62,10 +60,8 @@ pub fn describe(command: &Command) -> String {
 /// Single-quotes a word when a shell would otherwise split or expand it.
 fn quote(word: &OsStr) -> String {
     let word = word.to_string_lossy();
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    let plain =
+        !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
     if plain {
         word.into_owned()
     } else {
@@ -89,12 +85,7 @@ mod tests {
     #[test]
     fn describe_shows_env_short_program_and_quoted_words() {
         let mut command = Command::new("/usr/bin/cargo");
-        command
-            .env("RSPAWN_INIT_BIN", "/t/rspawn-init")
-            .args(["test", "two words", "it's"]);
-        assert_eq!(
-            describe(&command),
-            r"RSPAWN_INIT_BIN=/t/rspawn-init cargo test 'two words' 'it'\''s'"
-        );
+        command.env("RSPAWN_INIT_BIN", "/t/rspawn-init").args(["test", "two words", "it's"]);
+        assert_eq!(describe(&command), r"RSPAWN_INIT_BIN=/t/rspawn-init cargo test 'two words' 'it'\''s'");
     }
 }

@@ -23,8 +23,7 @@ pub fn run() -> Result<()> {
 fn run_container(tree: &Path) -> Result<()> {
     let pivot = format!("--pivot-root={PIVOT_SPEC}");
     header("dry run: the init prints its plan and changes nothing");
-    cmd::run(&mut in_container(tree, &["--dry-run", &pivot]))
-        .context("the init's dry run failed")?;
+    cmd::run(&mut in_container(tree, &["--dry-run", &pivot])).context("the init's dry run failed")?;
     header("real run: the init pivots into /images/demo and execs its /sbin/init");
     cmd::run(&mut in_container(tree, &[&pivot])).context("the init's real run failed")
 }

@@ -70,10 +70,7 @@ fn check_busybox_is_static() -> Result<()> {
     let problems = dynamic_linking_problems(&data)
         .with_context(|| format!("{HOST_BUSYBOX} is not a 64-bit ELF file"))?;
     if !problems.is_empty() {
-        bail!(
-            "{HOST_BUSYBOX} is not static ({}): install busybox-static",
-            problems.join("; ")
-        );
+        bail!("{HOST_BUSYBOX} is not static ({}): install busybox-static", problems.join("; "));
     }
     Ok(())
 }
@@ -94,8 +91,7 @@ fn stage_busybox_root(root: &Path) -> Result<()> {
 
 fn copy_executable(from: &Path, to: &Path) -> Result<()> {
     create_parent(to)?;
-    fs::copy(from, to)
-        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    fs::copy(from, to).with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     set_mode(to, 0o755)
 }
 

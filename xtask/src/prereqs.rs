@@ -99,18 +99,12 @@ fn ensure_rust_components() -> Result<()> {
     let missing: Vec<&str> = RUST_COMPONENTS
         .iter()
         .copied()
-        .filter(|name| {
-            !installed
-                .iter()
-                .any(|line| line == name || line.starts_with(&format!("{name}-")))
-        })
+        .filter(|name| !installed.iter().any(|line| line == name || line.starts_with(&format!("{name}-"))))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    run(Command::new("rustup")
-        .args(["component", "add"])
-        .args(&missing))
+    run(Command::new("rustup").args(["component", "add"]).args(&missing))
 }
 
 /// One line per entry of a `rustup … list` call. rustup acts on the toolchain that runs us:

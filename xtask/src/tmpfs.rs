@@ -15,13 +15,9 @@ impl TmpfsDir {
     /// Mounts a tmpfs on a new directory `/tmp/<prefix>XXXXXX`. A tmpfs of its own keeps the demo
     /// off the host's disk and gives the tree a mount of its own, as a container runtime would.
     pub fn mount(prefix: &str) -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir()
-            .context("creating a temporary directory")?;
-        run(Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "mode=0755", "rspawn-demo"])
-            .arg(dir.path()))?;
+        let dir =
+            tempfile::Builder::new().prefix(prefix).tempdir().context("creating a temporary directory")?;
+        run(Command::new("mount").args(["-t", "tmpfs", "-o", "mode=0755", "rspawn-demo"]).arg(dir.path()))?;
         Ok(Self { dir, mounted: true })
     }
 

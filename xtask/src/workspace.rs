@@ -27,8 +27,5 @@ pub fn init_binary() -> Result<PathBuf> {
         Some(dir) => root.join(dir),
         None => root.join("target"),
     };
-    Ok(target_dir
-        .join(MUSL_TARGET)
-        .join("release")
-        .join(INIT_PACKAGE))
+    Ok(target_dir.join(MUSL_TARGET).join("release").join(INIT_PACKAGE))
 }

@@ -1,0 +1,108 @@
+//! `--as-pid2` (SPEC §6): rspawn-init stays PID 1, runs the init as PID 2, reaps every zombie and
+//! exits with the init's status (128+N when it was killed by signal N).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{run_as_pid1, Tree};
+
+/// Starts an orphan (a subshell whose parent exits at once, so it is re-parented to PID 1), checks
+/// it really was re-parented, lets it exit, then counts zombies.
+const ORPHAN_AND_COUNT_ZOMBIES: &str = r#"
+orphan=$(sh -c '(sleep 0.5; exit 0) >/dev/null 2>&1 </dev/null & echo $!')
+sleep 0.1
+echo "ORPHAN_PPID=$(sed 's/.*) //' /proc/$orphan/stat 2>/dev/null | cut -d' ' -f2)"
+sleep 1
+zombies=0
+for stat in /proc/[0-9]*/stat; do
+    state=$(sed 's/.*) //' "$stat" 2>/dev/null | cut -d' ' -f1)
+    [ "$state" = Z ] && zombies=$((zombies + 1))
+done
+echo "ZOMBIES=$zombies"
+if [ -e /proc/$orphan ]; then echo ORPHAN_GONE=no; else echo ORPHAN_GONE=yes; fi
+"#;
+
+#[test]
+fn as_pid2_runs_the_init_as_pid2_under_rspawn_init() {
+    let tree = Tree::new().with_new_root("/images/a").with_dir("/images/a/oldroot");
+    let outcome =
+        run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a:/oldroot", "--", "/payload", "/oldroot"]);
+    outcome.assert_code(0);
+    let payload = outcome.payload();
+    assert_eq!(payload.get("PID"), "2", "{outcome}");
+    assert_eq!(payload.get("PID1_COMM"), "rspawn-init", "PID 1 is not rspawn-init\n{outcome}");
+    assert!(payload.get("PID1_CMDLINE").contains("rspawn-init"), "{outcome}");
+    payload.assert_pivoted_into("new");
+    assert!(payload.set("OLD").contains("old-root-marker"), "{outcome}");
+}
+
+#[test]
+fn as_pid2_exit_code_is_the_init_exit_code() {
+    let tree = Tree::new().with_new_root("/images/a").with_payload_extra("exit 7");
+    let outcome = run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a", "--", "/payload"]);
+    outcome.assert_code(7);
+    assert_eq!(outcome.payload().get("PID"), "2", "{outcome}");
+}
+
+#[test]
+fn as_pid2_init_killed_by_signal_exits_128_plus_signal() {
+    let tree = Tree::new().with_new_root("/images/a").with_payload_extra("kill -TERM $$\nsleep 5\nexit 3");
+    let outcome = run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a", "--", "/payload"]);
+    outcome.assert_code(143);
+}
+
+#[test]
+fn as_pid2_reaps_orphaned_zombies() {
+    let tree = Tree::new().with_new_root("/images/a").with_payload_extra(ORPHAN_AND_COUNT_ZOMBIES);
+    let outcome = run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a", "--", "/payload"]);
+    outcome.assert_code(0);
+    let payload = outcome.payload();
+    assert_eq!(payload.get("PID"), "2", "{outcome}");
+    // The check only means something if the orphan really went to PID 1.
+    assert_eq!(payload.get("ORPHAN_PPID"), "1", "the orphan was not re-parented to PID 1\n{outcome}");
+    assert_eq!(payload.get("ZOMBIES"), "0", "PID 1 left a zombie\n{outcome}");
+    assert_eq!(payload.get("ORPHAN_GONE"), "yes", "{outcome}");
+}
+
+#[test]
+fn as_pid2_missing_init_exits_127_naming_it() {
+    let tree = Tree::new().with_new_root("/images/a");
+    let outcome = run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a", "--", "/no/such/init"]);
+    // Either refused before the pivot (checked up front, SPEC §4: 1) or at exec in the child (§6: 127);
+    // both must name the program and the errno.
+    assert!(
+        outcome.code == 127 || outcome.code == 1,
+        "a missing init must fail with 127 (exec) or 1 (checked up front)\n{outcome}"
+    );
+    assert!(outcome.stderr.contains("/no/such/init"), "stderr does not name the init\n{outcome}");
+    assert!(outcome.stderr.contains("ENOENT"), "stderr does not name the errno\n{outcome}");
+}
+
+#[test]
+fn as_pid2_forwards_sigterm_to_the_init() {
+    // The payload (PID 2) signals PID 1; rspawn-init must pass SIGTERM on to it.
+    let tree = Tree::new().with_new_root("/images/a").with_payload_extra(
+        r#"trap 'echo GOT_TERM=yes; exit 5' TERM
+kill -TERM 1
+sleep 5 &
+wait $!
+echo GOT_TERM=no"#,
+    );
+    let outcome = run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a", "--", "/payload"]);
+    let payload = outcome.payload();
+    assert_eq!(payload.get("GOT_TERM"), "yes", "SIGTERM to PID 1 was not forwarded\n{outcome}");
+    outcome.assert_code(5);
+}
+
+#[test]
+fn container_mode_without_pivot_spec_acts_as_the_stub() {
+    // SPEC §6: `rspawn-init -- CMD` in container mode with no pivot spec from any source is a drop-in
+    // container init (docker run --init): no pivot, CMD as PID 2.
+    let tree = Tree::new().with_new_root("/images/a").with_payload_extra("exit 3");
+    let outcome = run_as_pid1(&tree, &["--", "/payload"]);
+    outcome.assert_code(3);
+    let payload = outcome.payload();
+    assert_eq!(payload.get("PID"), "2", "{outcome}");
+    assert_eq!(payload.get("PID1_COMM"), "rspawn-init", "{outcome}");
+    assert!(payload.set("ROOT").contains("old-root-marker"), "no pivot expected\n{outcome}");
+}
