@@ -19,8 +19,12 @@ pub mod log;
 pub mod mode;
 pub mod path;
 pub mod plan;
+#[cfg(test)]
+mod plan_tests;
 pub mod resolve;
 pub mod settings;
+#[cfg(test)]
+mod simulated;
 pub mod spec;
 pub mod supervise;
 pub mod sys;

@@ -195,41 +195,7 @@ impl Lookup for HostLookup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    /// A file system as a table of host paths.
-    #[derive(Default)]
-    struct Table(BTreeMap<String, (Kind, String)>);
-
-    impl Table {
-        fn dirs(mut self, paths: &[&str]) -> Self {
-            for p in paths {
-                self.0.insert(p.to_string(), (Kind::Directory, String::new()));
-            }
-            self
-        }
-        fn file(mut self, path: &str) -> Self {
-            self.0.insert(path.to_string(), (Kind::File, String::new()));
-            self
-        }
-        fn link(mut self, path: &str, target: &str) -> Self {
-            self.0.insert(path.to_string(), (Kind::Symlink, target.to_string()));
-            self
-        }
-    }
-
-    impl Lookup for Table {
-        fn kind(&self, host_path: &Path) -> Result<Kind, Errno> {
-            let key = std::str::from_utf8(host_path.as_bytes()).unwrap();
-            self.0.get(key).map(|e| e.0).ok_or(Errno::NOENT)
-        }
-        fn read_link(&self, host_path: &Path, buf: &mut [u8]) -> Result<usize, Errno> {
-            let key = std::str::from_utf8(host_path.as_bytes()).unwrap();
-            let target = self.0.get(key).ok_or(Errno::NOENT)?.1.as_bytes();
-            buf[..target.len()].copy_from_slice(target);
-            Ok(target.len())
-        }
-    }
+    use crate::simulated::Table;
 
     fn p(s: &str) -> Path {
         Path::from_bytes(s.as_bytes()).unwrap()

@@ -1,0 +1,215 @@
+//! The planner against a table file system, and the executor's undo journal against a
+//! simulated mount table with a failure injected at every call.
+
+use crate::act::{run_plan, undo_plan};
+use crate::config::{Config, Words};
+use crate::error::rendered;
+use crate::path::Path;
+use crate::plan::{make_plan, Plan, Step};
+use crate::simulated::{System, Table};
+use crate::spec::{parse_bind, parse_pivot};
+
+fn p(s: &str) -> Path {
+    Path::from_bytes(s.as_bytes()).unwrap()
+}
+
+/// A container tree: the old root with API mounts, a new root at /images/a.
+fn tree() -> Table {
+    Table::default()
+        .dirs(&["/", "/proc", "/sys", "/dev", "/run", "/run/carried", "/data", "/images", "/images/a"])
+        .dirs(&["/images/a/sbin", "/images/a/proc", "/images/a/sys", "/images/a/dev", "/images/a/etc"])
+        .dirs(&["/ostree", "/ostree/deploy", "/ostree/deploy/os", "/ostree/deploy/os/var"])
+        .executable("/images/a/sbin/init")
+        .file("/images/a/etc/hostname")
+        .file("/data/file")
+        .link("/current", "images/a")
+        .mounts(&["/", "/proc", "/sys", "/dev", "/run", "/run/carried"])
+}
+
+fn config<'a>(pivot: &'a str, binds: &[(&'a str, bool)]) -> Config<'a> {
+    let mut config = Config { pivot: Some(parse_pivot(pivot.as_bytes()).unwrap()), ..Config::default() };
+    for (bind, read_only) in binds {
+        config.binds.push(parse_bind(bind.as_bytes(), *read_only).unwrap()).unwrap();
+    }
+    config
+}
+
+fn plan<'a>(config: &Config<'a>, table: &Table) -> Plan<'a> {
+    make_plan(config, &Path::root(), table).unwrap()
+}
+
+#[test]
+fn new_and_old_plan_the_nspawn_dance() {
+    let plan = plan(&config("/current:/oldroot", &[]), &tree());
+    let expected = [
+        Step::MakePrivate,
+        Step::Bind { source: p("/images/a"), target: p("/images/a"), recursive: true },
+        Step::Mkdir { path: p("/images/a/oldroot"), from: "/images/a".len() },
+        Step::Move { source: p("/proc"), target: p("/images/a/proc") },
+        Step::Move { source: p("/sys"), target: p("/images/a/sys") },
+        Step::Move { source: p("/dev"), target: p("/images/a/dev") },
+        Step::Mkdir { path: p("/images/a/run"), from: "/images/a".len() },
+        Step::Move { source: p("/run"), target: p("/images/a/run") },
+        Step::PivotRoot { new: p("/images/a"), old: Some(p("/oldroot")) },
+    ];
+    assert_eq!(plan.steps.as_slice(), expected);
+    assert_eq!(plan.exec.path, p("/sbin/init"));
+}
+
+#[test]
+fn new_only_detaches_and_a_plain_root_is_made_a_mount() {
+    let mut table = tree();
+    table.mount_points.remove("/");
+    let plan = plan(&config("/images/a", &[]), &table);
+    assert_eq!(plan.steps.first(), Some(&Step::MakeRootMount));
+    assert_eq!(plan.steps.last(), Some(&Step::PivotRoot { new: p("/images/a"), old: None }));
+    assert!(!plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, Step::Mkdir { path, .. } if path.as_bytes().ends_with(b"oldroot"))));
+}
+
+#[test]
+fn new_that_is_the_root_is_no_pivot() {
+    let mut table = tree().executable("/sbin/init");
+    table.entries.insert("/sbin".into(), (crate::resolve::Kind::Directory, String::new()));
+    let plan = plan(&config("/", &[]), &table);
+    assert!(plan.steps.is_empty());
+    let refused = make_plan(&config("/.:/old", &[]), &Path::root(), &table).unwrap_err();
+    assert!(rendered(&refused).contains("EINVAL — NEW is the tree's root"), "{}", rendered(&refused));
+}
+
+#[test]
+fn binds_resolve_their_source_in_the_right_root() {
+    let binds = [
+        ("/data:/mnt/data", false),
+        ("+/oldroot/ostree/deploy/os/var:/var", false),
+        ("/data/file:/etc/f", true),
+    ];
+    let plan = plan(&config("/images/a:/oldroot", &binds), &tree());
+    let steps = plan.steps.as_slice();
+    let bind =
+        |source: &str, target: &str| Step::Bind { source: p(source), target: p(target), recursive: true };
+    assert!(steps.contains(&Step::Mkdir { path: p("/images/a/mnt/data"), from: "/images/a".len() }));
+    assert!(steps.contains(&bind("/data", "/images/a/mnt/data")));
+    // `+` resolves after the pivot: /oldroot is the old root, so the host path is below "/".
+    assert!(steps.contains(&bind("/ostree/deploy/os/var", "/images/a/var")));
+    assert!(steps.contains(&Step::CreateFile { path: p("/images/a/etc/f") }));
+    assert!(steps.contains(&bind("/data/file", "/images/a/etc/f")));
+    assert!(steps.contains(&Step::RemountReadOnly { target: p("/images/a/etc/f") }));
+    let pivot_at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. })).unwrap();
+    assert_eq!(pivot_at, steps.len() - 1, "the pivot comes last, after every bind");
+}
+
+#[test]
+fn refusals_name_the_input_and_errno() {
+    let table = tree().dirs(&["/images/b"]).file("/images/a/file").file("/images/b/sbin");
+    let mut no_exec = tree();
+    no_exec.executables.clear();
+    let command = |path: &'static str| Config {
+        command: Some(Words::from_slice(&[path.as_bytes()]).unwrap()),
+        ..config("/images/a", &[])
+    };
+    for (config, table, message) in [
+        (
+            config("/missing", &[]),
+            &table,
+            "resolve NEW: /missing: ENOENT — NEW must be a directory inside the tree",
+        ),
+        (
+            config("/data/file", &[]),
+            &table,
+            "resolve NEW: /data/file: ENOTDIR — NEW must be a directory inside the tree",
+        ),
+        (
+            config("/images/a:/file", &[]),
+            &table,
+            "resolve OLD: /file: ENOTDIR — OLD must be a directory inside NEW",
+        ),
+        (config("/images/a:/..", &[]), &table, "resolve OLD: /..: EINVAL — OLD cannot be NEW itself"),
+        (
+            config("/images/b", &[]),
+            &table,
+            "find init: /sbin/init /etc/init /bin/init /bin/sh: ENOENT — none exists",
+        ),
+        (config("/images/a", &[]), &no_exec, "find init: /sbin/init /etc/init /bin/init /bin/sh: ENOENT"),
+        (
+            command("/nope"),
+            &table,
+            "find init: /nope: ENOENT — the init must be an executable file in the new root",
+        ),
+        (
+            command("/etc/hostname"),
+            &table,
+            "find init: /etc/hostname: EACCES — the init must be an executable file",
+        ),
+        (command("sbin/init"), &table, "find init: 'sbin/init': EINVAL — the init must be an absolute path"),
+        (
+            config("/images/a", &[("/nope:/x", false)]),
+            &table,
+            "resolve bind source: /nope: ENOENT — SRC must exist",
+        ),
+        (
+            config("/images/a", &[("/data:/etc/hostname", false)]),
+            &table,
+            "resolve bind destination: /etc/hostname: ENOTDIR",
+        ),
+        (
+            config("/images/a", &[("/data/file:/etc", false)]),
+            &table,
+            "resolve bind destination: /etc: EISDIR",
+        ),
+    ] {
+        let error = make_plan(&config, &Path::root(), table).unwrap_err();
+        let line = rendered(&error);
+        assert!(line.starts_with(&format!("rspawn-init: {message}")), "got {line}\nwanted {message}");
+    }
+}
+
+/// Every plan the tests make, to run with a failure at each call.
+fn plans() -> Vec<(Config<'static>, Table)> {
+    let mut plain_root = tree();
+    plain_root.mount_points.remove("/");
+    let binds = vec![
+        ("/data:/mnt/deep/data", false),
+        ("+/etc/hostname:/etc/copy", true),
+        ("/data/file:/new/f", false),
+    ];
+    vec![
+        (config("/images/a:/oldroot", &[]), tree()),
+        (config("/images/a:/var/lib/old/root", &[]), tree()),
+        (config("/images/a", &[]), plain_root),
+        (config("/current:/sysroot", &binds), tree()),
+        (config("/images/a:/sysroot", &[("+/sysroot/ostree/deploy/os/var:/var", false)]), tree()),
+    ]
+}
+
+#[test]
+fn a_failure_at_any_call_leaves_the_system_as_it_was() {
+    for (config, table) in plans() {
+        let plan = plan(&config, &table);
+        let initial = System::from_table(&table);
+        let mut clean = initial.clone();
+        run_plan(&plan, &mut clean).unwrap();
+        for fail_at in 0..clean.calls {
+            let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
+            let failure = run_plan(&plan, &mut system).unwrap_err();
+            assert!(failure.undo_error.is_none(), "undo failed: {}", rendered(&failure.undo_error.unwrap()));
+            let after = System { calls: 0, fail_at: None, root_is_mount: initial.root_is_mount, ..system };
+            assert_eq!(after, initial, "failure at call {fail_at} of {:?}", plan.steps);
+        }
+    }
+}
+
+#[test]
+fn undo_after_success_restores_plans_that_keep_the_old_root() {
+    for (config, table) in plans().into_iter().filter(|(c, _)| c.pivot.unwrap().old.is_some()) {
+        let plan = plan(&config, &table);
+        let initial = System::from_table(&table);
+        let mut system = initial.clone();
+        let journal = run_plan(&plan, &mut system).unwrap();
+        assert_ne!(system.mounts, initial.mounts);
+        undo_plan(&plan, journal, &mut system).unwrap();
+        assert_eq!(System { calls: 0, root_is_mount: initial.root_is_mount, ..system }, initial);
+    }
+}
