@@ -22,6 +22,8 @@ pub trait Ops {
     fn pivot_root(&mut self, new: &Path, old: Option<&Path>) -> Result<(), Errno>;
     /// Reverts `pivot_root(new, Some(old))`.
     fn unpivot_root(&mut self, new: &Path, old: &Path) -> Result<(), Errno>;
+    /// Moves `new` onto `/`, enters it, and frees the old rootfs's contents when asked.
+    fn switch_root(&mut self, new: &Path, free_old_root: bool) -> Result<(), Errno>;
 }
 
 /// A step that was done, and how many directories it created (for `Mkdir`).
@@ -98,6 +100,9 @@ fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Resul
         Step::PivotRoot { new, old } => {
             ops.pivot_root(new, old.as_ref()).map_err(|e| fail("pivot_root", new.as_bytes(), e))
         }
+        Step::SwitchRoot { new, free_old_root } => {
+            ops.switch_root(new, *free_old_root).map_err(|e| fail("switch root", new.as_bytes(), e))
+        }
     }
 }
 
@@ -126,7 +131,10 @@ fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(
         Step::PivotRoot { new, old: Some(old) } => {
             ops.unpivot_root(new, old).map_err(|e| fail(undo, old.as_bytes(), e))
         }
-        Step::PivotRoot { new, old: None } => Err(fail(undo, new.as_bytes(), Errno::PERM)),
+        // Past the point of no return: the old root is detached or the initramfs freed.
+        Step::PivotRoot { new, old: None } | Step::SwitchRoot { new, .. } => {
+            Err(fail(undo, new.as_bytes(), Errno::PERM))
+        }
     }
 }
 

@@ -90,6 +90,12 @@ pub struct Config<'a> {
     pub leftovers: Words<'a>,
     pub on_failure: Policy,
     pub ostree: Option<&'a [u8]>,
+    /// Booting an OSTree deployment: leave `/run/ostree-booted` for its tools.
+    pub ostree_booted: bool,
+    /// The kernel command line's root= and friends (initrd mode).
+    pub root: crate::root_device::RootParams<'a>,
+    /// `rspawn.debug`: print the plan before acting.
+    pub debug: bool,
 }
 
 impl<'a> Config<'a> {

@@ -48,6 +48,10 @@ fn describe(step: &Step, line: &mut Line) {
             .bytes(b" (old root at ")
             .bytes(old.as_bytes())
             .bytes(b")"),
+        Step::SwitchRoot { new, free_old_root } => {
+            line.bytes(b"switch-root ").bytes(new.as_bytes());
+            line.bytes(if *free_old_root { b" (initramfs freed)" } else { b" (initramfs kept)" })
+        }
         Step::PivotRoot { new, old: None } => {
             line.bytes(b"pivot-root ").bytes(new.as_bytes()).bytes(b" (old root detached)")
         }

@@ -84,6 +84,10 @@ impl Ops for HostOps {
         rustix::process::chdir(c"/")
     }
 
+    fn switch_root(&mut self, new: &Path, free_old_root: bool) -> Result<(), Errno> {
+        crate::switch_root::switch_root(new, free_old_root)
+    }
+
     fn unpivot_root(&mut self, new: &Path, old: &Path) -> Result<(), Errno> {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
         rustix::process::chdir(old.as_cstr())?;

@@ -4,6 +4,7 @@
 use crate::cmdline::{words, Word};
 use crate::config::{Policy, Source, Words};
 use crate::error::Error;
+use crate::root_device::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::spec::{parse_bind, parse_pivot, Refusal};
 use rustix::io::Errno;
 
@@ -15,8 +16,9 @@ pub const CMDLINE_MAX: usize = 4096;
 #[derive(Default)]
 pub struct KernelConfig<'a> {
     pub source: Source<'a>,
+    pub root: RootParams<'a>,
+    /// `rspawn.debug`: print the plan on the console before acting on it.
     pub debug: bool,
-    pub quiet: bool,
 }
 
 /// Parses the words of the command line; unknown words belong to the kernel or the real init.
@@ -65,8 +67,17 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
             }
             source.ostree = Some(value);
         }
+        (b"root", Some(value)) => {
+            (config.root.device, config.root.given) = (Some(parse_root_device(value)?), value)
+        }
+        (b"rootfstype", Some(value)) => config.root.fstype = Some(value),
+        (b"rootflags", Some(value)) => config.root.flags = Some(value),
+        (b"ro", None) => config.root.read_write = false,
+        (b"rw", None) => config.root.read_write = true,
+        (b"rootwait", None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
+        (b"rootwait", Some(value)) => config.root.wait_seconds = Some(parse_seconds(value)?),
+        (b"rootdelay", Some(value)) => config.root.delay_seconds = parse_seconds(value)?,
         (b"rspawn.debug", _) => config.debug = true,
-        (b"quiet", None) => config.quiet = true,
         (key, None) if key.starts_with(b"rspawn.") && key != b"rspawn.debug" => {
             return Err(Refusal { errno: Errno::INVAL, hint: "this rspawn. key needs a value" })
         }
@@ -76,6 +87,23 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         _ => {}
     }
     Ok(())
+}
+
+/// The failure policy alone, for when the rest of the command line was refused: the user's
+/// choice still decides what happens next.
+pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
+    words(cmdline)
+        .filter_map(|word| word.ok().map(Word::parse))
+        .filter(|word| word.key == b"rspawn.on_failure")
+        .filter_map(|word| word.value.and_then(Policy::from_name))
+        .last()
+}
+
+/// Seconds as a decimal number, at most a day.
+fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
+    let bad = Refusal { errno: Errno::INVAL, hint: "expected whole seconds (0 to 86400)" };
+    let digits = core::str::from_utf8(value).map_err(|_| bad)?;
+    digits.parse::<u32>().ok().filter(|s| *s <= 86_400 && !digits.starts_with('+')).ok_or(bad)
 }
 
 #[cfg(test)]
@@ -96,7 +124,30 @@ mod tests {
         assert_eq!(source.command.as_ref().unwrap().as_slice(), [&b"/lib/systemd/systemd"[..]]);
         assert_eq!(source.on_failure, Some(Policy::Poweroff));
         assert_eq!(source.ostree, Some(&b"/ostree/boot.1/os/abc/0"[..]));
-        assert!(config.debug && config.quiet);
+        assert!(config.debug);
+        assert!(matches!(config.root.device, Some(crate::root_device::RootDevice::Label(b"os"))));
+        assert!(!config.root.read_write);
+        let root = parse_kernel_cmdline(
+            b"root=\"UUID=AB-cd\" rootfstype=ext4 rootflags=noatime rw rootwait rootdelay=3",
+        )
+        .unwrap()
+        .root;
+        assert!(matches!(root.device, Some(crate::root_device::RootDevice::Uuid(b"AB-cd"))));
+        assert_eq!((root.fstype, root.flags), (Some(&b"ext4"[..]), Some(&b"noatime"[..])));
+        assert_eq!(
+            (root.read_write, root.wait_seconds, root.delay_seconds),
+            (true, Some(ROOTWAIT_DEFAULT_SECONDS), 3)
+        );
+        assert_eq!(parse_kernel_cmdline(b"rootwait=7").unwrap().root.wait_seconds, Some(7));
+    }
+
+    #[test]
+    fn the_policy_is_found_in_a_refused_line() {
+        assert_eq!(
+            failure_policy(b"rspawn.pivot_root=bad rspawn.on_failure=poweroff x=\"y"),
+            Some(Policy::Poweroff)
+        );
+        assert_eq!(failure_policy(b"rspawn.on_failure=nonsense"), None);
     }
 
     #[test]
@@ -110,6 +161,11 @@ mod tests {
             ("rspawn.pivotroot=/a", "'rspawn.pivotroot=/a': EINVAL — unknown rspawn. key; see the README"),
             ("init=sbin/init", "'init=sbin/init': EINVAL — init= must be an absolute path"),
             ("ostree=boot.1", "'ostree=boot.1': EINVAL — ostree= must be an absolute path"),
+            ("root=sda1", "'root=sda1': EINVAL — root= takes /dev/NAME, UUID=, LABEL= or PARTUUID="),
+            ("root=UUID=", "'root=UUID=': EINVAL — root= takes /dev/NAME, UUID=, LABEL= or PARTUUID="),
+            ("rootdelay=soon", "'rootdelay=soon': EINVAL — expected whole seconds (0 to 86400)"),
+            ("rootwait=-1", "'rootwait=-1': EINVAL — expected whole seconds (0 to 86400)"),
+            ("rootdelay=99999", "'rootdelay=99999': EINVAL — expected whole seconds (0 to 86400)"),
             ("ro rspawn.pivot_root=\"/a b", "'ro rspawn.pivot_root=\"/a b': EINVAL — unterminated double quote"),
         ] {
             let error = parse_kernel_cmdline(line.as_bytes()).unwrap_err();

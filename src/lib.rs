@@ -14,19 +14,26 @@ pub mod failure;
 pub mod files;
 pub mod help;
 pub mod host;
+pub mod initrd;
 pub mod kernel_config;
 pub mod log;
 pub mod mode;
+pub mod modules;
+pub mod ostree;
+pub mod partition_table;
 pub mod path;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
 pub mod resolve;
+pub mod root_device;
 pub mod settings;
 #[cfg(test)]
 mod simulated;
 pub mod spec;
+pub mod superblock;
 pub mod supervise;
+pub mod switch_root;
 pub mod sys;
 
 use config::{Config, Mode, Source};
@@ -34,6 +41,7 @@ use error::Error;
 use host::{HostOps, HostProbe};
 use log::{to_stderr, write_all, Line};
 use path::Path;
+use resolve::View;
 use rustix::io::Errno;
 use sys::Env;
 
@@ -63,13 +71,14 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         return 0;
     }
     let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, run.pid_is_one), Ok) {
-        Ok(Mode::Initrd) => {
-            let hint = "initrd mode is not in this build yet; use root or container";
-            return run.refuse(Error::usage("mode", b"initrd", Errno::NOSYS, hint), Some(Mode::Initrd));
-        }
         Ok(mode) => mode,
         Err(error) => return run.refuse(error, None),
     };
+    if mode == Mode::Initrd {
+        if let Err(error) = initrd::mount_api_file_systems() {
+            return run.refuse(error, Some(mode));
+        }
+    }
     let (dry_run, mut as_pid2) = (invocation.dry_run, invocation.as_pid2);
     let mut settings_buf = [0u8; settings::SETTINGS_MAX];
     let mut cmdline_buf = [0u8; kernel_config::CMDLINE_MAX];
@@ -79,15 +88,79 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     };
     as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
     as_pid2 |= STUB_NAMES.contains(&basename(argv.first().copied().unwrap_or_default()));
-    let plan = match plan::make_plan(&config, &Path::root(), &HostProbe) {
+    let mut module_list = [0u8; 8192];
+    let (tree, finale) = match prepare_tree(mode, &config, &mut module_list, dry_run) {
+        Ok(tree) => tree,
+        Err(error) => return run.refuse(error, Some(mode)),
+    };
+    let deployment = match config
+        .ostree
+        .map(|value| ostree::resolve_deployment(&View::at(tree.clone()), &HostProbe, value))
+    {
+        Some(Err(error)) => return run.refuse(error, Some(mode)),
+        Some(Ok(deployment)) => Some(deployment),
+        None => None,
+    };
+    let mut config = config;
+    if let Some(deployment) = &deployment {
+        apply_deployment(&mut config, deployment);
+    }
+    let plan = match plan::make_plan(&config, &tree, &HostProbe, finale) {
         Ok(plan) => plan,
         Err(error) => return run.refuse(error, Some(mode)),
     };
-    if dry_run {
+    if dry_run || config.debug {
         dry_run::print_plan(mode, &plan);
-        return 0;
+        if dry_run {
+            return 0;
+        }
     }
     run.act_and_exec(&plan, as_pid2, mode)
+}
+
+/// The tree and how the plan ends: in initrd mode, loads the modules and mounts the real
+/// root (the initramfs itself is the tree without `root=`).
+fn prepare_tree<'a>(
+    mode: Mode,
+    config: &Config<'a>,
+    module_list: &'a mut [u8],
+    dry_run: bool,
+) -> Result<(Path, plan::Finale), Error<'a>> {
+    if mode != Mode::Initrd {
+        return Ok((Path::root(), plan::Finale::PivotRoot));
+    }
+    if config.root.device.is_none() {
+        return Ok((Path::root(), plan::Finale::SwitchRoot { tree_is_mounted: false }));
+    }
+    let sysroot = Path::from_bytes(initrd::SYSROOT).unwrap_or_else(|_| Path::root());
+    if !dry_run && !host::is_mount_point(&sysroot) {
+        modules::load_modules(module_list)?;
+        initrd::mount_sysroot(&config.root)?;
+    }
+    Ok((sysroot, plan::Finale::SwitchRoot { tree_is_mounted: true }))
+}
+
+/// OSTree: the deployment becomes NEW with the physical root at /sysroot and the OS's var at
+/// /var; an explicit pivot spec wins, with a warning.
+fn apply_deployment<'a>(config: &mut Config<'a>, deployment: &'a ostree::Deployment) {
+    if config.pivot.is_some() {
+        let mut line = Line::prefixed();
+        line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
+        to_stderr(&mut line);
+    } else {
+        config.pivot =
+            Some(spec::PivotSpec { new: deployment.root.as_bytes(), old: Some(ostree::OSTREE_OLD_ROOT) });
+    }
+    let var = spec::BindSpec {
+        source: deployment.var_source.as_bytes(),
+        source_in_new_root: true,
+        destination: b"/var",
+        read_only: false,
+        recursive: true,
+    };
+    // A full bind list keeps the user's binds; the deployment then boots without its own /var.
+    let _ = config.binds.push(var);
+    config.ostree_booted = true;
 }
 
 impl Run {
@@ -140,8 +213,10 @@ fn gather_config<'a>(
 ) -> Result<Config<'a>, Error<'a>> {
     let mut config = Config::default();
     config.apply(read_settings(settings_buf)?);
-    if mode == Mode::Root {
-        config.apply(read_kernel_cmdline(cmdline_buf)?);
+    if mode != Mode::Container {
+        let kernel = read_kernel_cmdline(cmdline_buf)?;
+        config.apply(kernel.source);
+        (config.root, config.debug) = (kernel.root, kernel.debug);
     }
     config.apply(invocation.source);
     failure::set_policy(config.on_failure);
@@ -175,7 +250,7 @@ fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
 }
 
 /// The kernel command line, with /proc mounted first when the kernel started us bare.
-fn read_kernel_cmdline(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
+fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>, Error<'_>> {
     if !host::is_mount_point(&Path::from_bytes(b"/proc").unwrap_or_else(|_| Path::root())) {
         use rustix::mount::MountFlags;
         let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
@@ -186,7 +261,11 @@ fn read_kernel_cmdline(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
     let hint = "the kernel command line must fit in 4096 bytes";
     let text = files::read_small_file(c"/proc/cmdline", buf)
         .map_err(|errno| Error::failure("read", b"/proc/cmdline", errno, hint))?;
-    Ok(kernel_config::parse_kernel_cmdline(text)?.source)
+    kernel_config::parse_kernel_cmdline(text).inspect_err(|_| {
+        if let Some(policy) = kernel_config::failure_policy(text) {
+            failure::set_policy(policy);
+        }
+    })
 }
 
 /// Reports a panic and follows the failure policy when PID 1 of a machine; else exits 1.

@@ -41,7 +41,7 @@ pub enum Step {
         path: Path,
         from: usize,
     },
-    /// Creates an empty file to bind a file onto.
+    /// Creates an empty file (a bind target, or a marker).
     CreateFile {
         path: Path,
     },
@@ -61,6 +61,12 @@ pub enum Step {
     PivotRoot {
         new: Path,
         old: Option<Path>,
+    },
+    /// Moves `new` onto `/` and enters it; frees the initramfs contents when `free_old_root`.
+    /// The point of no return of initrd mode.
+    SwitchRoot {
+        new: Path,
+        free_old_root: bool,
     },
 }
 
@@ -94,9 +100,32 @@ struct PivotTarget {
     old: Option<Resolved>,
 }
 
+/// How the plan ends: which switch makes the new root `/`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Finale {
+    /// `container` and `root` modes: `pivot_root(2)` into NEW.
+    PivotRoot,
+    /// `initrd` mode: the kernel's rootfs cannot be pivoted; move the new root onto `/` and
+    /// chroot. `tree_is_mounted`: the tree is a root file system mounted at `/sysroot` (then the
+    /// initramfs contents are freed); otherwise the initramfs itself is the tree.
+    SwitchRoot { tree_is_mounted: bool },
+}
+
+/// Where the initrd finale gathers the new root before moving it onto `/`: outside the tree,
+/// so the tree's own mount can be moved below it (to OLD).
+pub const SWITCH_STAGE: &[u8] = b"/.rspawn-root";
+
+/// A file OSTree's tools look for to know they run on a deployment.
+pub const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
+
 /// Builds the plan for the tree at `tree` (host path of the tree's root).
 #[inline(never)]
-pub fn make_plan<'a>(config: &Config<'a>, tree: &Path, probe: &impl Probe) -> Result<Plan<'a>, Error<'a>> {
+pub fn make_plan<'a>(
+    config: &Config<'a>,
+    tree: &Path,
+    probe: &impl Probe,
+    finale: Finale,
+) -> Result<Plan<'a>, Error<'a>> {
     let mut steps = Steps::new();
     let tree_view = View::at(tree.clone());
     let pivot = match &config.pivot {
@@ -112,7 +141,8 @@ pub fn make_plan<'a>(config: &Config<'a>, tree: &Path, probe: &impl Probe) -> Re
         None => tree_view.clone(),
     };
     let views = Views { tree: tree_view, after };
-    if pivot.is_some() || !config.binds.is_empty() {
+    let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
+    if switches || !config.binds.is_empty() {
         if !probe.is_mount_point(tree) {
             push(&mut steps, Step::MakeRootMount)?;
         }
@@ -125,18 +155,64 @@ pub fn make_plan<'a>(config: &Config<'a>, tree: &Path, probe: &impl Probe) -> Re
             // OLD is created inside NEW itself, not below the graft that will show there.
             plan_mkdir(&mut steps, &View::at(pivot.new_host.clone()), old, b"OLD")?;
         }
+    }
+    if config.ostree_booted
+        && probe.kind(&Path::from_bytes(OSTREE_BOOTED).unwrap_or_else(|_| Path::root())).is_err()
+    {
+        let path = Path::from_bytes(OSTREE_BOOTED).map_err(|_| too_long("mark", OSTREE_BOOTED))?;
+        push(&mut steps, Step::CreateFile { path })?;
+    }
+    if switches {
         plan_api_mounts(&mut steps, &views, probe)?;
     }
     for bind in &config.binds {
         plan_bind(&mut steps, &views, bind, probe)?;
     }
-    if let Some(pivot) = pivot {
-        let old =
-            pivot.old.map(|r| r.full_path()).transpose().map_err(|_| too_long("resolve OLD", b"OLD"))?;
-        push(&mut steps, Step::PivotRoot { new: pivot.new_host, old })?;
+    match (finale, pivot) {
+        (Finale::PivotRoot, Some(pivot)) => {
+            let old =
+                pivot.old.map(|r| r.full_path()).transpose().map_err(|_| too_long("resolve OLD", b"OLD"))?;
+            push(&mut steps, Step::PivotRoot { new: pivot.new_host, old })?;
+        }
+        (Finale::PivotRoot, None) | (Finale::SwitchRoot { tree_is_mounted: false }, None) => {}
+        (Finale::SwitchRoot { tree_is_mounted: true }, None) => {
+            push(&mut steps, Step::SwitchRoot { new: tree.clone(), free_old_root: true })?;
+        }
+        (Finale::SwitchRoot { tree_is_mounted }, Some(pivot)) => {
+            plan_switch_stage(&mut steps, pivot, tree, tree_is_mounted, probe)?;
+        }
     }
     let exec = plan_exec(config, &views.after, probe)?;
     Ok(Plan { steps, exec })
+}
+
+/// The initrd form of the pivot, as nspawn does it with a temporary directory: NEW is moved to
+/// the stage, the tree to OLD below it (the initramfs, which cannot move, is bound there), and
+/// the stage becomes `/`.
+fn plan_switch_stage<'a>(
+    steps: &mut Steps,
+    pivot: PivotTarget,
+    tree: &Path,
+    tree_is_mounted: bool,
+    probe: &impl Probe,
+) -> Result<(), Error<'a>> {
+    let stage = Path::from_bytes(SWITCH_STAGE).map_err(|_| too_long("stage", SWITCH_STAGE))?;
+    if probe.kind(&stage).is_err() {
+        push(steps, Step::Mkdir { path: stage.clone(), from: 1 })?;
+    }
+    push(steps, Step::Move { source: pivot.new_host, target: stage.clone() })?;
+    if let Some(old) = pivot.old {
+        let inner = old.full_path().map_err(|_| too_long("resolve OLD", b"OLD"))?;
+        let old_host = Path::joined(&stage, &inner).map_err(|_| too_long("resolve OLD", b"OLD"))?;
+        push(
+            steps,
+            match tree_is_mounted {
+                true => Step::Move { source: tree.clone(), target: old_host },
+                false => Step::Bind { source: tree.clone(), target: old_host, recursive: false },
+            },
+        )?;
+    }
+    push(steps, Step::SwitchRoot { new: stage, free_old_root: tree_is_mounted })
 }
 
 /// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
@@ -186,8 +262,9 @@ fn plan_api_mounts(steps: &mut Steps, views: &Views, probe: &impl Probe) -> Resu
     let hint = "the new root needs a directory here";
     for name in API_MOUNTS {
         let name = name.as_bytes();
-        let mut source = views.tree.root.clone();
-        source.push_all(name).map_err(|_| too_long("carry API mounts", name))?;
+        // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
+        // initramfs's.
+        let source = Path::from_bytes(name).map_err(|_| too_long("carry API mounts", name))?;
         // A plain directory has nothing to carry, as switch_root skips it.
         if !probe.is_mount_point(&source) {
             continue;

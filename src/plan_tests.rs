@@ -5,7 +5,7 @@ use crate::act::{run_plan, undo_plan};
 use crate::config::{Config, Words};
 use crate::error::rendered;
 use crate::path::Path;
-use crate::plan::{make_plan, Plan, Step};
+use crate::plan::{make_plan, Finale, Plan, Step};
 use crate::simulated::{System, Table};
 use crate::spec::{parse_bind, parse_pivot};
 
@@ -35,7 +35,7 @@ fn config<'a>(pivot: &'a str, binds: &[(&'a str, bool)]) -> Config<'a> {
 }
 
 fn plan<'a>(config: &Config<'a>, table: &Table) -> Plan<'a> {
-    make_plan(config, &Path::root(), table).unwrap()
+    make_plan(config, &Path::root(), table, Finale::PivotRoot).unwrap()
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn new_that_is_the_root_is_no_pivot() {
     table.entries.insert("/sbin".into(), (crate::resolve::Kind::Directory, String::new()));
     let plan = plan(&config("/", &[]), &table);
     assert!(plan.steps.is_empty());
-    let refused = make_plan(&config("/.:/old", &[]), &Path::root(), &table).unwrap_err();
+    let refused = make_plan(&config("/.:/old", &[]), &Path::root(), &table, Finale::PivotRoot).unwrap_err();
     assert!(rendered(&refused).contains("EINVAL — NEW is the tree's root"), "{}", rendered(&refused));
 }
 
@@ -160,7 +160,7 @@ fn refusals_name_the_input_and_errno() {
             "resolve bind destination: /etc: EISDIR",
         ),
     ] {
-        let error = make_plan(&config, &Path::root(), table).unwrap_err();
+        let error = make_plan(&config, &Path::root(), table, Finale::PivotRoot).unwrap_err();
         let line = rendered(&error);
         assert!(line.starts_with(&format!("rspawn-init: {message}")), "got {line}\nwanted {message}");
     }
@@ -211,5 +211,124 @@ fn undo_after_success_restores_plans_that_keep_the_old_root() {
         assert_ne!(system.mounts, initial.mounts);
         undo_plan(&plan, journal, &mut system).unwrap();
         assert_eq!(System { calls: 0, root_is_mount: initial.root_is_mount, ..system }, initial);
+    }
+}
+
+/// An initramfs with its API mounts and a real root at /sysroot holding an OSTree deployment.
+fn initrd_tree() -> Table {
+    let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
+    Table::default()
+        .dirs(&[
+            "/",
+            "/proc",
+            "/sys",
+            "/dev",
+            "/run",
+            "/sysroot",
+            "/sysroot/ostree",
+            "/sysroot/ostree/deploy",
+        ])
+        .dirs(&[
+            "/sysroot/ostree/deploy/os",
+            "/sysroot/ostree/deploy/os/var",
+            "/sysroot/ostree/deploy/os/deploy",
+        ])
+        .dirs(&[deploy, &format!("{deploy}/sbin"), &format!("{deploy}/sysroot"), &format!("{deploy}/var")])
+        .dirs(&[
+            &format!("{deploy}/proc"),
+            &format!("{deploy}/sys"),
+            &format!("{deploy}/dev"),
+            &format!("{deploy}/run"),
+        ])
+        .executable(&format!("{deploy}/sbin/init"))
+        .mounts(&["/", "/proc", "/sys", "/dev", "/run", "/sysroot"])
+}
+
+fn ostree_config() -> Config<'static> {
+    let mut config =
+        config("/ostree/deploy/os/deploy/abc.0:/sysroot", &[("+/sysroot/ostree/deploy/os/var:/var", false)]);
+    config.ostree_booted = true;
+    config
+}
+
+#[test]
+fn initrd_moves_the_deployment_and_the_physical_root_then_switches() {
+    let finale = Finale::SwitchRoot { tree_is_mounted: true };
+    let plan = make_plan(&ostree_config(), &p("/sysroot"), &initrd_tree(), finale).unwrap();
+    let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
+    let expected = [
+        Step::MakePrivate,
+        Step::Bind { source: p(deploy), target: p(deploy), recursive: true },
+        Step::CreateFile { path: p("/run/ostree-booted") },
+        Step::Move { source: p("/proc"), target: p(&format!("{deploy}/proc")) },
+        Step::Move { source: p("/sys"), target: p(&format!("{deploy}/sys")) },
+        Step::Move { source: p("/dev"), target: p(&format!("{deploy}/dev")) },
+        Step::Move { source: p("/run"), target: p(&format!("{deploy}/run")) },
+        Step::Bind {
+            source: p("/sysroot/ostree/deploy/os/var"),
+            target: p(&format!("{deploy}/var")),
+            recursive: true,
+        },
+        Step::Mkdir { path: p("/.rspawn-root"), from: 1 },
+        Step::Move { source: p(deploy), target: p("/.rspawn-root") },
+        Step::Move { source: p("/sysroot"), target: p("/.rspawn-root/sysroot") },
+        Step::SwitchRoot { new: p("/.rspawn-root"), free_old_root: true },
+    ];
+    assert_eq!(plan.steps.as_slice(), expected);
+    assert_eq!(plan.exec.path, p("/sbin/init"));
+}
+
+#[test]
+fn initrd_without_a_pivot_switches_into_the_mounted_root_or_stays() {
+    let mut table = initrd_tree();
+    table.entries.insert("/sysroot/sbin".into(), (crate::resolve::Kind::Directory, String::new()));
+    let table = table.executable("/sysroot/sbin/init").executable("/sbin/init").dirs(&["/sbin"]);
+    let mounted = Finale::SwitchRoot { tree_is_mounted: true };
+    let plan = make_plan(&Config::default(), &p("/sysroot"), &table, mounted).unwrap();
+    assert_eq!(plan.steps.last(), Some(&Step::SwitchRoot { new: p("/sysroot"), free_old_root: true }));
+    assert!(plan.steps.contains(&Step::Move { source: p("/proc"), target: p("/sysroot/proc") }));
+    let initramfs = Finale::SwitchRoot { tree_is_mounted: false };
+    assert!(make_plan(&Config::default(), &Path::root(), &table, initramfs).unwrap().steps.is_empty());
+}
+
+#[test]
+fn initrd_with_the_initramfs_as_tree_binds_it_at_old() {
+    let table = tree().dirs(&["/newroot", "/newroot/sbin"]).executable("/newroot/sbin/init");
+    let finale = Finale::SwitchRoot { tree_is_mounted: false };
+    let plan = make_plan(&config("/newroot:/oldroot", &[]), &Path::root(), &table, finale).unwrap();
+    let tail = &plan.steps[plan.steps.len() - 4..];
+    assert_eq!(
+        tail,
+        [
+            Step::Mkdir { path: p("/.rspawn-root"), from: 1 },
+            Step::Move { source: p("/newroot"), target: p("/.rspawn-root") },
+            Step::Bind { source: p("/"), target: p("/.rspawn-root/oldroot"), recursive: false },
+            Step::SwitchRoot { new: p("/.rspawn-root"), free_old_root: false },
+        ]
+    );
+}
+
+#[test]
+fn initrd_plans_undo_at_any_failure_before_the_switch() {
+    let finale = Finale::SwitchRoot { tree_is_mounted: true };
+    let plan = make_plan(&ostree_config(), &p("/sysroot"), &initrd_tree(), finale).unwrap();
+    let initial = System::from_table(&initrd_tree());
+    let mut clean = initial.clone();
+    run_plan(&plan, &mut clean).unwrap();
+    assert!(
+        clean.mounts.iter().any(|(point, what)| point == "/sysroot" && what == "/sysroot"),
+        "{:?}",
+        clean.mounts
+    );
+    assert!(
+        clean.mounts.iter().any(|(point, what)| point == "/var" && what.starts_with("bind:")),
+        "{:?}",
+        clean.mounts
+    );
+    for fail_at in 0..clean.calls {
+        let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
+        let failure = run_plan(&plan, &mut system).unwrap_err();
+        assert!(failure.undo_error.is_none());
+        assert_eq!(System { calls: 0, fail_at: None, ..system }, initial, "failure at call {fail_at}");
     }
 }

@@ -188,6 +188,13 @@ impl Ops for System {
         }
         Ok(())
     }
+    fn switch_root(&mut self, new: &Path, _free_old_root: bool) -> Result<(), Errno> {
+        self.call()?;
+        let new = text(new);
+        self.mounts.retain(|(point, _)| Self::moved(point, &new, "/").is_some());
+        self.move_tree(&new, "/");
+        Ok(())
+    }
     fn unpivot_root(&mut self, new: &Path, old: &Path) -> Result<(), Errno> {
         self.call()?;
         let (new, old) = (text(new), text(old));

@@ -1,0 +1,57 @@
+//! initrd mode's preparation: the API file systems of the initramfs, the baked-in modules,
+//! and the real root mounted at `/sysroot`.
+
+use crate::error::Error;
+use crate::path::Path;
+use crate::root_device::{find_root_device, mount_root, RootParams};
+use rustix::fs::{mkdirat, Mode, CWD};
+use rustix::io::Errno;
+use rustix::mount::MountFlags;
+
+/// Where the real root is mounted before the pivot spec is applied inside it.
+pub const SYSROOT: &[u8] = b"/sysroot";
+
+/// The initramfs's API file systems: (path, type, flags, data).
+const EARLY_MOUNTS: [(&core::ffi::CStr, &core::ffi::CStr, MountFlags, &core::ffi::CStr); 4] = [
+    (c"/proc", c"proc", MountFlags::NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC), c""),
+    (c"/sys", c"sysfs", MountFlags::NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC), c""),
+    (c"/dev", c"devtmpfs", MountFlags::NOSUID, c"mode=0755"),
+    (c"/run", c"tmpfs", MountFlags::NOSUID.union(MountFlags::NODEV), c"mode=0755"),
+];
+
+/// Mounts what is not mounted yet; the kernel may have mounted devtmpfs already.
+pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
+    for (path, fstype, flags, data) in EARLY_MOUNTS {
+        let target = Path::from_bytes(path.to_bytes()).unwrap_or_else(|_| Path::root());
+        if crate::host::is_mount_point(&target) {
+            continue;
+        }
+        match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(errno) => {
+                return Err(Error::failure(
+                    "mkdir",
+                    path.to_bytes(),
+                    errno,
+                    "the initramfs root must be writable",
+                ))
+            }
+        }
+        rustix::mount::mount(fstype, path, fstype, flags, Some(data)).map_err(|errno| {
+            Error::failure("mount", path.to_bytes(), errno, "the kernel lacks this file system")
+        })?;
+    }
+    Ok(())
+}
+
+/// Finds the root device and mounts it at /sysroot.
+pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
+    let (device, fstype) = find_root_device(params)?;
+    match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(errno) => {
+            return Err(Error::failure("mkdir", SYSROOT, errno, "the initramfs root must be writable"))
+        }
+    }
+    mount_root(&device, fstype, params)
+}

@@ -1,0 +1,46 @@
+//! Loads the kernel modules the initramfs builder baked in, in its order, before the root is
+//! looked up. An already loaded or built-in module is not an error.
+
+use crate::error::Error;
+use crate::files::read_small_file;
+use crate::path::Path;
+use rustix::fs::{openat, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+/// The builder's list: one absolute module path a line, dependencies first.
+pub const MODULE_LIST: &core::ffi::CStr = c"/etc/rspawn-init/modules";
+
+/// Loads every module of the list; a missing list means there is nothing to load.
+pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
+    let list = match read_small_file(MODULE_LIST, list_buf) {
+        Ok(list) => list,
+        Err(Errno::NOENT) => return Ok(0),
+        Err(errno) => {
+            return Err(Error::failure(
+                "load modules",
+                MODULE_LIST.to_bytes(),
+                errno,
+                "the module list is unreadable",
+            ))
+        }
+    };
+    let mut loaded = 0;
+    for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
+        load_module(line)?;
+        loaded += 1;
+    }
+    Ok(loaded)
+}
+
+fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
+    let fail = |errno| {
+        Error::failure("load module", path, errno, "the module does not fit this kernel or is damaged")
+    };
+    let file = Path::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
+    let fd = openat(CWD, file.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;
+    match rustix::system::finit_module(&fd, c"", 0) {
+        // Already loaded, or built into this kernel.
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(errno) => Err(fail(errno)),
+    }
+}

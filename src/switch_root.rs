@@ -1,0 +1,70 @@
+//! initrd mode's switch: move the new root onto `/` and chroot into it (the kernel refuses
+//! pivot_root(2) on rootfs), then free the initramfs contents it leaves behind.
+
+use crate::path::Path;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+/// ramfs and tmpfs: the only file systems freed, as util-linux's switch_root checks.
+const RAMFS_MAGIC: i64 = 0x8584_58f6;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+/// Initramfs trees are shallow; deeper directories are left alone rather than recursing on.
+const MAX_DEPTH: usize = 24;
+
+/// Moves `new` onto `/`, enters it, then frees the old rootfs when `free_old_root`.
+pub fn switch_root(new: &Path, free_old_root: bool) -> Result<(), Errno> {
+    let old_root = openat(CWD, c"/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+    rustix::process::chdir(new.as_cstr())?;
+    rustix::mount::mount_move(c".", c"/")?;
+    rustix::process::chroot(c".")?;
+    rustix::process::chdir(c"/")?;
+    if free_old_root {
+        free_rootfs(&old_root);
+    }
+    Ok(())
+}
+
+/// Deletes the contents of the old rootfs through its fd, never crossing into another file
+/// system and only when it is ramfs or tmpfs. Failures are left behind quietly: the new root
+/// is already in place and its init must start.
+fn free_rootfs(old_root: &OwnedFd) {
+    // f_type's width differs between architectures.
+    #[allow(clippy::unnecessary_cast)]
+    let is_ram = rustix::fs::fstatfs(old_root).map(|s| matches!(s.f_type as i64, RAMFS_MAGIC | TMPFS_MAGIC));
+    let Ok(stat) = rustix::fs::fstat(old_root) else { return };
+    if is_ram == Ok(true) {
+        remove_contents(old_root.as_fd(), stat.st_dev, 0);
+    }
+}
+
+fn remove_contents(dir: BorrowedFd<'_>, device: u64, depth: usize) {
+    let Ok(listing) = openat(dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+    else {
+        return;
+    };
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
+    let mut entries = rustix::fs::RawDir::new(listing, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        let Ok(stat) = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
+        if stat.st_dev != device {
+            continue;
+        }
+        if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+            if depth >= MAX_DEPTH {
+                continue;
+            }
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            if let Ok(child) = openat(dir, name, flags, Mode::empty()) {
+                remove_contents(child.as_fd(), device, depth + 1);
+            }
+            let _ = rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR);
+        } else {
+            let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
+        }
+    }
+}
