@@ -50,8 +50,13 @@ impl<'s> Error<'s> {
     /// Renders the one line (without the newline, which `Line::finish` adds).
     #[inline(never)]
     pub fn render(&self) -> Line {
-        let mut line = Line::prefixed();
-        line.bytes(self.step.as_bytes()).bytes(b": ");
+        self.render_after(b"")
+    }
+
+    /// The line after `lead` (the kernel log's priority, `<3>`, for /dev/kmsg).
+    pub fn render_after(&self, lead: &[u8]) -> Line {
+        let mut line = Line::new();
+        line.bytes(lead).bytes(b"rspawn-init: ").bytes(self.step.as_bytes()).bytes(b": ");
         if self.settings_line > 0 {
             line.bytes(crate::settings::SETTINGS_PATH.as_bytes()).bytes(b":");
             line.u64(u64::from(self.settings_line)).bytes(b": ");

@@ -197,10 +197,38 @@ impl Run {
         // Unknown mode (detection failed): only the kernel's PID 1 runs without a container marker.
         let machine =
             mode.map_or(sys::env_var(self.env, b"container").is_none(), |mode| mode != Mode::Container);
-        if self.pid_is_one && machine {
-            failure::follow_policy(failure::current_policy(), self.env)
+        if !(self.pid_is_one && machine) {
+            return error.exit_code();
         }
-        error.exit_code()
+        log::to_kmsg(&mut error.render_after(b"<3>"));
+        let policy = failure::current_policy();
+        if policy == config::Policy::Continue && mode == Some(Mode::Initrd) {
+            self.continue_into_sysroot();
+        }
+        failure::follow_policy(policy, self.env)
+    }
+
+    /// `continue` in initrd mode: boot the mounted root as it is, without pivot or binds.
+    /// Returns only when that fails too (then the policy's fallback runs).
+    fn continue_into_sysroot(&self) {
+        let sysroot = Path::from_bytes(initrd::SYSROOT).unwrap_or_else(|_| Path::root());
+        if !host::is_mount_point(&sysroot) {
+            return;
+        }
+        let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
+        let outcome =
+            plan::make_plan(&Config::default(), &sysroot, &HostProbe, finale).map_err(|e| report(&e));
+        if let Ok(plan) = outcome {
+            if act::run_plan(&plan, &mut HostOps).map_err(|f| report(&f.error)).is_ok() {
+                let errno = sys::execve(&plan.exec.path, &plan.exec.args, self.env);
+                report(&Error::failure(
+                    "exec",
+                    plan.exec.path.as_bytes(),
+                    errno,
+                    "the root's own init did not start",
+                ));
+            }
+        }
     }
 }
 

@@ -117,6 +117,15 @@ pub fn to_stderr(line: &mut Line) {
     write_all(crate::sys::stderr(), line.finish());
 }
 
+/// Writes a finished line to the kernel log, as one record (one write).
+pub fn to_kmsg(line: &mut Line) {
+    use rustix::fs::{openat, Mode, OFlags, CWD};
+    let flags = OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
+    if let Ok(kmsg) = openat(CWD, c"/dev/kmsg", flags, Mode::empty()) {
+        let _ = rustix::io::write(&kmsg, line.finish());
+    }
+}
+
 /// Writes a finished line to stdout.
 pub fn to_stdout(line: &mut Line) {
     write_all(crate::sys::stdout(), line.finish());
