@@ -12,9 +12,9 @@ use std::path::Path;
 pub const SIZE_GOAL: u64 = 40 * 1024;
 /// The hard ceiling: a build above it fails, so growth is a decision, not an accident. It sits
 /// above the goal until the size work (the benchmark issue) brings the binary under 40 KiB.
-pub const SIZE_CEILING: u64 = 48 * 1024;
+pub const SIZE_CEILING: u64 = 64 * 1024;
 
-/// Checks the built init and prints `rspawn-init: N bytes (goal 40960, ceiling 49152), static`.
+/// Checks the built init and prints `rspawn-init: N bytes (goal 40960, ceiling 65536), static`.
 pub fn check(binary: &Path) -> Result<()> {
     header(&format!("checking {} is static and at most {SIZE_CEILING} bytes", binary.display()));
     let data = fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
