@@ -35,6 +35,16 @@ pub fn words(cmdline: &[u8]) -> Words<'_> {
     Words { rest: cmdline }
 }
 
+/// A decimal number of ASCII digits only (no sign, no spaces), or `None`.
+pub fn decimal(word: &[u8]) -> Option<u32> {
+    if word.is_empty() {
+        return None;
+    }
+    word.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n.checked_mul(10)?.checked_add(u32::from(b - b'0')))?
+    })
+}
+
 /// Removes one pair of surrounding double quotes, as the kernel's `next_arg` does.
 fn unquote(bytes: &[u8]) -> &[u8] {
     match bytes.strip_prefix(b"\"") {
@@ -101,6 +111,16 @@ mod tests {
         assert_eq!(split("k=v\"w x\"y"), vec![kv("k", Some("v\"w x\"y"))]);
         assert_eq!(split(""), vec![]);
         assert_eq!(split("\t\n "), vec![]);
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(decimal(b"0"), Some(0));
+        assert_eq!(decimal(b"86400"), Some(86400));
+        assert_eq!(decimal(b"4294967295"), Some(u32::MAX));
+        for bad in [&b""[..], b"-1", b"+1", b" 1", b"1s", b"4294967296"] {
+            assert_eq!(decimal(bad), None);
+        }
     }
 
     #[test]

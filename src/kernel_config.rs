@@ -1,7 +1,7 @@
 //! The keys rspawn-init reads from the kernel command line (`/proc/cmdline`), read only in
 //! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
 
-use crate::cmdline::{words, Word};
+use crate::cmdline::{decimal, words, Word};
 use crate::config::{Policy, Source, Words};
 use crate::error::Error;
 use crate::root_device::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
@@ -102,8 +102,7 @@ pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
 /// Seconds as a decimal number, at most a day.
 fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
     let bad = Refusal { errno: Errno::INVAL, hint: "expected whole seconds (0 to 86400)" };
-    let digits = core::str::from_utf8(value).map_err(|_| bad)?;
-    digits.parse::<u32>().ok().filter(|s| *s <= 86_400 && !digits.starts_with('+')).ok_or(bad)
+    decimal(value).filter(|s| *s <= 86_400).ok_or(bad)
 }
 
 #[cfg(test)]

@@ -57,8 +57,10 @@ impl Path {
     }
 
     /// The path as a C string for syscalls.
+    /// A path with an inner NUL (never built from checked input) becomes "", which every
+    /// syscall refuses with ENOENT, rather than some other path.
     pub fn as_cstr(&self) -> &CStr {
-        CStr::from_bytes_with_nul(&self.buf).unwrap_or(c"/")
+        CStr::from_bytes_with_nul(&self.buf).unwrap_or(c"")
     }
 
     /// True for "/".
@@ -169,6 +171,11 @@ mod tests {
         assert_eq!(path("/a").strip_prefix(&path("/a")), Some(&b"/"[..]));
         assert_eq!(path("/ab").strip_prefix(&path("/a")), None);
         assert_eq!(path("/x").strip_prefix(&Path::root()), Some(&b"/x"[..]));
+    }
+
+    #[test]
+    fn a_path_with_an_inner_nul_names_nothing() {
+        assert_eq!(Path::from_bytes(b"/a\0b").unwrap().as_cstr().to_bytes(), b"");
     }
 
     #[test]

@@ -173,7 +173,7 @@ fn partuuid_of(name: &[u8]) -> Option<crate::superblock::UuidText> {
     number_path.push(b"partition").ok()?;
     let mut number_buf = [0u8; 16];
     let number = read_small_file(number_path.as_cstr(), &mut number_buf).ok()?;
-    let number: u32 = core::str::from_utf8(number).ok()?.trim().parse().ok()?;
+    let number = crate::cmdline::decimal(number.trim_ascii())?;
     let mut link = [0u8; 512];
     let len = rustix::fs::readlinkat_raw(CWD, sys.as_cstr(), &mut link[..]).ok()?;
     let mut parents = link.get(..len)?.rsplit(|&b| b == b'/').skip(1);
