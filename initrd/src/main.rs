@@ -1,0 +1,56 @@
+//! `rspawn-initrd --output FILE …`: see `--help` and SPEC §8.
+
+use clap::error::ErrorKind;
+use clap::Parser;
+use rspawn_initrd::cli::{self, Args, Environment, Options, UsageError};
+use rspawn_initrd::Report;
+use std::process::ExitCode;
+
+const USAGE_ERROR: u8 = 2;
+const FAILURE: u8 = 1;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // Help and version are answers, not errors: clap prints them to stdout.
+            return match error.print() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(FAILURE),
+            };
+        }
+        Err(error) => {
+            eprintln!("rspawn-initrd: {}", cli::one_line(&error));
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    let result = Options::from_args(args, &Environment::from_process())
+        .and_then(|options| rspawn_initrd::build(&options).map(|report| (options, report)));
+    match result {
+        Ok((options, report)) => {
+            print_report(&options, &report);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            // `{:#}` puts the whole context chain on one line: "step: file: cause".
+            eprintln!("rspawn-initrd: {error:#}");
+            ExitCode::from(if error.is::<UsageError>() { USAGE_ERROR } else { FAILURE })
+        }
+    }
+}
+
+/// Warnings first, then one line saying what was written, all on stderr: stdout stays free for
+/// whatever a script pipes it to.
+fn print_report(options: &Options, report: &Report) {
+    for warning in &report.warnings {
+        eprintln!("rspawn-initrd: warning: {warning}");
+    }
+    let modules = if report.modules.is_empty() { "no modules".to_owned() } else { report.modules.join(" ") };
+    eprintln!(
+        "rspawn-initrd: wrote {} ({} bytes, {}): {} entries; modules in load order: {modules}",
+        options.output.display(),
+        report.bytes,
+        options.compression.name(),
+        report.entries,
+    );
+}
