@@ -5,6 +5,8 @@
 
 pub mod act;
 pub mod args;
+#[cfg(test)]
+mod bad_inputs;
 pub mod cmdline;
 pub mod config;
 pub mod dry_run;

@@ -2,7 +2,7 @@
 //! simulated mount table with a failure injected at every call.
 
 use crate::act::{run_plan, undo_plan};
-use crate::config::{Config, Words};
+use crate::config::Config;
 use crate::error::rendered;
 use crate::path::Path;
 use crate::plan::{make_plan, Finale, Plan, Step};
@@ -14,7 +14,7 @@ fn p(s: &str) -> Path {
 }
 
 /// A container tree: the old root with API mounts, a new root at /images/a.
-fn tree() -> Table {
+pub(crate) fn tree() -> Table {
     Table::default()
         .dirs(&["/", "/proc", "/sys", "/dev", "/run", "/run/carried", "/data", "/images", "/images/a"])
         .dirs(&["/images/a/sbin", "/images/a/proc", "/images/a/sys", "/images/a/dev", "/images/a/etc"])
@@ -99,71 +99,6 @@ fn binds_resolve_their_source_in_the_right_root() {
     assert!(steps.contains(&Step::RemountReadOnly { target: p("/images/a/etc/f") }));
     let pivot_at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. })).unwrap();
     assert_eq!(pivot_at, steps.len() - 1, "the pivot comes last, after every bind");
-}
-
-#[test]
-fn refusals_name_the_input_and_errno() {
-    let table = tree().dirs(&["/images/b"]).file("/images/a/file").file("/images/b/sbin");
-    let mut no_exec = tree();
-    no_exec.executables.clear();
-    let command = |path: &'static str| Config {
-        command: Some(Words::from_slice(&[path.as_bytes()]).unwrap()),
-        ..config("/images/a", &[])
-    };
-    for (config, table, message) in [
-        (
-            config("/missing", &[]),
-            &table,
-            "resolve NEW: /missing: ENOENT — NEW must be a directory inside the tree",
-        ),
-        (
-            config("/data/file", &[]),
-            &table,
-            "resolve NEW: /data/file: ENOTDIR — NEW must be a directory inside the tree",
-        ),
-        (
-            config("/images/a:/file", &[]),
-            &table,
-            "resolve OLD: /file: ENOTDIR — OLD must be a directory inside NEW",
-        ),
-        (config("/images/a:/..", &[]), &table, "resolve OLD: /..: EINVAL — OLD cannot be NEW itself"),
-        (
-            config("/images/b", &[]),
-            &table,
-            "find init: /sbin/init /etc/init /bin/init /bin/sh: ENOENT — none exists",
-        ),
-        (config("/images/a", &[]), &no_exec, "find init: /sbin/init /etc/init /bin/init /bin/sh: ENOENT"),
-        (
-            command("/nope"),
-            &table,
-            "find init: /nope: ENOENT — the init must be an executable file in the new root",
-        ),
-        (
-            command("/etc/hostname"),
-            &table,
-            "find init: /etc/hostname: EACCES — the init must be an executable file",
-        ),
-        (command("sbin/init"), &table, "find init: 'sbin/init': EINVAL — the init must be an absolute path"),
-        (
-            config("/images/a", &[("/nope:/x", false)]),
-            &table,
-            "resolve bind source: /nope: ENOENT — SRC must exist",
-        ),
-        (
-            config("/images/a", &[("/data:/etc/hostname", false)]),
-            &table,
-            "resolve bind destination: /etc/hostname: ENOTDIR",
-        ),
-        (
-            config("/images/a", &[("/data/file:/etc", false)]),
-            &table,
-            "resolve bind destination: /etc: EISDIR",
-        ),
-    ] {
-        let error = make_plan(&config, &Path::root(), table, Finale::PivotRoot).unwrap_err();
-        let line = rendered(&error);
-        assert!(line.starts_with(&format!("rspawn-init: {message}")), "got {line}\nwanted {message}");
-    }
 }
 
 /// Every plan the tests make, to run with a failure at each call.

@@ -139,27 +139,6 @@ mod tests {
     }
 
     #[test]
-    fn bad_lines_are_refused_with_their_number() {
-        for (text, message) in [
-            ("[Exec\n", "/etc/rspawn-init.conf:1: '[Exec': EINVAL — unterminated section header"),
-            ("[Boot]\n", "/etc/rspawn-init.conf:1: '[Boot]': EINVAL — unknown section; known: [Exec], [Files], [Network]"),
-            ("PivotRoot=/a\n", "/etc/rspawn-init.conf:1: 'PivotRoot=/a': EINVAL — key outside a section; put it under [Exec] or [Files]"),
-            ("[Exec]\nPivotRoot\n", "/etc/rspawn-init.conf:2: 'PivotRoot': EINVAL — expected Key=Value or [Section]"),
-            ("[Exec]\n=x\n", "/etc/rspawn-init.conf:2: '=x': EINVAL — expected Key=Value or [Section]"),
-            ("[Exec]\nBoot=yes\n", "/etc/rspawn-init.conf:2: 'Boot=yes': EINVAL — unknown key; known: [Exec] PivotRoot= Parameters=, [Files] Bind= BindReadOnly="),
-            ("[Files]\nPivotRoot=/a\n", "/etc/rspawn-init.conf:2: 'PivotRoot=/a': EINVAL — unknown key; known: [Exec] PivotRoot= Parameters=, [Files] Bind= BindReadOnly="),
-            ("[Exec]\nPivotRoot=relative\n", "/etc/rspawn-init.conf:2: 'PivotRoot=relative': EINVAL — NEW must be an absolute path"),
-            ("[Exec]\nPivotRoot=\n", "/etc/rspawn-init.conf:2: 'PivotRoot=': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths"),
-            ("[Files]\nBind=src\n", "/etc/rspawn-init.conf:2: 'Bind=src': EINVAL — SRC must be an absolute path"),
-            ("[Exec]\nParameters=/init \"x\n", "/etc/rspawn-init.conf:2: 'Parameters=/init \"x': EINVAL — unterminated double quote"),
-        ] {
-            let error = parse_settings(text.as_bytes()).unwrap_err();
-            assert_eq!(rendered(&error), format!("rspawn-init: read settings: {message}"), "text {text:?}");
-            assert_eq!(error.exit_code(), 2);
-        }
-    }
-
-    #[test]
     fn too_many_binds_are_refused() {
         let text: String = std::iter::once("[Files]\n".to_string())
             .chain((0..17).map(|i| format!("Bind=/b{i}\n")))
