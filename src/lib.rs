@@ -109,6 +109,11 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     }
     let plan = match plan::make_plan(&config, &tree, &HostProbe, finale) {
         Ok(plan) => plan,
+        // The stub reports a command it cannot run as tini does: 127 or 126.
+        Err(error) if as_pid2 && error.step == plan::FIND_INIT => {
+            run.refuse(error, Some(mode));
+            return supervise::exec_failure_code(error.errno);
+        }
         Err(error) => return run.refuse(error, Some(mode)),
     };
     if dry_run || config.debug {

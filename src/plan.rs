@@ -19,6 +19,9 @@ pub const API_MOUNTS: [&str; 4] = [
     "/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
 ];
 
+/// The step named in errors about the init (the stub maps them to 127/126).
+pub const FIND_INIT: &str = "find init";
+
 /// Questions the planner asks about the host beyond path lookups.
 pub trait Probe: Lookup {
     /// True when `host_path` is the root of a mount.
@@ -354,14 +357,14 @@ fn plan_exec<'a>(config: &Config<'a>, after: &View, probe: &impl Probe) -> Resul
             let found = DEFAULT_INITS.into_iter().find(|path| check_init(path, after, probe).is_ok());
             let hint = "none exists in the new root; name one with init= or -- INIT";
             let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
-            (found.ok_or(Error::failure("find init", tried, Errno::NOENT, hint))?, Words::new())
+            (found.ok_or(Error::failure(FIND_INIT, tried, Errno::NOENT, hint))?, Words::new())
         }
     };
     for &word in &config.leftovers {
         let hint = "more than 64 words for the init";
-        args.push(word).map_err(|_| Error::usage("find init", word, Errno::TOOBIG, hint))?;
+        args.push(word).map_err(|_| Error::usage(FIND_INIT, word, Errno::TOOBIG, hint))?;
     }
-    let path = Path::from_bytes(path).map_err(|_| too_long("find init", path))?;
+    let path = Path::from_bytes(path).map_err(|_| too_long(FIND_INIT, path))?;
     Ok(Exec { path, args })
 }
 
@@ -369,11 +372,11 @@ fn plan_exec<'a>(config: &Config<'a>, after: &View, probe: &impl Probe) -> Resul
 fn check_init<'a>(path: &'a [u8], after: &View, probe: &impl Probe) -> Result<(), Error<'a>> {
     let hint = "the init must be an executable file in the new root";
     if path.first() != Some(&b'/') {
-        return Err(Error::usage("find init", path, Errno::INVAL, "the init must be an absolute path"));
+        return Err(Error::usage(FIND_INIT, path, Errno::INVAL, "the init must be an absolute path"));
     }
-    let found = resolve(after, probe, path, false).map_err(|e| Error::failure("find init", path, e, hint))?;
+    let found = resolve(after, probe, path, false).map_err(|e| Error::failure(FIND_INIT, path, e, hint))?;
     let executable = found.kind == Kind::File && probe.is_executable(&host_of(after, &found, path)?);
-    executable.then_some(()).ok_or(Error::failure("find init", path, Errno::ACCESS, hint))
+    executable.then_some(()).ok_or(Error::failure(FIND_INIT, path, Errno::ACCESS, hint))
 }
 
 fn host_of<'a>(view: &View, resolved: &Resolved, input: &'a [u8]) -> Result<Path, Error<'a>> {

@@ -66,9 +66,19 @@ fn run_child(exec: &Exec<'_>, env: Env, original_mask: &SignalSet) -> ! {
     sys::set_signal_mask(original_mask);
     let _ = rustix::process::setsid();
     let errno = sys::execve(&exec.path, &exec.args, env);
-    let code = if errno == Errno::NOENT { 127 } else { 126 };
+    let code = exec_failure_code(errno);
     report("exec", exec.path.as_bytes(), errno, code);
     sys::exit(code)
+}
+
+/// The exit code of a command that could not be executed, as tini and shells give it: 127
+/// when it does not exist, 126 when it cannot be run.
+pub fn exec_failure_code(errno: Errno) -> i32 {
+    if errno == Errno::NOENT {
+        127
+    } else {
+        126
+    }
 }
 
 /// Reaps every exited child (SIGCHLDs coalesce); the main child's exit code once it is gone.

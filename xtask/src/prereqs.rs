@@ -30,6 +30,23 @@ const DEBIAN_PACKAGES: &[Package] = &[
         name: "busybox-static",
         needed_by: "tests and demo: a static /bin/busybox to stage into container trees",
     },
+    Package {
+        name: "tini",
+        needed_by: "tests: /usr/bin/tini-static, the reference the --as-pid2 stub is compared against",
+    },
+    Package {
+        name: "qemu-system-x86",
+        needed_by: "QEMU tests and demo: qemu-system-x86_64 boots a Debian kernel with our initramfs",
+    },
+    Package {
+        name: "ostree",
+        needed_by: "QEMU tests and demo: ostree admin init-fs/os-init/deploy make a real OSTree sysroot",
+    },
+    Package {
+        name: "e2fsprogs",
+        needed_by: "QEMU tests and demo: mkfs.ext4 -d fills root disk images without loop mounts",
+    },
+    Package { name: "fdisk", needed_by: "QEMU tests: sfdisk writes the GPT disk found by root=PARTUUID=" },
 ];
 
 /// rustup components the checks call: `cargo fmt` and `cargo clippy`.
