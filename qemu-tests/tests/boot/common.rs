@@ -1,0 +1,137 @@
+//! What the scenarios share: the kernel, the image directory, the images several scenarios boot
+//! (each built once), and the assertions every boot makes.
+//!
+//! Images are kept in `<target>/rspawn-qemu/boot/` (emptied when the test binary starts), so a
+//! failed boot can be re-run by hand with the QEMU command line its failure message shows.
+
+use rspawn_qemu_tests::console::Console;
+use rspawn_qemu_tests::disk::Ext4;
+use rspawn_qemu_tests::images::{self, OstreeDisk};
+use rspawn_qemu_tests::payload::Report;
+use rspawn_qemu_tests::{ensure_debian_kernel, workspace, Boot, Kernel};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// A policy's power-off must come well before the boot timeout (90 s). A failing boot takes 8 to
+/// 15 s on an idle machine; the margin is for a machine busy with other builds.
+pub const POLICY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The marker of the payload disk's tree.
+pub const DISK_MARKER: &str = "ext4-root";
+
+/// The payload disk's file system label.
+pub const DISK_LABEL: &str = "rspawn-root";
+
+/// The payload disk's file system UUID. Upper case on purpose: `root=UUID=` compares
+/// case-insensitively (SPEC §3.2), and a scenario gives it in lower case.
+pub const DISK_UUID: &str = "0E5C2A1B-7D3F-4C8E-9A6B-1F2E3D4C5B6A";
+
+/// The cached Debian kernel.
+pub fn kernel() -> &'static Kernel {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    KERNEL.get_or_init(|| ensure_debian_kernel().expect("a Debian kernel to boot"))
+}
+
+/// This test binary's image directory, emptied on first use.
+pub fn images_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = workspace::target_dir().join("rspawn-qemu").join(env!("CARGO_CRATE_NAME"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot empty {}: {e}", dir.display()));
+        }
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        dir
+    })
+}
+
+/// A subdirectory of the image directory for one fixture.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    let dir = images_dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+/// The init plus the modules a root on a virtio ext4 disk needs.
+pub fn root_disk_initramfs() -> &'static Path {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        images::root_disk_initramfs(&fixture_dir("initramfs"), kernel()).expect("the root-disk initramfs")
+    })
+}
+
+/// Boots, and prints (shown by the test harness on a failure, or with `--nocapture`) how the boot
+/// went and the init's own lines, so a run's story is readable without the whole console.
+pub fn run(boot: &Boot) -> Console {
+    let console = boot.run().expect("start QEMU");
+    eprintln!("qemu: {}\nended: {} after {:.1?}", console.command, console.ending, console.elapsed);
+    for line in console.init_lines() {
+        eprintln!("  {line}");
+    }
+    console
+}
+
+/// The payload disk's file system: label `rspawn-root`, a fixed UUID.
+pub fn disk_fs() -> Ext4 {
+    Ext4 { label: DISK_LABEL.to_string(), uuid: DISK_UUID.to_string(), size_mib: 16 }
+}
+
+/// The payload tree as a bare ext4 file system (the whole disk, `/dev/vda`).
+pub fn payload_disk() -> &'static Path {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        images::payload_ext4_image(&fixture_dir("payload-disk"), DISK_MARKER, &disk_fs(), |_| Ok(()))
+            .expect("the payload ext4 disk")
+    })
+}
+
+/// A deployed OSTree system on an ext4 disk labelled `ostree-root`.
+pub fn ostree_disk() -> &'static OstreeDisk {
+    static DISK: OnceLock<OstreeDisk> = OnceLock::new();
+    DISK.get_or_init(|| images::ostree_disk(&fixture_dir("ostree"), kernel()).expect("the OSTree disk"))
+}
+
+/// The payload finished its report as PID 1 of the booted system, and PID 1's program is the
+/// payload's busybox: the init exec'd it rather than keeping PID 1 for itself.
+pub fn assert_payload_ran_as_pid1(console: &Console) -> Report {
+    let report = console.payload();
+    assert!(report.complete, "the payload did not finish its report\n{console}");
+    assert_eq!(report.get("pid"), Some("1"), "the payload is not PID 1\n{console}");
+    let exe = report.get("pid1-exe").unwrap_or_default();
+    assert!(exe.ends_with("/busybox"), "PID 1 runs {exe:?}, not the payload's busybox\n{console}");
+    assert!(!console.kernel_panicked(), "the kernel panicked\n{console}");
+    report
+}
+
+/// `/proc`, `/sys` and `/dev` are mounted in the booted system, with their own file system types.
+pub fn assert_api_mounts(report: &Report, console: &Console) {
+    for (mount_point, fs_type) in [("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "devtmpfs")] {
+        let found = report.mount_at(mount_point).map(|m| m.fs_type.as_str());
+        assert_eq!(found, Some(fs_type), "{mount_point} is not a {fs_type} mount\n{console}");
+    }
+}
+
+/// The init reported a failure in one line naming `input` and one of `errnos`
+/// (`rspawn-init: <step>: <input>: <ERRNO> — hint`), and the kernel did not panic.
+pub fn assert_failure_reported(console: &Console, input: &str, errnos: &[&str]) {
+    let named = console.init_lines().into_iter().any(|line| {
+        line.contains(input)
+            && errnos.iter().any(|errno| line.split(|c: char| !c.is_alphanumeric()).any(|w| w == *errno))
+    });
+    assert!(named, "no `rspawn-init:` line names {input:?} with one of {errnos:?}\n{console}");
+    assert!(!console.kernel_panicked(), "the kernel panicked (PID 1 died)\n{console}");
+}
+
+/// The failure policy `poweroff` happened: the kernel powered the machine off, so QEMU ended by
+/// itself well before the boot timeout, and the payload never ran.
+pub fn assert_powered_off_by_policy(console: &Console) {
+    assert!(console.exited_on_its_own(), "QEMU did not end by itself\n{console}");
+    assert!(console.powered_off(), "the kernel did not power off (no `reboot: Power down`)\n{console}");
+    assert!(
+        console.elapsed < POLICY_DEADLINE,
+        "the power-off came after {:.1?}, not well before the timeout\n{console}",
+        console.elapsed
+    );
+    assert!(!console.payload().started, "the payload ran although the boot failed\n{console}");
+}

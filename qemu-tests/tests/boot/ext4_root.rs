@@ -1,0 +1,69 @@
+//! Scenario 2: the root is an ext4 file system on a virtio disk, found by each kind of `root=`.
+//! The initramfs holds only the init and the modules (ext4, virtio_blk, virtio_pci and what they
+//! depend on), so each boot also proves the init loads modules before it looks for the root.
+
+use crate::common::{
+    assert_api_mounts, assert_payload_ran_as_pid1, disk_fs, fixture_dir, kernel, payload_disk,
+    root_disk_initramfs, run, DISK_LABEL, DISK_MARKER, DISK_UUID,
+};
+use rspawn_qemu_tests::console::Console;
+use rspawn_qemu_tests::disk::GptPartition;
+use rspawn_qemu_tests::images;
+use rspawn_qemu_tests::Boot;
+use std::path::{Path, PathBuf};
+
+const PARTUUID: &str = "6a0f8e3c-2b1d-4e5f-8a9b-0c1d2e3f4a5b";
+
+/// Modules that must be loaded after a boot from the disk: the three asked for and ext4's hard
+/// dependencies, all loaded from the initramfs.
+const EXPECTED_MODULES: &[&str] = &["ext4", "jbd2", "mbcache", "virtio_blk", "virtio_pci"];
+
+/// The payload file system in the one partition of a GPT disk (`/dev/vda1`).
+fn gpt_disk() -> PathBuf {
+    let partition = GptPartition { partuuid: PARTUUID.to_string(), name: "rspawn-root".to_string() };
+    images::payload_gpt_disk(&fixture_dir("gpt-disk"), DISK_MARKER, &disk_fs(), &partition)
+        .expect("the GPT disk")
+}
+
+fn boot_disk(disk: &Path, root: &str) -> Console {
+    run(&Boot::new(kernel(), root_disk_initramfs()).with_disk(disk).with_kernel_args(&[root]))
+}
+
+/// The payload ran as PID 1 from the disk, the disk's file system (device minor `minor`: 0 for
+/// `vda`, 1 for `vda1`, whatever name the init mounted it by) is `/`, and the modules were loaded.
+fn assert_booted_from_disk(console: &Console, minor: u32) {
+    let report = assert_payload_ran_as_pid1(console);
+    assert_eq!(report.get("cat:/rspawn-marker"), Some(DISK_MARKER), "/ is not the disk\n{console}");
+    let root = report.mount_at("/").unwrap_or_else(|| panic!("no mount at /\n{console}"));
+    assert_eq!(root.fs_type, "ext4", "/ is not the ext4 disk\n{console}");
+    assert_eq!(root.minor(), Some(minor), "/ is {root:?}, not device minor {minor}\n{console}");
+    let loaded = report.modules();
+    for module in EXPECTED_MODULES {
+        assert!(loaded.contains(module), "module {module} is not loaded ({loaded:?})\n{console}");
+    }
+    assert_api_mounts(&report, console);
+}
+
+#[test]
+fn ext4_root_found_by_device_path() {
+    let console = boot_disk(payload_disk(), "root=/dev/vda");
+    assert_booted_from_disk(&console, 0);
+}
+
+#[test]
+fn ext4_root_found_by_filesystem_uuid_in_any_case() {
+    let console = boot_disk(payload_disk(), &format!("root=UUID={}", DISK_UUID.to_lowercase()));
+    assert_booted_from_disk(&console, 0);
+}
+
+#[test]
+fn ext4_root_found_by_filesystem_label() {
+    let console = boot_disk(payload_disk(), &format!("root=LABEL={DISK_LABEL}"));
+    assert_booted_from_disk(&console, 0);
+}
+
+#[test]
+fn ext4_root_found_by_gpt_partition_uuid() {
+    let console = boot_disk(&gpt_disk(), &format!("root=PARTUUID={PARTUUID}"));
+    assert_booted_from_disk(&console, 1);
+}

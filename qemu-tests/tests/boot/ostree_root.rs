@@ -1,0 +1,54 @@
+//! Scenario 3: a real OSTree system, deployed by the ostree tools, booted with nothing but
+//! `root=LABEL=ostree-root ostree=<the value from OSTree's own boot entry>`.
+
+use crate::common::{
+    assert_api_mounts, assert_payload_ran_as_pid1, kernel, ostree_disk, root_disk_initramfs, run,
+};
+use rspawn_qemu_tests::images::{OSTREE_DEPLOYMENT_MARKER, OSTREE_VAR_MARKER};
+use rspawn_qemu_tests::Boot;
+
+#[test]
+fn ostree_deployment_boots_from_root_label_and_ostree_argument_alone() {
+    let disk = ostree_disk();
+    let boot = Boot::new(kernel(), root_disk_initramfs())
+        .with_disk(&disk.image)
+        .with_kernel_args(&disk.kernel_args());
+    let console = run(&boot);
+
+    let report = assert_payload_ran_as_pid1(&console);
+    assert_eq!(
+        report.get("cat:/rspawn-marker"),
+        Some(OSTREE_DEPLOYMENT_MARKER),
+        "/ is not the deployment {}\n{console}",
+        disk.sysroot.deployment.display()
+    );
+    assert_eq!(
+        report.get("exists:/sysroot/ostree"),
+        Some("yes"),
+        "the physical root is not at /sysroot\n{console}"
+    );
+    assert_eq!(
+        report.get("cat:/var/rspawn-var-marker"),
+        Some(OSTREE_VAR_MARKER),
+        "/var is not the OS's var\n{console}"
+    );
+    assert_eq!(report.get("exists:/run/ostree-booted"), Some("yes"), "no /run/ostree-booted\n{console}");
+    for mount_point in ["/", "/sysroot", "/var"] {
+        let fs_type = report.mount_at(mount_point).map(|m| m.fs_type.as_str());
+        assert_eq!(fs_type, Some("ext4"), "{mount_point} is not on the OSTree disk\n{console}");
+    }
+    assert_api_mounts(&report, &console);
+
+    let took = console.run_init_to_payload();
+    // Where the time goes, on the guest's clock: loading modules and probing the disk up to the
+    // root's mount, then the init's own work (ostree= resolution, binds, switch) up to the payload.
+    eprintln!(
+        "ostree boot: `Run /init` at {:?} s, root mounted at {:?} s, payload's first line at {:?} s: \
+         {took:?} from /init to the real init (guest clock); whole boot {:.1?} wall clock",
+        console.run_init_at(),
+        console.kernel_time_of("EXT4-fs (vda): mounted"),
+        report.uptime(),
+        console.elapsed
+    );
+    assert!(took.is_some(), "could not measure the time from `Run /init` to the payload\n{console}");
+}
