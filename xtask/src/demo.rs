@@ -1,4 +1,5 @@
-//! `cargo xtask demo`: the static init pivots a throw-away container into a new root.
+//! `cargo xtask demo`: the init boots a real OSTree system under QEMU as `/init` of its initramfs,
+//! then pivots a throw-away container into a new root as its PID 1.
 
 use crate::cmd::{self, header};
 use crate::demo_tree::{self, INIT_IN_TREE, PIVOT_SPEC};
@@ -11,6 +12,7 @@ use std::process::Command;
 pub fn run() -> Result<()> {
     prereqs::ensure()?;
     let init = checks::build_init()?;
+    crate::demo_boot::run()?;
     // Unmounted on every way out: explicitly below, or by `Drop` when a `?` returns early.
     let mut tree = TmpfsDir::mount("rspawn-demo.")?;
     demo_tree::stage(tree.path(), &init)?;

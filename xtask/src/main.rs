@@ -6,6 +6,7 @@
 mod checks;
 mod cmd;
 mod demo;
+mod demo_boot;
 mod demo_tree;
 mod prereqs;
 mod static_binary;
