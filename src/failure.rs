@@ -45,6 +45,7 @@ pub fn follow_policy(policy: Policy, env: Env) -> ! {
                     sys::execve(&path, &[], env);
                 }
             }
+            say(b"continue: no init could be started in the current root; falling back to emergency");
             emergency(env)
         }
         Policy::Emergency => emergency(env),
@@ -59,16 +60,26 @@ fn restart_machine(command: RebootCommand) -> ! {
 
 /// Runs `/bin/sh` of the current root as a child when there is one, then waits forever.
 fn emergency(env: Env) -> ! {
-    if let Ok(shell) = Path::from_bytes(b"/bin/sh") {
-        if rustix::fs::access(shell.as_cstr(), rustix::fs::Access::EXEC_OK).is_ok() {
-            if let Ok(None) = sys::fork() {
+    let shell = Path::from_bytes(b"/bin/sh").unwrap_or_else(|_| Path::root());
+    if rustix::fs::access(shell.as_cstr(), rustix::fs::Access::EXEC_OK).is_ok() {
+        match sys::fork() {
+            Ok(None) => {
                 let _ = rustix::process::setsid();
                 sys::execve(&shell, &[], env);
-                sys::exit(127);
+                sys::exit(127)
             }
+            Ok(Some(_)) => wait_forever(),
+            Err(_) => {}
         }
     }
+    say(b"emergency: no /bin/sh to run; waiting (reboot the machine)");
     wait_forever()
+}
+
+fn say(text: &[u8]) {
+    let mut line = Line::prefixed();
+    line.bytes(text);
+    to_stderr(&mut line);
 }
 
 /// Reaps children forever; sleeps when there are none.
