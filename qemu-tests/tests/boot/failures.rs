@@ -88,6 +88,19 @@ fn reboot_policy_restarts_the_machine() {
     assert!(!console.payload().started, "the payload ran although the boot failed\n{console}");
 }
 
+/// `rspawn.on_failure=halt`: the kernel halts the machine. QEMU does not exit on a halt, so the
+/// boot ends at a short timeout, by which the kernel's halt line must have appeared.
+#[test]
+fn halt_policy_halts_the_machine() {
+    let console = run(&Boot::new(kernel(), root_disk_initramfs())
+        .with_kernel_args(&["rspawn.pivot_root=/missing", "rspawn.on_failure=halt"])
+        .with_timeout(std::time::Duration::from_secs(45)));
+    assert_failure_reported(&console, "/missing", &["ENOENT"]);
+    assert!(console.contains("reboot: System halted"), "the kernel did not halt\n{console}");
+    assert!(!console.kernel_panicked(), "{console}");
+    assert!(!console.payload().started, "the payload ran although the boot failed\n{console}");
+}
+
 /// `/escape -> ../../../../newroot` on the disk. Followed from `/sysroot/escape` in the initramfs it
 /// would reach the initramfs's own complete `/newroot`; resolved inside the disk's tree, as it must
 /// be, the `..`s stop at the disk's root, and the disk has no `/newroot`.
