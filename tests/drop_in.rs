@@ -7,7 +7,7 @@
 mod common;
 
 use common::stub::{run_argv_as_pid1, ORPHAN_THEN_COUNT_ZOMBIES};
-use common::{run_as_pid1, sh_quote, Outcome, Tree};
+use common::{run_as_pid1, sh_quote, Outcome, Payload, Tree};
 
 /// Where the runtimes' names are installed in the tree, and how: `docker run --init` starts
 /// `/sbin/docker-init`; a copy, a symlink to `/rspawn-init`, a copy.
@@ -89,13 +89,7 @@ fn rspawn_init_in_container_mode_without_pivot_spec_is_the_stub() {
 fn rspawn_init_with_a_pivot_spec_in_argv_execs_the_command_as_pid1() {
     let tree = Tree::new().with_new_root("/images/a").with_payload_extra("exit 3");
     let outcome = run_as_pid1(&tree, &["--pivot-root=/images/a", "--", "/payload"]);
-    outcome.assert_code(3);
-    let payload = outcome.payload();
-    assert_eq!(
-        payload.get("PID"),
-        "1",
-        "with a pivot spec CMD must be PID 1, not the stub's child\n{outcome}"
-    );
+    let payload = assert_ran_as_pid1_with_code_3(&outcome);
     assert_eq!(payload.get("PID1_COMM"), "payload", "{outcome}");
     payload.assert_pivoted_into("new");
 }
@@ -108,6 +102,12 @@ fn rspawn_init_with_a_pivot_spec_in_the_settings_file_execs_the_command_as_pid1(
         .with_file("/etc/rspawn-init.conf", "[Exec]\nPivotRoot=/images/a\n")
         .with_payload_extra("exit 3");
     let outcome = run_as_pid1(&tree, &["--", "/payload"]);
+    let payload = assert_ran_as_pid1_with_code_3(&outcome);
+    payload.assert_pivoted_into("new");
+}
+
+/// With a pivot spec the command is exec'd as PID 1, not run as the stub's child.
+fn assert_ran_as_pid1_with_code_3(outcome: &Outcome) -> Payload {
     outcome.assert_code(3);
     let payload = outcome.payload();
     assert_eq!(
@@ -115,5 +115,5 @@ fn rspawn_init_with_a_pivot_spec_in_the_settings_file_execs_the_command_as_pid1(
         "1",
         "with a pivot spec CMD must be PID 1, not the stub's child\n{outcome}"
     );
-    payload.assert_pivoted_into("new");
+    payload
 }

@@ -19,12 +19,7 @@ fn payload_runs_as_pid1_in_the_staged_tree() {
     assert!(payload.set("ROOT").contains("old-root-marker"), "{outcome}");
     assert!(payload.set("OLD").contains("new-root-marker"), "{outcome}");
     assert_eq!(payload.get("DEVNULL"), "ok", "{outcome}");
-    payload.assert_mount("/proc", Some("proc"));
-    payload.assert_mount("/sys", Some("sysfs"));
-    payload.assert_mount("/dev", None);
-    payload.assert_mount("/dev/pts", Some("devpts"));
-    payload.assert_mount("/run", Some("tmpfs"));
-    payload.assert_mount("/run/carried", Some("tmpfs"));
+    payload.assert_api_mounts_carried();
     assert_eq!(payload.get("OLD_MARKER_FOUND"), "/old-root-marker", "{outcome}");
 }
 

@@ -7,17 +7,6 @@ mod common;
 
 use common::{run_as_pid1, Payload, Tree};
 
-/// The API mounts the harness prepares in the tree and the init must carry into the new root.
-fn assert_api_mounts_carried(payload: &Payload) {
-    payload.assert_mount("/proc", Some("proc"));
-    payload.assert_mount("/sys", Some("sysfs"));
-    payload.assert_mount("/dev", None);
-    // Submounts come along: /dev/pts of the host's /dev (bound recursively), and a tmpfs below /run.
-    payload.assert_mount("/dev/pts", Some("devpts"));
-    payload.assert_mount("/run", Some("tmpfs"));
-    payload.assert_mount("/run/carried", Some("tmpfs"));
-}
-
 /// With no OLD, nothing of the old root may stay reachable: no mount besides `/` and the carried API
 /// mounts (and what is below them), and no old-root-marker anywhere.
 fn assert_old_root_unreachable(payload: &Payload) {
@@ -41,7 +30,7 @@ fn new_and_old_pivots_and_keeps_the_old_root_at_old() {
     let payload = outcome.payload();
     assert_eq!(payload.get("PID"), "1", "the payload must be exec'd as PID 1\n{outcome}");
     payload.assert_pivoted_into("new");
-    assert_api_mounts_carried(&payload);
+    payload.assert_api_mounts_carried();
     let old = payload.set("OLD");
     assert!(old.contains("old-root-marker"), "old root not at /oldroot: {old:?}\n{outcome}");
     assert!(old.contains("images"), "old root not at /oldroot: {old:?}\n{outcome}");
@@ -68,7 +57,7 @@ fn new_only_detaches_the_old_root() {
     let payload = outcome.payload();
     assert_eq!(payload.get("PID"), "1", "{outcome}");
     payload.assert_pivoted_into("new");
-    assert_api_mounts_carried(&payload);
+    payload.assert_api_mounts_carried();
     assert_old_root_unreachable(&payload);
 }
 
@@ -79,7 +68,7 @@ fn new_with_trailing_colon_is_new_only() {
     outcome.assert_code(0);
     let payload = outcome.payload();
     payload.assert_pivoted_into("new");
-    assert_api_mounts_carried(&payload);
+    payload.assert_api_mounts_carried();
     assert_old_root_unreachable(&payload);
 }
 
@@ -119,7 +108,7 @@ fn tree_root_that_is_not_a_mount_point_still_pivots() {
     let payload = outcome.payload();
     assert_eq!(payload.get("PID"), "1", "{outcome}");
     payload.assert_pivoted_into("new");
-    assert_api_mounts_carried(&payload);
+    payload.assert_api_mounts_carried();
     assert!(payload.set("OLD").contains("old-root-marker"), "{outcome}");
 }
 

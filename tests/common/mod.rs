@@ -442,6 +442,17 @@ impl Payload {
         self.assert_mount("/dev", None);
         self.assert_mount("/run", Some("tmpfs"));
     }
+
+    /// The API mounts the harness prepares in the tree, with what is mounted below them: /dev/pts
+    /// of the host's /dev (bound recursively) and a tmpfs below /run.
+    pub fn assert_api_mounts_carried(&self) {
+        self.assert_mount("/proc", Some("proc"));
+        self.assert_mount("/sys", Some("sysfs"));
+        self.assert_mount("/dev", None);
+        self.assert_mount("/dev/pts", Some("devpts"));
+        self.assert_mount("/run", Some("tmpfs"));
+        self.assert_mount("/run/carried", Some("tmpfs"));
+    }
 }
 
 /// How the namespace's tree is prepared before the command runs.
