@@ -3,11 +3,14 @@
 
 use crate::error::Error;
 use crate::files::read_small_file;
+use crate::log::to_stderr;
 use crate::path::Path;
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-/// The builder's list: one absolute module path a line, dependencies first.
+/// The builder's list: one absolute module path a line, dependencies first; a leading `?` marks a
+/// module reached only as a soft dependency, whose failure is reported and passed over (as
+/// modprobe ignores errors from soft dependencies).
 pub const MODULE_LIST: &core::ffi::CStr = c"/etc/rspawn-init/modules";
 
 /// Loads every module of the list; a missing list means there is nothing to load.
@@ -26,8 +29,20 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
     };
     let mut loaded = 0;
     for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
-        load_module(line)?;
-        loaded += 1;
+        match line.strip_prefix(b"?") {
+            Some(optional) => match load_module(optional) {
+                Ok(()) => loaded += 1,
+                Err(error) => {
+                    let mut line = error.render();
+                    line.bytes(b" (a soft dependency: going on without it)");
+                    to_stderr(&mut line);
+                }
+            },
+            None => {
+                load_module(line)?;
+                loaded += 1;
+            }
+        }
     }
     Ok(loaded)
 }

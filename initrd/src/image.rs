@@ -19,7 +19,8 @@ pub const INITRD_RELEASE_TEXT: &str = "NAME=\"rspawn-init initramfs\"\nID=rspawn
 /// The settings file the init reads first (`--config`).
 pub const CONFIG: &str = "etc/rspawn-init.conf";
 pub const MODULES_DIR: &str = "lib/modules";
-/// One absolute module path a line, in load order.
+/// One absolute module path a line, in load order; a leading `?` marks a module the init may fail
+/// to load and go on (one reached only as a soft dependency).
 pub const MODULE_LIST: &str = "etc/rspawn-init/modules";
 /// The kernel opens `/dev/console` for PID 1's stdio before devtmpfs exists; without it the init
 /// would start with no output at all.
@@ -149,7 +150,8 @@ fn add_modules(image: &mut Image, modules: &[SelectedModule]) -> Result<()> {
         let data =
             fs::read(&module.file).map_err(anyhow::Error::from).and_then(decompress).with_context(what)?;
         image.add(&path, Node::File { mode: DATA_MODE, data })?;
-        list.push_str(&format!("/{path}\n"));
+        let optional = if module.optional { "?" } else { "" };
+        list.push_str(&format!("{optional}/{path}\n"));
     }
     image.add(MODULE_LIST, Node::File { mode: DATA_MODE, data: list.into_bytes() })
 }
@@ -246,8 +248,16 @@ mod tests {
         let elf = fake_module(&["name=crc16"]);
         let packed = zstd::encode_all(elf.as_slice(), 3).unwrap();
         let modules = [
-            SelectedModule { name: "crc16".into(), file: file(host.path(), "crc16.ko.zst", &packed, 0o644) },
-            SelectedModule { name: "ext4".into(), file: file(host.path(), "ext4.ko", &elf, 0o644) },
+            SelectedModule {
+                name: "crc16".into(),
+                file: file(host.path(), "crc16.ko.zst", &packed, 0o644),
+                optional: true,
+            },
+            SelectedModule {
+                name: "ext4".into(),
+                file: file(host.path(), "ext4.ko", &elf, 0o644),
+                optional: false,
+            },
         ];
         let contents = Contents { init: &init, config: Some(&config), modules: &modules, adds: &[] };
         let image = assemble(&contents).unwrap();
@@ -257,7 +267,7 @@ mod tests {
         );
         assert_eq!(node(&image, "lib/modules/crc16.ko"), &Node::File { mode: 0o644, data: elf.clone() });
         assert_eq!(node(&image, "lib"), &Node::Directory { mode: 0o755 });
-        let list = b"/lib/modules/crc16.ko\n/lib/modules/ext4.ko\n".to_vec();
+        let list = b"?/lib/modules/crc16.ko\n/lib/modules/ext4.ko\n".to_vec();
         assert_eq!(node(&image, "etc/rspawn-init/modules"), &Node::File { mode: 0o644, data: list });
     }
 

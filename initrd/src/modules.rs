@@ -14,6 +14,9 @@ pub struct SelectedModule {
     pub name: String,
     /// Its file in the modules directory, possibly compressed.
     pub file: PathBuf,
+    /// Reached only as a `softdep=pre:` module: the init goes on when it fails to load (as modprobe
+    /// ignores errors from soft dependencies), e.g. a CPU-specific crypto module on another CPU.
+    pub optional: bool,
 }
 
 #[derive(Debug, Default)]
@@ -30,14 +33,19 @@ pub fn resolve(index: &ModuleIndex, requested: &[String]) -> Result<Selection> {
     let mut resolver = Resolver::new(index, requested);
     for name in requests_by_name(requested) {
         match resolver.find(&name) {
-            Found::Module(module) => resolver.visit(&module)?,
+            Found::Module(module) => resolver.visit(&module, true)?,
             Found::Builtin => {
                 resolver.warn(format!("module '{name}' is built into the kernel: nothing to load"))
             }
             Found::Missing => bail!(not_found(&name, index)),
         }
     }
-    Ok(Selection { modules: resolver.order, warnings: resolver.warnings })
+    let required = resolver.required;
+    let mut modules = resolver.order;
+    for module in &mut modules {
+        module.optional = !required.contains(&module.name);
+    }
+    Ok(Selection { modules, warnings: resolver.warnings })
 }
 
 /// The requests sorted by their normalised name, each name once, in the user's spelling (for messages).
@@ -63,6 +71,7 @@ enum Found {
     Missing,
 }
 
+#[derive(PartialEq, Eq)]
 enum Mark {
     Visiting,
     Done,
@@ -79,6 +88,8 @@ struct Resolver<'a> {
     /// The modules being visited, outermost first, to name the loop when there is one.
     path: Vec<String>,
     order: Vec<SelectedModule>,
+    /// Modules requested or reached through a `depends=` chain from a required one.
+    required: BTreeSet<String>,
     warnings: Vec<String>,
 }
 
@@ -91,6 +102,7 @@ impl<'a> Resolver<'a> {
             marks: BTreeMap::new(),
             path: Vec::new(),
             order: Vec::new(),
+            required: BTreeSet::new(),
             warnings: Vec::new(),
         }
     }
@@ -101,22 +113,21 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// modprobe's lookup order: a module file by that name, a built-in module by that name, a module
-    /// declaring that alias, a built-in module declaring it.
+    /// A module file by that name, a built-in module by that name, a built-in module declaring that
+    /// alias, a module declaring it. Unlike modprobe, an alias the kernel already provides loads
+    /// nothing more: `sha256` is built in as sha256_generic, and the alternative sha256_ssse3 module
+    /// would fail on a CPU without SSSE3.
     fn find(&mut self, name: &str) -> Found {
         if self.index.file_of(name).is_some() {
             return Found::Module(normalise(name));
         }
-        if self.index.is_builtin(name) {
+        if self.index.is_builtin(name) || self.index.is_builtin_alias(name) {
             return Found::Builtin;
         }
-        if let Some(providers) = self.providers_of(name) {
-            return Found::Module(self.choose_provider(name, &providers));
+        match self.providers_of(name) {
+            Some(providers) => Found::Module(self.choose_provider(name, &providers)),
+            None => Found::Missing,
         }
-        if self.index.is_builtin_alias(name) {
-            return Found::Builtin;
-        }
-        Found::Missing
     }
 
     fn providers_of(&mut self, alias: &str) -> Option<BTreeSet<String>> {
@@ -144,8 +155,17 @@ impl<'a> Resolver<'a> {
         first
     }
 
-    /// Depth-first: soft dependencies, then hard ones, then the module itself.
-    fn visit(&mut self, name: &str) -> Result<()> {
+    /// Depth-first: soft dependencies, then hard ones, then the module itself. `required`: reached
+    /// by a request or a `depends=` chain from a required module (else only as a soft dependency).
+    fn visit(&mut self, name: &str, required: bool) -> Result<()> {
+        if required && self.required.insert(name.to_owned()) && self.marks.get(name) == Some(&Mark::Done) {
+            // Loaded earlier as someone's soft dependency; now needed: so are its own depends=.
+            let file =
+                self.index.file_of(name).ok_or_else(|| anyhow!("module '{name}' vanished"))?.to_owned();
+            for dependency in self.hard_dependencies(name, &modinfo::read_file(&file)?)? {
+                self.visit(&dependency, true)?;
+            }
+        }
         match self.marks.get(name) {
             Some(Mark::Done) => return Ok(()),
             Some(Mark::Visiting) => bail!(self.cycle_message(name)),
@@ -156,14 +176,14 @@ impl<'a> Resolver<'a> {
         self.marks.insert(name.to_owned(), Mark::Visiting);
         self.path.push(name.to_owned());
         for dependency in self.soft_dependencies(name, &info) {
-            self.visit(&dependency)?;
+            self.visit(&dependency, false)?;
         }
         for dependency in self.hard_dependencies(name, &info)? {
-            self.visit(&dependency)?;
+            self.visit(&dependency, required)?;
         }
         self.path.pop();
         self.marks.insert(name.to_owned(), Mark::Done);
-        self.order.push(SelectedModule { name: name.to_owned(), file });
+        self.order.push(SelectedModule { name: name.to_owned(), file, optional: false });
         Ok(())
     }
 
@@ -300,6 +320,40 @@ mod tests {
         fs::write(dir.path().join("modules.builtin.modinfo"), "crc32c_generic.alias=crypto-crc32c\0")
             .unwrap();
         assert_eq!(names(&["jbd2"], dir.path()).unwrap(), (vec!["jbd2".to_string()], vec![]));
+    }
+
+    #[test]
+    fn a_builtin_alias_wins_over_a_module_providing_it() {
+        // btrfs's `softdep=pre: sha256`: built in as sha256_generic; sha256_ssse3 needs SSSE3.
+        let dir = modules_dir(&[
+            ("kernel/fs/btrfs.ko", &["softdep=pre: sha256"]),
+            ("kernel/arch/x86/crypto/sha256-ssse3.ko", &["alias=sha256"]),
+        ]);
+        fs::write(dir.path().join("modules.builtin.modinfo"), "sha256_generic.alias=sha256\0").unwrap();
+        assert_eq!(names(&["btrfs"], dir.path()).unwrap(), (vec!["btrfs".to_string()], vec![]));
+    }
+
+    #[test]
+    fn modules_reached_only_as_soft_dependencies_are_optional() {
+        let dir = debian_like();
+        let requested = ["ext4".to_string()];
+        let selection = resolve(&ModuleIndex::open(dir.path()).unwrap(), &requested).unwrap();
+        let optional: Vec<(&str, bool)> =
+            selection.modules.iter().map(|module| (module.name.as_str(), module.optional)).collect();
+        assert_eq!(
+            optional,
+            [
+                ("crc32c_generic", true),
+                ("crc16", false),
+                ("jbd2", false),
+                ("mbcache", false),
+                ("ext4", false)
+            ]
+        );
+        // Requested as well, the same module is required.
+        let requested = ["ext4".to_string(), "crc32c_generic".to_string()];
+        let selection = resolve(&ModuleIndex::open(dir.path()).unwrap(), &requested).unwrap();
+        assert!(selection.modules.iter().all(|module| !module.optional));
     }
 
     #[test]

@@ -62,7 +62,9 @@ fn ext4_and_virtio_modules_of_the_debian_kernel() {
     let list = entries.iter().find(|entry| entry.name == "etc/rspawn-init/modules").expect("module list");
     let order: Vec<&str> = std::str::from_utf8(&list.data).unwrap().lines().collect();
     let mut loaded = BTreeSet::new();
-    for path in &order {
+    for line in &order {
+        // A leading `?` marks a module reached only as a soft dependency.
+        let path = line.strip_prefix('?').unwrap_or(line);
         let name = path.strip_prefix("/lib/modules/").and_then(|file| file.strip_suffix(".ko")).unwrap();
         let module =
             entries.iter().find(|entry| entry.name == path[1..]).unwrap_or_else(|| panic!("{path} missing"));
