@@ -120,7 +120,8 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
 }
 
 /// The tree and how the plan ends: in initrd mode, loads the modules and mounts the real
-/// root (the initramfs itself is the tree without `root=`).
+/// root at /sysroot unless it is mounted there already (without `root=` and nothing at /sysroot,
+/// the initramfs itself is the tree).
 fn prepare_tree<'a>(
     mode: Mode,
     config: &Config<'a>,
@@ -130,11 +131,13 @@ fn prepare_tree<'a>(
     if mode != Mode::Initrd {
         return Ok((Path::root(), plan::Finale::PivotRoot));
     }
-    if config.root.device.is_none() {
+    let sysroot = Path::from_bytes(initrd::SYSROOT).unwrap_or_else(|_| Path::root());
+    // Another initramfs (dracut, initramfs-tools) may have mounted the root already.
+    let mounted = host::is_mount_point(&sysroot);
+    if config.root.device.is_none() && !mounted {
         return Ok((Path::root(), plan::Finale::SwitchRoot { tree_is_mounted: false }));
     }
-    let sysroot = Path::from_bytes(initrd::SYSROOT).unwrap_or_else(|_| Path::root());
-    if !dry_run && !host::is_mount_point(&sysroot) {
+    if !dry_run && !mounted {
         modules::load_modules(module_list)?;
         initrd::mount_sysroot(&config.root)?;
     }

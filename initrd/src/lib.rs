@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compress;
 pub mod cpio;
 pub mod decompress;
+pub mod docs;
 pub mod image;
 pub mod modindex;
 pub mod modinfo;

@@ -3,6 +3,7 @@
 use clap::error::ErrorKind;
 use clap::Parser;
 use rspawn_initrd::cli::{self, Args, Environment, Options, UsageError};
+use rspawn_initrd::docs::{self, DocsArgs};
 use rspawn_initrd::Report;
 use std::process::ExitCode;
 
@@ -10,6 +11,10 @@ const USAGE_ERROR: u8 = 2;
 const FAILURE: u8 = 1;
 
 fn main() -> ExitCode {
+    // `rspawn-initrd docs --man-dir DIR` installs the manual page; everything else builds an image.
+    if std::env::args_os().nth(1).is_some_and(|word| word == "docs") {
+        return install_docs();
+    }
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -35,6 +40,33 @@ fn main() -> ExitCode {
             // `{:#}` puts the whole context chain on one line: "step: file: cause".
             eprintln!("rspawn-initrd: {error:#}");
             ExitCode::from(if error.is::<UsageError>() { USAGE_ERROR } else { FAILURE })
+        }
+    }
+}
+
+/// The `docs` subcommand: its own options (the words after `docs`), the same exit statuses.
+fn install_docs() -> ExitCode {
+    let args = match DocsArgs::try_parse_from(std::env::args_os().skip(1)) {
+        Ok(args) => args,
+        Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            return match error.print() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(FAILURE),
+            };
+        }
+        Err(error) => {
+            eprintln!("rspawn-initrd: {}", cli::one_line(&error));
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    match docs::install(&args.man_dir) {
+        Ok(page) => {
+            eprintln!("rspawn-initrd: installed {}", page.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("rspawn-initrd: {error:#}");
+            ExitCode::from(FAILURE)
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod binaries;
 pub mod console;
 pub mod disk;
 pub mod error;
+pub mod filesystems;
 pub mod images;
 pub mod initramfs;
 pub mod kernel;

@@ -47,6 +47,39 @@ const DEBIAN_PACKAGES: &[Package] = &[
         needed_by: "QEMU tests and demo: mkfs.ext4 -d fills root disk images without loop mounts",
     },
     Package { name: "fdisk", needed_by: "QEMU tests: sfdisk writes the GPT disk found by root=PARTUUID=" },
+    Package {
+        name: "xfsprogs",
+        needed_by: "QEMU tests: mkfs.xfs -p (a prototype file) fills the xfs root image without loop mounts",
+    },
+    Package {
+        name: "btrfs-progs",
+        needed_by: "QEMU tests: mkfs.btrfs, btrfs subvolume create: the btrfs root for rootflags=subvol=",
+    },
+    Package {
+        name: "erofs-utils",
+        needed_by: "QEMU tests: mkfs.erofs makes the read-only erofs root image from a directory",
+    },
+    Package {
+        name: "squashfs-tools",
+        needed_by: "QEMU tests: mksquashfs makes the read-only squashfs root image from a directory",
+    },
+    Package { name: "catatonit", needed_by: "bench: a peer in size and stub memory (podman's --init)" },
+    Package {
+        name: "klibc-utils",
+        needed_by: "bench: klibc's run-init (with its klibc .so), a peer in size",
+    },
+    Package { name: "gcc", needed_by: "bench: compiles the floor init, bench/floor/floor.c" },
+    Package {
+        name: "initramfs-tools",
+        needed_by: "QEMU tests: mkinitramfs builds an image with contrib/initramfs-tools' rspawn-init hook",
+    },
+    Package {
+        name: "dracut-core",
+        needed_by: "QEMU tests: dracut builds an image with contrib/dracut's rspawn-init module",
+    },
+    Package { name: "kmod", needed_by: "QEMU tests: depmod on the private copy of the kernel's modules" },
+    Package { name: "man-db", needed_by: "tests: `man -l` renders the installed rspawn-init(8)" },
+    Package { name: "groff-base", needed_by: "tests: `groff -ww` checks rspawn-init(8) for warnings" },
 ];
 
 /// rustup components the checks call: `cargo fmt` and `cargo clippy`.

@@ -8,5 +8,6 @@
 mod common;
 mod ext4_root;
 mod failures;
+mod filesystems;
 mod initramfs_root;
 mod ostree_root;
