@@ -15,19 +15,9 @@ fn main() -> ExitCode {
     if std::env::args_os().nth(1).is_some_and(|word| word == "docs") {
         return install_docs();
     }
-    let args = match Args::try_parse() {
+    let args = match parse(Args::try_parse()) {
         Ok(args) => args,
-        Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            // Help and version are answers, not errors: clap prints them to stdout.
-            return match error.print() {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(_) => ExitCode::from(FAILURE),
-            };
-        }
-        Err(error) => {
-            eprintln!("rspawn-initrd: {}", cli::one_line(&error));
-            return ExitCode::from(USAGE_ERROR);
-        }
+        Err(code) => return code,
     };
     let result = Options::from_args(args, &Environment::from_process())
         .and_then(|options| rspawn_initrd::build(&options).map(|report| (options, report)));
@@ -44,20 +34,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// clap's result, or how to exit: help and version are answers, not errors (clap prints them to
+/// stdout); anything else is one usage line.
+fn parse<T>(parsed: Result<T, clap::Error>) -> Result<T, ExitCode> {
+    parsed.map_err(|error| match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => match error.print() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(FAILURE),
+        },
+        _ => {
+            eprintln!("rspawn-initrd: {}", cli::one_line(&error));
+            ExitCode::from(USAGE_ERROR)
+        }
+    })
+}
+
 /// The `docs` subcommand: its own options (the words after `docs`), the same exit statuses.
 fn install_docs() -> ExitCode {
-    let args = match DocsArgs::try_parse_from(std::env::args_os().skip(1)) {
+    let args = match parse(DocsArgs::try_parse_from(std::env::args_os().skip(1))) {
         Ok(args) => args,
-        Err(error) if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            return match error.print() {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(_) => ExitCode::from(FAILURE),
-            };
-        }
-        Err(error) => {
-            eprintln!("rspawn-initrd: {}", cli::one_line(&error));
-            return ExitCode::from(USAGE_ERROR);
-        }
+        Err(code) => return code,
     };
     match docs::install(&args.man_dir) {
         Ok(page) => {

@@ -27,6 +27,7 @@ pub mod console;
 pub mod disk;
 pub mod error;
 pub mod filesystems;
+pub mod fixtures;
 pub mod images;
 pub mod initramfs;
 pub mod kernel;

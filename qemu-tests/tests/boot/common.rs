@@ -8,7 +8,7 @@ use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::Ext4;
 use rspawn_qemu_tests::images::{self, OstreeDisk};
 use rspawn_qemu_tests::payload::Report;
-use rspawn_qemu_tests::{ensure_debian_kernel, workspace, Boot, Kernel};
+use rspawn_qemu_tests::{fixtures, Boot, Kernel};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -29,28 +29,12 @@ pub const DISK_UUID: &str = "0E5C2A1B-7D3F-4C8E-9A6B-1F2E3D4C5B6A";
 
 /// The cached Debian kernel.
 pub fn kernel() -> &'static Kernel {
-    static KERNEL: OnceLock<Kernel> = OnceLock::new();
-    KERNEL.get_or_init(|| ensure_debian_kernel().expect("a Debian kernel to boot"))
+    fixtures::kernel()
 }
 
-/// This test binary's image directory, emptied on first use.
-pub fn images_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = workspace::target_dir().join("rspawn-qemu").join(env!("CARGO_CRATE_NAME"));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot empty {}: {e}", dir.display()));
-        }
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        dir
-    })
-}
-
-/// A subdirectory of the image directory for one fixture.
+/// A subdirectory of this test binary's image directory for one fixture.
 pub fn fixture_dir(name: &str) -> PathBuf {
-    let dir = images_dir().join(name);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
+    fixtures::fixture_dir(env!("CARGO_CRATE_NAME"), name)
 }
 
 /// The init plus the modules a root on a virtio ext4 disk needs.

@@ -19,7 +19,7 @@ use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::Ext4;
 use rspawn_qemu_tests::tools::{require_tool, run as run_tool};
 use rspawn_qemu_tests::tree::{self, UsrLayout};
-use rspawn_qemu_tests::{binaries, ensure_debian_kernel, images, workspace, Boot, Kernel};
+use rspawn_qemu_tests::{binaries, fixtures, images, workspace, Boot, Kernel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -39,28 +39,12 @@ const ROOT_DISK_MODULES: &[&str] = &["virtio_pci", "virtio_blk", "ext4"];
 
 /// The cached Debian kernel.
 fn kernel() -> &'static Kernel {
-    static KERNEL: OnceLock<Kernel> = OnceLock::new();
-    KERNEL.get_or_init(|| ensure_debian_kernel().expect("a Debian kernel to boot"))
+    fixtures::kernel()
 }
 
-/// This test binary's image directory, emptied on first use.
-fn images_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = workspace::target_dir().join("rspawn-qemu").join(env!("CARGO_CRATE_NAME"));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot empty {}: {e}", dir.display()));
-        }
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-        dir
-    })
-}
-
-/// A subdirectory of the image directory for one fixture.
+/// A subdirectory of this test binary's image directory for one fixture.
 fn fixture_dir(name: &str) -> PathBuf {
-    let dir = images_dir().join(name);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
+    fixtures::fixture_dir(env!("CARGO_CRATE_NAME"), name)
 }
 
 /// `contrib/` of the workspace.

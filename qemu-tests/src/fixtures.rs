@@ -1,0 +1,32 @@
+//! What every QEMU test binary shares: the cached kernel and a directory for its images.
+
+use crate::{ensure_debian_kernel, workspace, Kernel};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The cached Debian kernel, fetched once per test binary.
+pub fn kernel() -> &'static Kernel {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    KERNEL.get_or_init(|| ensure_debian_kernel().expect("a Debian kernel to boot"))
+}
+
+/// `target/rspawn-qemu/<test_binary>`, emptied on first use (one test binary per process, so the
+/// first name is the only one).
+pub fn images_dir(test_binary: &str) -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = workspace::target_dir().join("rspawn-qemu").join(test_binary);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot empty {}: {e}", dir.display()));
+        }
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        dir
+    })
+}
+
+/// A subdirectory of the image directory for one fixture.
+pub fn fixture_dir(test_binary: &str, name: &str) -> PathBuf {
+    let dir = images_dir(test_binary).join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
