@@ -68,19 +68,21 @@ impl Run {
             return;
         }
         let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
-        let outcome =
-            plan::make_plan(&Config::default(), &sysroot, &HostProbe, finale).map_err(|e| report(&e));
-        if let Ok(plan) = outcome {
-            if act::run_plan(&plan, &mut HostOps).map_err(|f| report(&f.error)).is_ok() {
-                let errno = sys::execve(&plan.exec.path, &plan.exec.args, self.env);
-                report(&Error::failure(
-                    "exec",
-                    plan.exec.path.as_bytes(),
-                    errno,
-                    "the root's own init did not start",
-                ));
-            }
+        let config = Config::default();
+        let mut plan = plan::Plan::empty();
+        if let Err(error) = plan::fill_plan(&mut plan, &config, &sysroot, &HostProbe, finale) {
+            return report(&error);
         }
+        if let Err(failure) = act::run_plan(&plan, &mut HostOps) {
+            return report(&failure.error);
+        }
+        let errno = sys::execve(&plan.exec.path, &plan.exec.args, self.env);
+        report(&Error::failure(
+            "exec",
+            plan.exec.path.as_bytes(),
+            errno,
+            "the root's own init did not start",
+        ));
     }
 }
 

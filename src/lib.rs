@@ -101,8 +101,9 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         found => found.and_then(Result::ok),
     };
     let config = with_deployment(config, deployment.as_ref());
-    let plan = match plan::make_plan(&config, &tree, &HostProbe, finale) {
-        Ok(plan) => plan,
+    let mut plan = plan::Plan::empty();
+    match plan::fill_plan(&mut plan, &config, &tree, &HostProbe, finale) {
+        Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
         Err(error) if as_pid2 && error.step == plan::FIND_INIT => {
             run.refuse(error, Some(mode));

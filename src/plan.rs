@@ -87,6 +87,13 @@ pub struct Plan<'a> {
     pub exec: Exec<'a>,
 }
 
+impl Plan<'_> {
+    /// No steps, and `/` as the init until the planner names one.
+    pub fn empty() -> Self {
+        Plan { steps: heapless::Vec::new(), exec: Exec { path: Path::root(), args: Words::new() } }
+    }
+}
+
 type Steps = heapless::Vec<Step, MAX_STEPS>;
 
 /// The tree as it is, and the view the init will have after the plan (NEW as `/`, the old
@@ -122,14 +129,28 @@ pub const SWITCH_STAGE: &[u8] = b"/.rspawn-root";
 pub const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
 
 /// Builds the plan for the tree at `tree` (host path of the tree's root).
-#[inline(never)]
 pub fn make_plan<'a>(
     config: &Config<'a>,
     tree: &Path,
     probe: &impl Probe,
     finale: Finale,
 ) -> Result<Plan<'a>, Error<'a>> {
-    let mut steps = Steps::new();
+    let mut plan = Plan::empty();
+    fill_plan(&mut plan, config, tree, probe, finale)?;
+    Ok(plan)
+}
+
+/// `make_plan` into a plan the caller owns: the plan is large (up to 80 steps of two PATH_MAX
+/// paths), and moving it whole would touch, and keep resident, every page of its capacity.
+#[inline(never)]
+pub fn fill_plan<'a>(
+    plan: &mut Plan<'a>,
+    config: &Config<'a>,
+    tree: &Path,
+    probe: &impl Probe,
+    finale: Finale,
+) -> Result<(), Error<'a>> {
+    let steps = &mut plan.steps;
     let tree_view = View::at(tree.clone());
     let pivot = match &config.pivot {
         Some(spec) => plan_pivot_target(spec.new, spec.old, &tree_view, probe)?,
@@ -147,46 +168,46 @@ pub fn make_plan<'a>(
     let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
     if switches || !config.binds.is_empty() {
         if !probe.is_mount_point(tree) {
-            push(&mut steps, Step::MakeRootMount)?;
+            push(steps, Step::MakeRootMount)?;
         }
-        push(&mut steps, Step::MakePrivate)?;
+        push(steps, Step::MakePrivate)?;
     }
     if let Some(pivot) = &pivot {
         let new = pivot.new_host.clone();
-        push(&mut steps, Step::Bind { source: new.clone(), target: new, recursive: true })?;
+        push(steps, Step::Bind { source: new.clone(), target: new, recursive: true })?;
         if let Some(old) = &pivot.old {
             // OLD is created inside NEW itself, not below the graft that will show there.
-            plan_mkdir(&mut steps, &View::at(pivot.new_host.clone()), old, b"OLD")?;
+            plan_mkdir(steps, &View::at(pivot.new_host.clone()), old, b"OLD")?;
         }
     }
     if config.ostree_booted
         && probe.kind(&Path::from_bytes(OSTREE_BOOTED).unwrap_or_else(|_| Path::root())).is_err()
     {
         let path = Path::from_bytes(OSTREE_BOOTED).map_err(|_| too_long("mark", OSTREE_BOOTED))?;
-        push(&mut steps, Step::CreateFile { path })?;
+        push(steps, Step::CreateFile { path })?;
     }
     if switches {
-        plan_api_mounts(&mut steps, &views, probe)?;
+        plan_api_mounts(steps, &views, probe)?;
     }
     for bind in &config.binds {
-        plan_bind(&mut steps, &views, bind, probe)?;
+        plan_bind(steps, &views, bind, probe)?;
     }
     match (finale, pivot) {
         (Finale::PivotRoot, Some(pivot)) => {
             let old =
                 pivot.old.map(|r| r.full_path()).transpose().map_err(|_| too_long("resolve OLD", b"OLD"))?;
-            push(&mut steps, Step::PivotRoot { new: pivot.new_host, old })?;
+            push(steps, Step::PivotRoot { new: pivot.new_host, old })?;
         }
         (Finale::PivotRoot, None) | (Finale::SwitchRoot { tree_is_mounted: false }, None) => {}
         (Finale::SwitchRoot { tree_is_mounted: true }, None) => {
-            push(&mut steps, Step::SwitchRoot { new: tree.clone(), free_old_root: true })?;
+            push(steps, Step::SwitchRoot { new: tree.clone(), free_old_root: true })?;
         }
         (Finale::SwitchRoot { tree_is_mounted }, Some(pivot)) => {
-            plan_switch_stage(&mut steps, pivot, tree, tree_is_mounted, probe)?;
+            plan_switch_stage(steps, pivot, tree, tree_is_mounted, probe)?;
         }
     }
-    let exec = plan_exec(config, &views.after, probe)?;
-    Ok(Plan { steps, exec })
+    plan.exec = plan_exec(config, &views.after, probe)?;
+    Ok(())
 }
 
 /// The initrd form of the pivot, as nspawn does it with a temporary directory: NEW is moved to
