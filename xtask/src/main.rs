@@ -3,11 +3,13 @@
 //! Every step prints a `==> …` header before it runs and stops the whole task on the first failure,
 //! so the last header on screen names the step that broke.
 
+mod bench;
 mod checks;
 mod cmd;
 mod demo;
 mod demo_boot;
 mod demo_tree;
+mod fuzz;
 mod prereqs;
 mod static_binary;
 mod tmpfs;
@@ -19,8 +21,12 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test   install prerequisites, then fmt, clippy, build the static init, check it, cargo test
+  test   install prerequisites, then fmt, clippy, build the static init, check it, cargo test,
+         one quick repetition of the bench, a few seconds of fuzzing each parser
   demo   install prerequisites, build the static init, pivot a demo container with it
+  bench  install prerequisites, build the static init, measure it against its peers (a table);
+         `bench --quick` repeats nothing (as `test` runs it)
+  fuzz   build the parsers' fuzz targets, run each a few seconds (--long: 10 million executions)
   help   show this text";
 
 fn main() -> ExitCode {
@@ -28,6 +34,8 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("test") => test(),
         Some("demo") => demo::run(),
+        Some("bench") => bench::task(std::env::args().skip(2)),
+        Some("fuzz") => fuzz::task(std::env::args().skip(2)),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -51,12 +59,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// The full check, in the order CI relies on: cheap checks first, the namespace tests last.
+/// The full check, in the order CI relies on: cheap checks first, the namespace tests, then one
+/// repetition of the bench so it cannot rot.
 fn test() -> anyhow::Result<()> {
     prereqs::ensure()?;
     checks::fmt()?;
     checks::clippy()?;
     let init = checks::build_init()?;
     static_binary::check(&init)?;
-    checks::cargo_test(&init)
+    checks::cargo_test(&init)?;
+    bench::quick(&init)?;
+    fuzz::run_all(false)
 }

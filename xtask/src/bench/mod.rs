@@ -1,0 +1,119 @@
+//! `cargo xtask bench`: rspawn-init against its peers on this machine, in one run and one table.
+//!
+//! Size, system calls to exec, container start time, stub memory and boot time, each next to the
+//! same figure of its peers and the ratio to ours (medians of repeated runs: the machine is noisy,
+//! so ratios matter, absolute times do not), then the goals, met or not. The table ends
+//! the output as Markdown, for the README. `cargo xtask test` runs the quick form (one repetition
+//! of everything) so the bench cannot rot.
+//!
+//! Everything runs in a private mount namespace of this process (see `mounts`), so the trees and
+//! API file systems it mounts never reach the host and vanish with it.
+
+mod boot;
+mod boot_images;
+mod container_image;
+mod container_runs;
+mod container_start;
+mod floor;
+mod mounts;
+mod peers;
+mod report;
+mod sizes;
+mod stats;
+mod stub_memory;
+mod syscalls;
+
+use crate::cmd::{cargo, header, run};
+use crate::{checks, prereqs, workspace};
+use anyhow::{bail, Context, Result};
+use report::Report;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How many times each measurement that varies is repeated.
+#[derive(Clone, Copy, Debug)]
+pub struct Repetitions {
+    pub container_starts: usize,
+    pub stub_memory: usize,
+    pub boots: usize,
+}
+
+impl Repetitions {
+    /// `cargo xtask bench`.
+    pub const FULL: Self = Self { container_starts: 200, stub_memory: 5, boots: 7 };
+    /// `cargo xtask test`: one of each, to prove every part still works.
+    pub const QUICK: Self = Self { container_starts: 1, stub_memory: 1, boots: 1 };
+
+    fn describe(&self) -> String {
+        format!(
+            "medians of {} container starts, {} stub runs and {} boots of each",
+            self.container_starts, self.stub_memory, self.boots
+        )
+    }
+}
+
+/// The machine and the repetitions, printed above the table.
+fn conditions(repetitions: Repetitions) -> String {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "`cargo xtask bench` on {cpus} CPUs, Linux {}, boots under QEMU TCG; {}.",
+        kernel.trim(),
+        repetitions.describe()
+    )
+}
+
+/// `cargo xtask bench [--quick]`: prerequisites, the static init, then the full (or quick) bench.
+pub fn task(mut args: impl Iterator<Item = String>) -> Result<()> {
+    let repetitions = match (args.next().as_deref(), args.next()) {
+        (None, None) => Repetitions::FULL,
+        (Some("--quick"), None) => Repetitions::QUICK,
+        _ => bail!("usage: cargo xtask bench [--quick]"),
+    };
+    prereqs::ensure()?;
+    let init = checks::build_init()?;
+    run_bench(&init, repetitions)
+}
+
+/// The quick form, for `cargo xtask test` (which has built and checked the init already).
+pub fn quick(init: &Path) -> Result<()> {
+    run_bench(init, Repetitions::QUICK)
+}
+
+fn run_bench(init: &Path, repetitions: Repetitions) -> Result<()> {
+    let started = Instant::now();
+    // First, while this process has one thread: unshare(CLONE_NEWNS) refuses a threaded process.
+    mounts::enter_private_mount_namespace()?;
+    build_initramfs_builder()?;
+    let work = fresh_work_dir()?;
+    let mut report = Report::default();
+    sizes::measure(init, &mut report)?;
+    let trees = container_image::stage(init)?;
+    syscalls::measure(&trees, &work, &mut report)?;
+    container_start::measure(&trees, repetitions.container_starts, &mut report)?;
+    drop(trees);
+    stub_memory::measure(init, repetitions.stub_memory, &mut report)?;
+    boot::measure(&work.join("boot"), repetitions.boots, &mut report)?;
+    header("bench results (Markdown, for the README)");
+    println!("{}\n", conditions(repetitions));
+    println!("{}", report.markdown());
+    println!("bench: took {:.0?} in all", started.elapsed());
+    Ok(())
+}
+
+/// `<target>/rspawn-bench`, emptied: this run's traces and boot images, kept afterwards for a look.
+fn fresh_work_dir() -> Result<PathBuf> {
+    let dir = rspawn_qemu_tests::workspace::target_dir().join("rspawn-bench");
+    if dir.exists() {
+        fs::remove_dir_all(&dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The boots' images are written by the release build of rspawn-initrd, brought up to date here
+/// (the QEMU tests' helper only builds it when it is missing).
+fn build_initramfs_builder() -> Result<()> {
+    run(cargo().current_dir(workspace::root()?).args(["build", "--release", "-p", "rspawn-initrd"]))
+}

@@ -1,0 +1,205 @@
+//! The bench's results: figures grouped by what they measure, each compared with rspawn-init's figure
+//! in the same group, and the goals, each met or not. Rendered as Markdown tables whose
+//! columns are padded, so the same text reads well in a terminal and pastes into the README.
+
+use std::fmt::Write as _;
+
+/// The subject every other figure of a group is compared with.
+pub const OURS: &str = "rspawn-init";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unit {
+    Bytes,
+    Count,
+    Seconds,
+    KiB,
+}
+
+#[derive(Clone, Debug)]
+pub struct Figure {
+    pub group: &'static str,
+    pub subject: String,
+    pub value: f64,
+    pub unit: Unit,
+}
+
+#[derive(Clone, Debug)]
+pub struct Goal {
+    pub name: &'static str,
+    pub target: String,
+    pub measured: String,
+    pub met: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    figures: Vec<Figure>,
+    goals: Vec<Goal>,
+}
+
+impl Report {
+    /// Records a figure and prints it at once, so a long run shows its progress.
+    pub fn add(&mut self, group: &'static str, subject: &str, value: f64, unit: Unit) {
+        println!("bench: {group}: {subject}: {}", format_value(value, unit));
+        self.figures.push(Figure { group, subject: subject.to_string(), value, unit });
+    }
+
+    /// Records a goal and prints whether it is met.
+    pub fn goal(&mut self, name: &'static str, target: &str, measured: String, met: bool) {
+        println!("bench: goal {name} ({target}): {measured}: {}", met_word(met));
+        self.goals.push(Goal { name, target: target.to_string(), measured, met });
+    }
+
+    /// The figure of `subject` in `group`, if measured.
+    pub fn value(&self, group: &str, subject: &str) -> Option<f64> {
+        self.figures.iter().find(|f| f.group == group && f.subject == subject).map(|f| f.value)
+    }
+
+    /// The figures table, then the goals table, as padded Markdown.
+    pub fn markdown(&self) -> String {
+        let figures: Vec<Vec<String>> = self.figure_rows();
+        let goals: Vec<Vec<String>> = self
+            .goals
+            .iter()
+            .map(|g| vec![g.name.to_string(), g.target.clone(), g.measured.clone(), met_word(g.met).into()])
+            .collect();
+        let mut text = markdown_table(&["measurement", "subject", "median", "vs rspawn-init"], &figures, 2);
+        text.push('\n');
+        text.push_str(&markdown_table(&["goal", "target", "measured", "met"], &goals, 4));
+        text
+    }
+
+    fn figure_rows(&self) -> Vec<Vec<String>> {
+        let mut previous_group = "";
+        self.figures
+            .iter()
+            .map(|figure| {
+                let group = if figure.group == previous_group { "" } else { figure.group };
+                previous_group = figure.group;
+                vec![
+                    group.to_string(),
+                    figure.subject.clone(),
+                    format_value(figure.value, figure.unit),
+                    self.ratio_to_ours(figure),
+                ]
+            })
+            .collect()
+    }
+
+    fn ratio_to_ours(&self, figure: &Figure) -> String {
+        match self.value(figure.group, OURS) {
+            Some(ours) if ours > 0.0 => format!("{:.2}×", figure.value / ours),
+            _ => "–".to_string(),
+        }
+    }
+}
+
+fn met_word(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+/// `value` in its unit, rounded for people: `60912 B (59.5 KiB)`, `3.21 ms`, `1.234 s`.
+pub fn format_value(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Bytes => format!("{value:.0} B ({:.1} KiB)", value / 1024.0),
+        Unit::Count => format!("{value:.0}"),
+        Unit::Seconds if value < 1.0 => format!("{:.2} ms", value * 1000.0),
+        Unit::Seconds => format!("{value:.3} s"),
+        Unit::KiB => format!("{value:.0} KiB"),
+    }
+}
+
+/// A Markdown table with every column padded to its widest cell; the columns from
+/// `first_numeric` on are right-aligned.
+fn markdown_table(header: &[&str], rows: &[Vec<String>], first_numeric: usize) -> String {
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            std::iter::once(&header)
+                .chain(rows)
+                .filter_map(|row| row.get(column))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(3)
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let padded = widths.iter().enumerate().map(|(column, &width)| {
+            let cell = cells.get(column).map_or("", String::as_str);
+            if column >= first_numeric {
+                format!("{cell:>width$}")
+            } else {
+                format!("{cell:<width$}")
+            }
+        });
+        format!("| {} |\n", padded.collect::<Vec<_>>().join(" | "))
+    };
+    let rule: Vec<String> =
+        widths
+            .iter()
+            .enumerate()
+            .map(|(column, &width)| {
+                if column >= first_numeric {
+                    format!("{}:", "-".repeat(width - 1))
+                } else {
+                    "-".repeat(width)
+                }
+            })
+            .collect();
+    let mut text = line(&header);
+    let _ = writeln!(text, "| {} |", rule.join(" | "));
+    for row in rows {
+        text.push_str(&line(row));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_compared_with_ours_in_the_same_group() {
+        let mut report = Report::default();
+        report.add("size", OURS, 1000.0, Unit::Bytes);
+        report.add("size", "tini", 2500.0, Unit::Bytes);
+        report.add("brk/mmap", OURS, 0.0, Unit::Count);
+        report.add("brk/mmap", "busybox", 7.0, Unit::Count);
+        let text = report.markdown();
+        assert!(text.contains("| size "), "{text}");
+        assert!(text.contains("2.50×"), "{text}");
+        assert!(text.contains("1.00×"), "{text}");
+        // No ratio against a zero.
+        assert!(text.lines().any(|l| l.contains("busybox") && l.trim_end().ends_with("– |")), "{text}");
+    }
+
+    #[test]
+    fn goals_say_met_or_not_met() {
+        let mut report = Report::default();
+        report.goal("size", "≤ 40 KiB", "59.5 KiB".into(), false);
+        report.goal("heap", "0 brk/mmap", "0".into(), true);
+        let text = report.markdown();
+        assert!(text.lines().any(|l| l.starts_with("| size") && l.contains("| NOT met |")), "{text}");
+        assert!(text.lines().any(|l| l.starts_with("| heap") && l.contains("| met     |")), "{text}");
+    }
+
+    #[test]
+    fn values_are_rounded_for_people() {
+        assert_eq!(format_value(60912.0, Unit::Bytes), "60912 B (59.5 KiB)");
+        assert_eq!(format_value(0.00321, Unit::Seconds), "3.21 ms");
+        assert_eq!(format_value(1.2345, Unit::Seconds), "1.234 s");
+        assert_eq!(format_value(17.0, Unit::Count), "17");
+    }
+
+    #[test]
+    fn table_columns_are_padded_to_the_widest_cell() {
+        let rows = vec![vec!["a".to_string(), "12345".to_string()]];
+        let text = markdown_table(&["name", "n"], &rows, 1);
+        assert_eq!(text, "| name |     n |\n| ---- | ----: |\n| a    | 12345 |\n");
+    }
+}
