@@ -64,7 +64,7 @@ impl<'s> Error<'s> {
         if self.quoted {
             line.quoted(self.subject);
         } else {
-            line.bytes(self.subject);
+            line.escaped(self.subject);
         }
         line.bytes(b": ")
             .errno(self.errno.raw_os_error())

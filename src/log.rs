@@ -84,7 +84,23 @@ impl Line {
 
     /// Appends `bytes` in single quotes, as inputs are quoted in messages.
     pub fn quoted(&mut self, bytes: &[u8]) -> &mut Self {
-        self.bytes(b"'").bytes(bytes).bytes(b"'")
+        self.bytes(b"'").escaped(bytes).bytes(b"'")
+    }
+
+    /// Appends `bytes` with control bytes shown as `\n`, `\t` or `\xHH`, so an input or path
+    /// can never break the one-line rule.
+    pub fn escaped(&mut self, bytes: &[u8]) -> &mut Self {
+        for &b in bytes {
+            match b {
+                b'\n' => self.bytes(b"\\n"),
+                b'\t' => self.bytes(b"\\t"),
+                0..=0x1f | 0x7f => {
+                    self.bytes(&[b'\\', b'x', hex_digit(u32::from(b >> 4)), hex_digit(u32::from(b))])
+                }
+                _ => self.bytes(&[b]),
+            };
+        }
+        self
     }
 
     /// The finished line, newline included, with the cut marker if anything was cut.
@@ -97,6 +113,11 @@ impl Line {
         let _ = self.buf.push(b'\n');
         &self.buf
     }
+}
+
+/// The lowercase hex digit of the low four bits of `n`.
+pub fn hex_digit(n: u32) -> u8 {
+    b"0123456789abcdef".get((n & 15) as usize).copied().unwrap_or(b'0')
 }
 
 /// Writes all of `bytes` to `fd`: continues after short writes, retries on EINTR, and gives up
@@ -143,6 +164,13 @@ mod tests {
         assert_eq!(line.finish(), b"0 1234567890 -42 ENOENT errno 9999\n");
         let mut max = Line::new();
         assert_eq!(max.u64(u64::MAX).finish(), b"18446744073709551615\n");
+    }
+
+    #[test]
+    fn control_bytes_are_shown_escaped() {
+        let mut line = Line::new();
+        line.quoted(b"a\nb\tc\0d\x7fe");
+        assert_eq!(line.finish(), b"'a\\nb\\tc\\x00d\\x7fe'\n");
     }
 
     #[test]

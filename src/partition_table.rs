@@ -2,7 +2,8 @@
 //! (`SSSSSSSS-NN`: disk signature and partition number), as the kernel's `root=PARTUUID=`.
 //! Pure: works on byte buffers the caller reads.
 
-use crate::superblock::{hex_digit, UuidText};
+use crate::log::hex_digit;
+use crate::superblock::UuidText;
 
 /// Size of a logical block assumed for the GPT header (LBA 1) and entries.
 pub const SECTOR: u64 = 512;

@@ -56,9 +56,8 @@ pub fn parse_root_device(value: &[u8]) -> Result<RootDevice<'_>, Refusal> {
     };
     let refusal = Refusal { errno: Errno::INVAL, hint: "root= takes /dev/NAME, UUID=, LABEL= or PARTUUID=" };
     match device {
-        Some(RootDevice::Path(p) | RootDevice::Uuid(p) | RootDevice::Label(p) | RootDevice::PartUuid(p))
-            if p.is_empty() || p == b"/dev/" =>
-        {
+        Some(RootDevice::Path(b"/dev/")) => Err(refusal),
+        Some(RootDevice::Uuid(p) | RootDevice::Label(p) | RootDevice::PartUuid(p)) if p.is_empty() => {
             Err(refusal)
         }
         Some(device) => Ok(device),
@@ -259,6 +258,11 @@ mod tests {
         assert_eq!(parse_root_device(b"UUID=ab-CD"), Ok(RootDevice::Uuid(b"ab-CD")));
         assert_eq!(parse_root_device(b"LABEL=ostree-root"), Ok(RootDevice::Label(b"ostree-root")));
         assert_eq!(parse_root_device(b"PARTUUID=1a2b3c4d-01"), Ok(RootDevice::PartUuid(b"1a2b3c4d-01")));
+        assert_eq!(
+            parse_root_device(b"LABEL=/dev/"),
+            Ok(RootDevice::Label(b"/dev/")),
+            "a label may read /dev/"
+        );
         for bad in [&b"sda1"[..], b"/dev/", b"UUID=", b"LABEL=", b"PARTUUID=", b"", b"PARTLABEL=x"] {
             assert!(parse_root_device(bad).is_err(), "{:?}", std::str::from_utf8(bad));
         }

@@ -1,6 +1,8 @@
 //! Reads a file system's type, UUID and label from its on-disk superblock, as blkid does, for
 //! `root=UUID=` / `LABEL=` without udev or libblkid. Pure: works on byte buffers.
 
+use crate::log::hex_digit;
+
 /// Bytes read from the start of a device: covers ext4, xfs, vfat, squashfs and erofs.
 pub const HEAD_LEN: usize = 4096;
 /// Where btrfs keeps its superblock, and how much of it is read.
@@ -31,14 +33,10 @@ fn le32(buf: &[u8], at: usize) -> u32 {
 
 /// A label without trailing NULs and spaces.
 fn trimmed(label: &[u8]) -> &[u8] {
-    let end = label.iter().rposition(|&b| b != 0 && b != b' ').map_or(0, |i| i + 1);
-    let label = label.get(..end).unwrap_or(&[]);
-    label.split(|&b| b == 0).next().unwrap_or(&[])
-}
-
-/// The lowercase hex digit of the low four bits of `n`.
-pub fn hex_digit(n: u32) -> u8 {
-    b"0123456789abcdef".get((n & 15) as usize).copied().unwrap_or(b'0')
+    // Cut at the first NUL first, then drop trailing spaces, as blkid reads labels.
+    let label = label.split(|&b| b == 0).next().unwrap_or(&[]);
+    let end = label.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
+    label.get(..end).unwrap_or(&[])
 }
 
 /// 16 bytes as 8-4-4-4-12 lowercase hex, in the order they are stored.
@@ -140,7 +138,7 @@ mod tests {
         let mut ext4 = [0u8; HEAD_LEN];
         put(&mut ext4, 1024 + 0x38, &[0x53, 0xEF]);
         put(&mut ext4, 1024 + 0x68, &UUID);
-        put(&mut ext4, 1024 + 0x78, b"rootfs\0\0");
+        put(&mut ext4, 1024 + 0x78, b"rootfs \0xyz");
         check(&ext4, &none, "ext4", UUID_TEXT, "rootfs");
 
         let mut xfs = [0u8; HEAD_LEN];

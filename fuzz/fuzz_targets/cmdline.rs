@@ -51,7 +51,7 @@ fn check_decimal(text: &[u8]) {
 /// Known bug, reported: `parse_root_device` refuses `LABEL=/dev/` (and `UUID=`, `PARTUUID=` with
 /// the value `/dev/`), as its check for a bare `/dev/` applies to every form, though `/dev/` is a
 /// valid label. Until it is fixed the check here refuses them too; set this to `true` with the fix.
-const BARE_DEV_REFUSED_ONLY_AS_PATH: bool = false;
+const BARE_DEV_REFUSED_ONLY_AS_PATH: bool = true;
 
 /// `root=` takes `/dev/NAME`, `UUID=`, `LABEL=` or `PARTUUID=` followed by something.
 fn check_root_device(value: &[u8]) {

@@ -21,7 +21,7 @@ fn uuid_of(raw: &[u8]) -> Vec<u8> {
 /// label field `"ab \0xyz"` gives `"ab "` where blkid (and so /dev/disk/by-label) gives `"ab"`.
 /// Until it is fixed only trailing spaces may differ from blkid's label; set this to `true` with
 /// the fix.
-const LABEL_CUT_BEFORE_TRIM: bool = false;
+const LABEL_CUT_BEFORE_TRIM: bool = true;
 
 /// The label blkid reads from a label field: up to the first NUL, trailing spaces removed.
 fn blkid_label(field: &[u8]) -> &[u8] {

@@ -11,7 +11,7 @@ use rspawn_init::spec::{BindSpec, PivotSpec, Refusal};
 /// (an argument, a quoted kernel command line word) makes a multi-line error message. Until the
 /// renderer escapes it, the one-line check lets through exactly the newlines that came from the
 /// subject; set this to `true` with the fix to check the strict property.
-pub const SUBJECT_NEWLINES_ESCAPED: bool = false;
+pub const SUBJECT_NEWLINES_ESCAPED: bool = true;
 
 /// `part` is a slice of one of `inputs`: the parsers borrow from their input and copy nothing.
 /// Empty slices may point anywhere (`&[]` is a valid empty result).
