@@ -123,9 +123,12 @@ static void load_modules(void)
         if (*p != '\n')
             continue;
         *p = 0;
+        /* A leading '?' marks a soft dependency: its failure is passed over, as modprobe does. */
+        int optional = *line == '?';
+        line += optional;
         long fd = must(SYS(SYS_openat, AT_FDCWD, line, O_RDONLY | O_CLOEXEC, 0, 0), line);
         long ret = SYS(SYS_finit_module, fd, "", 0, 0, 0);
-        if (ret != -EEXIST)
+        if (ret != -EEXIST && !optional)
             must(ret, line);
         SYS(SYS_close, fd, 0, 0, 0, 0);
         line = p + 1;
