@@ -1,6 +1,7 @@
 //! What every QEMU test binary shares: the cached kernel and a directory for its images.
 
-use crate::{ensure_debian_kernel, workspace, Kernel};
+use crate::payload::Report;
+use crate::{ensure_debian_kernel, workspace, Console, Kernel};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -29,4 +30,16 @@ pub fn fixture_dir(test_binary: &str, name: &str) -> PathBuf {
     let dir = images_dir(test_binary).join(name);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
+}
+
+/// The payload finished its report as PID 1 of the booted system, and PID 1's program is the
+/// payload's busybox: the init exec'd it rather than keeping PID 1 for itself.
+pub fn assert_payload_ran_as_pid1(console: &Console) -> Report {
+    let report = console.payload();
+    assert!(report.complete, "the payload did not finish its report\n{console}");
+    assert_eq!(report.get("pid"), Some("1"), "the payload is not PID 1\n{console}");
+    let exe = report.get("pid1-exe").unwrap_or_default();
+    assert!(exe.ends_with("/busybox"), "PID 1 runs {exe:?}, not the payload's busybox\n{console}");
+    assert!(!console.kernel_panicked(), "the kernel panicked\n{console}");
+    report
 }

@@ -76,17 +76,7 @@ pub fn ostree_disk() -> &'static OstreeDisk {
     DISK.get_or_init(|| images::ostree_disk(&fixture_dir("ostree"), kernel()).expect("the OSTree disk"))
 }
 
-/// The payload finished its report as PID 1 of the booted system, and PID 1's program is the
-/// payload's busybox: the init exec'd it rather than keeping PID 1 for itself.
-pub fn assert_payload_ran_as_pid1(console: &Console) -> Report {
-    let report = console.payload();
-    assert!(report.complete, "the payload did not finish its report\n{console}");
-    assert_eq!(report.get("pid"), Some("1"), "the payload is not PID 1\n{console}");
-    let exe = report.get("pid1-exe").unwrap_or_default();
-    assert!(exe.ends_with("/busybox"), "PID 1 runs {exe:?}, not the payload's busybox\n{console}");
-    assert!(!console.kernel_panicked(), "the kernel panicked\n{console}");
-    report
-}
+pub use rspawn_qemu_tests::fixtures::assert_payload_ran_as_pid1;
 
 /// `/proc`, `/sys` and `/dev` are mounted in the booted system, with their own file system types.
 pub fn assert_api_mounts(report: &Report, console: &Console) {

@@ -119,12 +119,7 @@ fn assert_rspawn_init_switched(console: &Console) {
         plan.iter().any(|line| line.contains("plan: exec /sbin/init")),
         "rspawn-init did not plan to exec the payload's /sbin/init\n{console}"
     );
-    let report = console.payload();
-    assert!(report.complete, "the payload did not finish its report\n{console}");
-    assert_eq!(report.get("pid"), Some("1"), "the payload is not PID 1\n{console}");
-    let exe = report.get("pid1-exe").unwrap_or_default();
-    assert!(exe.ends_with("/busybox"), "PID 1 runs {exe:?}, not the payload's busybox\n{console}");
-    assert!(!console.kernel_panicked(), "the kernel panicked\n{console}");
+    let report = fixtures::assert_payload_ran_as_pid1(console);
     assert_eq!(report.get("cat:/rspawn-marker"), Some(NEW_ROOT_MARKER), "/ is not /images/a\n{console}");
     let root = report.listing("ls:/");
     assert!(root.contains(&"oldroot") && !root.contains(&"images"), "/ holds {root:?}\n{console}");
