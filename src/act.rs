@@ -53,16 +53,21 @@ pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, F
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let mut created = 0;
-        if let Err(error) = do_step(step, ops, &mut created) {
-            // A failed step changed nothing, except a half-done mkdir -p: record what it made.
-            if created > 0 {
+        match do_step(step, ops, &mut created) {
+            // The journal has one slot per step, so this cannot overflow.
+            Ok(Changed::Something) => {
                 let _ = journal.done.push(Done { step: index, created });
             }
-            let undo_error = undo_plan(plan, journal, ops).err();
-            return Err(Failure { error, undo_error });
+            Ok(Changed::Nothing) => {}
+            Err(error) => {
+                // A failed step changed nothing, except a half-done mkdir -p: record what it made.
+                if created > 0 {
+                    let _ = journal.done.push(Done { step: index, created });
+                }
+                let undo_error = undo_plan(plan, journal, ops).err();
+                return Err(Failure { error, undo_error });
+            }
         }
-        // The journal has one slot per step, so this cannot overflow.
-        let _ = journal.done.push(Done { step: index, created });
     }
     Ok(journal)
 }
@@ -80,8 +85,22 @@ pub fn undo_plan<'p>(plan: &'p Plan<'_>, mut journal: Journal, ops: &mut impl Op
     first_error.map_or(Ok(()), Err)
 }
 
-fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Result<(), Error<'p>> {
-    match step {
+/// Whether a step that succeeded left something to undo.
+enum Changed {
+    Something,
+    Nothing,
+}
+
+fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Result<Changed, Error<'p>> {
+    let done = match step {
+        Step::Carry { source, target } => {
+            return match ops.move_mount(source, target) {
+                Ok(()) => Ok(Changed::Something),
+                // Not a mount point, or not there: nothing to carry.
+                Err(Errno::INVAL | Errno::NOENT) => Ok(Changed::Nothing),
+                Err(errno) => Err(fail("move mount", source.as_bytes(), errno)),
+            };
+        }
         Step::MakeRootMount => ops.make_root_mount().map_err(|e| fail("make root a mount", b"/", e)),
         Step::MakePrivate => ops.make_private().map_err(|e| fail("make mounts private", b"/", e)),
         Step::Mkdir { path, from } => mkdir_all(path, *from, ops, created),
@@ -103,7 +122,8 @@ fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Resul
         Step::SwitchRoot { new, free_old_root } => {
             ops.switch_root(new, *free_old_root).map_err(|e| fail("switch root", new.as_bytes(), e))
         }
-    }
+    };
+    done.map(|()| Changed::Something)
 }
 
 fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(), Error<'p>> {
@@ -125,7 +145,7 @@ fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(
         }
         Step::CreateFile { path } => ops.unlink(path).map_err(|e| fail(undo, path.as_bytes(), e)),
         Step::Bind { target, .. } => ops.unmount(target).map_err(|e| fail(undo, target.as_bytes(), e)),
-        Step::Move { source, target } => {
+        Step::Move { source, target } | Step::Carry { source, target } => {
             ops.move_mount(target, source).map_err(|e| fail(undo, target.as_bytes(), e))
         }
         Step::PivotRoot { new, old: Some(old) } => {

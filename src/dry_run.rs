@@ -42,6 +42,10 @@ fn describe(step: &Step, line: &mut Line) {
             arrow(line, b"move", source.as_bytes(), target.as_bytes());
             line
         }
+        Step::Carry { source, target } => {
+            arrow(line, b"carry", source.as_bytes(), target.as_bytes());
+            line.bytes(b" (if mounted)")
+        }
         Step::PivotRoot { new, old: Some(old) } => line
             .bytes(b"pivot-root ")
             .bytes(new.as_bytes())

@@ -70,7 +70,7 @@ impl Run {
         let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
         let config = Config::default();
         let mut plan = plan::Plan::empty();
-        if let Err(error) = plan::fill_plan(&mut plan, &config, &sysroot, &HostProbe, finale) {
+        if let Err(error) = plan::fill_plan(&mut plan, &config, &sysroot, &HostProbe::default(), finale) {
             return report(&error);
         }
         if let Err(failure) = act::run_plan(&plan, &mut HostOps) {

@@ -1,9 +1,11 @@
 //! The real `Ops` and `Probe`: rustix calls on host paths.
 
 use crate::act::Ops;
+use crate::dir_listing::Listing;
 use crate::path::Path;
 use crate::plan::Probe;
 use crate::resolve::{HostLookup, Kind, Lookup};
+use core::cell::RefCell;
 use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{self, MountFlags, MountPropagationFlags, UnmountFlags};
@@ -68,15 +70,15 @@ impl Ops for HostOps {
     }
 
     fn pivot_root(&mut self, new: &Path, old: Option<&Path>) -> Result<(), Errno> {
-        rustix::process::chdir(new.as_cstr())?;
         match old {
             Some(old) => {
-                let mut put_old = Path::from_bytes(b".").map_err(|_| Errno::NAMETOOLONG)?;
+                let mut put_old = new.clone();
                 put_old.push_all(old.as_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
-                rustix::process::pivot_root(c".", put_old.as_cstr())?;
+                rustix::process::pivot_root(new.as_cstr(), put_old.as_cstr())?;
             }
             None => {
                 // The old root is stacked on the new one, then detached: nothing can reach it.
+                rustix::process::chdir(new.as_cstr())?;
                 rustix::process::pivot_root(c".", c".")?;
                 mount::unmount(c".", UnmountFlags::DETACH)?;
             }
@@ -98,12 +100,26 @@ impl Ops for HostOps {
     }
 }
 
-/// Reads the running system.
-pub struct HostProbe;
+/// Reads the running system; names in the directory the planner expects to ask most about (the
+/// new root) come from one listing of it.
+#[derive(Default)]
+pub struct HostProbe {
+    listing: RefCell<Listing>,
+}
 
 impl Lookup for HostProbe {
     fn kind(&self, host_path: &Path) -> Result<Kind, Errno> {
-        HostLookup.kind(host_path)
+        let mut parent = host_path.clone();
+        parent.pop();
+        let name = host_path.as_bytes().rsplit(|&b| b == b'/').next().unwrap_or_default();
+        let listed = self.listing.try_borrow_mut().ok().and_then(|mut listing| listing.kind(&parent, name));
+        listed.map_or_else(|| HostLookup.kind(host_path), Ok)
+    }
+
+    fn expect_lookups_in(&self, dir: &Path) {
+        if let Ok(mut listing) = self.listing.try_borrow_mut() {
+            listing.expect_lookups_in(dir);
+        }
     }
 
     fn read_link(&self, host_path: &Path, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -114,10 +130,6 @@ impl Lookup for HostProbe {
 impl Probe for HostProbe {
     fn is_mount_point(&self, host_path: &Path) -> bool {
         is_mount_point(host_path)
-    }
-
-    fn is_executable(&self, host_path: &Path) -> bool {
-        fs::access(host_path.as_cstr(), fs::Access::EXEC_OK).is_ok()
     }
 }
 

@@ -9,6 +9,7 @@ pub mod args;
 mod bad_inputs;
 pub mod cmdline;
 pub mod config;
+pub mod dir_listing;
 pub mod dry_run;
 mod ending;
 pub mod errno_names;
@@ -93,16 +94,15 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         Ok(tree) => tree,
         Err(error) => return run.refuse(error, Some(mode)),
     };
-    let deployment = match config
-        .ostree
-        .map(|value| ostree::resolve_deployment(&View::at(tree.clone()), &HostProbe, value))
-    {
-        Some(Err(error)) => return run.refuse(error, Some(mode)),
-        found => found.and_then(Result::ok),
-    };
+    let probe = HostProbe::default();
+    let deployment =
+        match config.ostree.map(|value| ostree::resolve_deployment(&View::at(tree.clone()), &probe, value)) {
+            Some(Err(error)) => return run.refuse(error, Some(mode)),
+            found => found.and_then(Result::ok),
+        };
     let config = with_deployment(config, deployment.as_ref());
     let mut plan = plan::Plan::empty();
-    match plan::fill_plan(&mut plan, &config, &tree, &HostProbe, finale) {
+    match plan::fill_plan(&mut plan, &config, &tree, &probe, finale) {
         Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
         Err(error) if as_pid2 && error.step == plan::FIND_INIT => {

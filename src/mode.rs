@@ -21,21 +21,29 @@ fn exists(path: &core::ffi::CStr) -> bool {
 }
 
 /// Detects the mode: `/etc/initrd-release` (the initrd convention systemd and dracut use) means
-/// initrd; a container manager's marker means container; otherwise the PID namespace decides.
+/// initrd; a PID namespace other than the initial one, or a container manager's mark, means
+/// container; otherwise PID 1 is the machine's. The namespace is asked before the markers: it
+/// settles the common cases in one call.
 #[inline(never)]
 pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error<'static>> {
     if exists(c"/etc/initrd-release") {
         return Ok(Mode::Initrd);
     }
-    if env_var(env, b"container").is_some() || CONTAINER_MARKERS.into_iter().any(exists) {
+    if env_var(env, b"container").is_some() {
         return Ok(Mode::Container);
     }
-    let Ok(own_pid_ns) = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty()) else {
+    let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
+    if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
+        return Ok(Mode::Container);
+    }
+    // The initial PID namespace, or no /proc: a runtime sharing the host's PID namespace
+    // (docker --pid=host) still leaves its marker.
+    if CONTAINER_MARKERS.into_iter().any(exists) {
+        return Ok(Mode::Container);
+    }
+    if own_pid_ns.is_err() {
         // No /proc: a container manager would have mounted it; the kernel does not.
         return Ok(if pid_is_one { Mode::Root } else { Mode::Container });
-    };
-    if own_pid_ns.st_ino != INITIAL_PID_NAMESPACE_INODE {
-        return Ok(Mode::Container);
     }
     if pid_is_one {
         return Ok(Mode::Root);

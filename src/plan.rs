@@ -26,8 +26,6 @@ pub const FIND_INIT: &str = "find init";
 pub trait Probe: Lookup {
     /// True when `host_path` is the root of a mount.
     fn is_mount_point(&self, host_path: &Path) -> bool;
-    /// True when `host_path` may be executed.
-    fn is_executable(&self, host_path: &Path) -> bool;
 }
 
 /// One change to the mount table or the file system, all paths on the host.
@@ -57,6 +55,13 @@ pub enum Step {
         target: Path,
     },
     Move {
+        source: Path,
+        target: Path,
+    },
+    /// Moves the API mount at `source` to `target` if `source` is a mount point; otherwise (the
+    /// kernel says EINVAL, or ENOENT when it is missing) there is nothing to carry. Asking the
+    /// kernel at the move saves a call per API mount over asking it while planning.
+    Carry {
         source: Path,
         target: Path,
     },
@@ -187,6 +192,9 @@ pub fn fill_plan<'a>(
         push(steps, Step::CreateFile { path })?;
     }
     if switches {
+        if pivot.is_none() {
+            probe.expect_lookups_in(tree);
+        }
         plan_api_mounts(steps, &views, probe)?;
     }
     for bind in &config.binds {
@@ -265,6 +273,8 @@ fn plan_pivot_target<'a>(
         };
     }
     let new_host = tree.host_path(&new_dir.path).map_err(|_| too_long("resolve NEW", new))?;
+    // OLD, the API mount points and the init's first directory are all looked up in NEW.
+    probe.expect_lookups_in(&new_host);
     let Some(old) = old else {
         return Ok(Some(PivotTarget { new_host, old: None }));
     };
@@ -289,18 +299,23 @@ fn plan_api_mounts(steps: &mut Steps, views: &Views, probe: &impl Probe) -> Resu
         // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
         // initramfs's.
         let source = Path::from_bytes(name).map_err(|_| too_long("carry API mounts", name))?;
-        // A plain directory has nothing to carry, as switch_root skips it.
+        let target = resolve(&views.after, probe, name, true)
+            .map_err(|e| Error::failure("resolve mount point", name, e, hint))?;
+        let target_host = host_of(&views.after, &target, name)?;
+        if target.exists() && target.kind == Kind::Directory {
+            push(steps, Step::Carry { source, target: target_host })?;
+            continue;
+        }
+        // A plain directory has nothing to carry, as switch_root skips it; only a mount that
+        // will be carried is worth a change to the new root.
         if !probe.is_mount_point(&source) {
             continue;
         }
-        let target = resolve(&views.after, probe, name, true)
-            .map_err(|e| Error::failure("resolve mount point", name, e, hint))?;
-        if target.exists() && target.kind != Kind::Directory {
+        if target.exists() {
             return Err(Error::failure("resolve mount point", name, Errno::NOTDIR, hint));
         }
         plan_mkdir(steps, &views.after, &target, name)?;
-        let target = host_of(&views.after, &target, name)?;
-        push(steps, Step::Move { source, target })?;
+        push(steps, Step::Move { source, target: target_host })?;
     }
     Ok(())
 }
@@ -396,8 +411,9 @@ fn check_init<'a>(path: &'a [u8], after: &View, probe: &impl Probe) -> Result<()
         return Err(Error::usage(FIND_INIT, path, Errno::INVAL, "the init must be an absolute path"));
     }
     let found = resolve(after, probe, path, false).map_err(|e| Error::failure(FIND_INIT, path, e, hint))?;
-    let executable = found.kind == Kind::File && probe.is_executable(&host_of(after, &found, path)?);
-    executable.then_some(()).ok_or(Error::failure(FIND_INIT, path, Errno::ACCESS, hint))
+    // An execute bit is enough for root; a noexec mount is only found by execve, which fails
+    // before anything is lost (the plan is rolled back).
+    (found.kind == Kind::Executable).then_some(()).ok_or(Error::failure(FIND_INIT, path, Errno::ACCESS, hint))
 }
 
 fn host_of<'a>(view: &View, resolved: &Resolved, input: &'a [u8]) -> Result<Path, Error<'a>> {

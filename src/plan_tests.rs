@@ -45,9 +45,9 @@ fn new_and_old_plan_the_nspawn_dance() {
         Step::MakePrivate,
         Step::Bind { source: p("/images/a"), target: p("/images/a"), recursive: true },
         Step::Mkdir { path: p("/images/a/oldroot"), from: "/images/a".len() },
-        Step::Move { source: p("/proc"), target: p("/images/a/proc") },
-        Step::Move { source: p("/sys"), target: p("/images/a/sys") },
-        Step::Move { source: p("/dev"), target: p("/images/a/dev") },
+        Step::Carry { source: p("/proc"), target: p("/images/a/proc") },
+        Step::Carry { source: p("/sys"), target: p("/images/a/sys") },
+        Step::Carry { source: p("/dev"), target: p("/images/a/dev") },
         Step::Mkdir { path: p("/images/a/run"), from: "/images/a".len() },
         Step::Move { source: p("/run"), target: p("/images/a/run") },
         Step::PivotRoot { new: p("/images/a"), old: Some(p("/oldroot")) },
@@ -105,6 +105,8 @@ fn binds_resolve_their_source_in_the_right_root() {
 fn plans() -> Vec<(Config<'static>, Table)> {
     let mut plain_root = tree();
     plain_root.mount_points.remove("/");
+    let mut sys_unmounted = tree();
+    sys_unmounted.mount_points.remove("/sys");
     let binds = vec![
         ("/data:/mnt/deep/data", false),
         ("+/etc/hostname:/etc/copy", true),
@@ -116,7 +118,23 @@ fn plans() -> Vec<(Config<'static>, Table)> {
         (config("/images/a", &[]), plain_root),
         (config("/current:/sysroot", &binds), tree()),
         (config("/images/a:/sysroot", &[("+/sysroot/ostree/deploy/os/var:/var", false)]), tree()),
+        (config("/images/a:/oldroot", &[]), sys_unmounted),
     ]
+}
+
+#[test]
+fn an_api_directory_that_is_no_mount_is_not_carried() {
+    let mut table = tree();
+    table.mount_points.remove("/sys");
+    table.mount_points.remove("/run");
+    let plan = plan(&config("/images/a:/oldroot", &[]), &table);
+    // NEW has sys (a carry the kernel will turn down) but no run: nothing is made for it.
+    assert!(plan.steps.contains(&Step::Carry { source: p("/sys"), target: p("/images/a/sys") }));
+    assert!(!plan.steps.iter().any(|s| matches!(s, Step::Mkdir { path, .. } if *path == p("/images/a/run"))));
+    let mut system = System::from_table(&table);
+    run_plan(&plan, &mut system).unwrap();
+    let points: Vec<&str> = system.mounts.iter().map(|(point, _)| point.as_str()).collect();
+    assert!(points.contains(&"/proc") && !points.contains(&"/sys"), "{points:?}");
 }
 
 #[test]
@@ -195,10 +213,10 @@ fn initrd_moves_the_deployment_and_the_physical_root_then_switches() {
         Step::MakePrivate,
         Step::Bind { source: p(deploy), target: p(deploy), recursive: true },
         Step::CreateFile { path: p("/run/ostree-booted") },
-        Step::Move { source: p("/proc"), target: p(&format!("{deploy}/proc")) },
-        Step::Move { source: p("/sys"), target: p(&format!("{deploy}/sys")) },
-        Step::Move { source: p("/dev"), target: p(&format!("{deploy}/dev")) },
-        Step::Move { source: p("/run"), target: p(&format!("{deploy}/run")) },
+        Step::Carry { source: p("/proc"), target: p(&format!("{deploy}/proc")) },
+        Step::Carry { source: p("/sys"), target: p(&format!("{deploy}/sys")) },
+        Step::Carry { source: p("/dev"), target: p(&format!("{deploy}/dev")) },
+        Step::Carry { source: p("/run"), target: p(&format!("{deploy}/run")) },
         Step::Bind {
             source: p("/sysroot/ostree/deploy/os/var"),
             target: p(&format!("{deploy}/var")),

@@ -15,6 +15,8 @@ const MAX_SYMLINKS: usize = 40;
 pub enum Kind {
     Directory,
     File,
+    /// A regular file with an execute bit: what PID 1 (root) may exec.
+    Executable,
     Symlink,
     /// Devices, sockets, fifos: never a directory or an init.
     Other,
@@ -26,6 +28,8 @@ pub trait Lookup {
     fn kind(&self, host_path: &Path) -> Result<Kind, Errno>;
     /// The target of the symlink at `host_path`, written into `buf`; returns its length.
     fn read_link(&self, host_path: &Path, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Many names in `dir` are about to be asked about (a lookup may then read it whole).
+    fn expect_lookups_in(&self, _dir: &Path) {}
 }
 
 /// A file-system view: paths inside it start at `root` on the host, except below `graft`,
@@ -175,6 +179,7 @@ impl Lookup for HostLookup {
         let stat = statat(CWD, host_path.as_cstr(), AtFlags::SYMLINK_NOFOLLOW)?;
         Ok(match FileType::from_raw_mode(stat.st_mode) {
             FileType::Directory => Kind::Directory,
+            FileType::RegularFile if stat.st_mode & 0o111 != 0 => Kind::Executable,
             FileType::RegularFile => Kind::File,
             FileType::Symlink => Kind::Symlink,
             _ => Kind::Other,

@@ -12,12 +12,11 @@ fn text(path: &Path) -> String {
     String::from_utf8(path.as_bytes().to_vec()).unwrap()
 }
 
-/// A file system as a table of host paths, with the mount points and executables marked.
+/// A file system as a table of host paths, with the mount points marked.
 #[derive(Default, Clone, PartialEq, Eq, Debug)]
 pub struct Table {
     pub entries: BTreeMap<String, (Kind, String)>,
     pub mount_points: BTreeSet<String>,
-    pub executables: BTreeSet<String>,
 }
 
 impl Table {
@@ -32,8 +31,8 @@ impl Table {
         self
     }
     pub fn executable(mut self, path: &str) -> Self {
-        self.executables.insert(path.to_string());
-        self.file(path)
+        self.entries.insert(path.to_string(), (Kind::Executable, String::new()));
+        self
     }
     pub fn link(mut self, path: &str, target: &str) -> Self {
         self.entries.insert(path.to_string(), (Kind::Symlink, target.to_string()));
@@ -59,9 +58,6 @@ impl Lookup for Table {
 impl Probe for Table {
     fn is_mount_point(&self, host_path: &Path) -> bool {
         self.mount_points.contains(&text(host_path))
-    }
-    fn is_executable(&self, host_path: &Path) -> bool {
-        self.executables.contains(&text(host_path))
     }
 }
 

@@ -1,0 +1,99 @@
+//! One directory's entries, read with a single `getdents64`: the planner asks about many names in
+//! the new root (OLD, proc, sys, dev, run, the init's first directory), and one listing answers
+//! them all instead of an `lstat` each.
+//!
+//! Only directories and symlinks are taken from the listing: a regular file needs its mode bits
+//! (is it executable?) and an unknown `d_type` says nothing, so both still get an `lstat`, as does
+//! a name the listing does not hold (it may not fit in the first read).
+
+use crate::path::Path;
+use crate::resolve::Kind;
+use core::mem::MaybeUninit;
+use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
+
+/// Names longer than this are not kept (they are looked up one by one).
+const NAME_CAPACITY: usize = 32;
+/// Entries kept from the first read; more are looked up one by one.
+const ENTRY_CAPACITY: usize = 64;
+/// The buffer of the one `getdents64` call.
+const READ_BYTES: usize = 4096;
+
+type Name = heapless::Vec<u8, NAME_CAPACITY>;
+
+/// The directory the planner will ask about, and its entries once read (on the first question,
+/// so a plan that fails before costs nothing).
+#[derive(Default)]
+pub struct Listing {
+    dir: Option<Path>,
+    read: bool,
+    entries: heapless::Vec<(Name, Kind), ENTRY_CAPACITY>,
+}
+
+impl Listing {
+    /// Names in `dir` will be asked about: answer them from one listing.
+    pub fn expect_lookups_in(&mut self, dir: &Path) {
+        *self = Listing { dir: Some(dir.clone()), ..Listing::default() };
+    }
+
+    /// The kind of `name` in `parent` when the listing knows it. `None`: ask the kernel about
+    /// the one path.
+    pub fn kind(&mut self, parent: &Path, name: &[u8]) -> Option<Kind> {
+        if self.dir.as_ref() != Some(parent) {
+            return None;
+        }
+        if !self.read {
+            self.read = true;
+            self.read(parent);
+        }
+        self.entries.iter().find(|(entry, _)| entry.as_slice() == name).map(|(_, kind)| *kind)
+    }
+
+    /// Fills the listing from the first `getdents64` of `dir` (empty when it cannot be read).
+    fn read(&mut self, dir: &Path) {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let Ok(fd) = rustix::fs::openat(CWD, dir.as_cstr(), flags, Mode::empty()) else {
+            return;
+        };
+        let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
+        let mut entries = RawDir::new(fd, &mut buf);
+        // The first `next` reads; stopping when the buffer is used up avoids a second read.
+        while let Some(Ok(entry)) = entries.next() {
+            let kind = match entry.file_type() {
+                FileType::Directory => Some(Kind::Directory),
+                FileType::Symlink => Some(Kind::Symlink),
+                _ => None,
+            };
+            if let (Some(kind), Ok(name)) = (kind, Name::from_slice(entry.file_name().to_bytes())) {
+                if self.entries.push((name, kind)).is_err() {
+                    break;
+                }
+            }
+            if entries.is_buffer_empty() {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_directories_and_symlinks_of_the_expected_directory_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("proc")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", dir.path().join("bin")).unwrap();
+        std::fs::write(dir.path().join("init"), b"").unwrap();
+        let host = Path::from_bytes(dir.path().to_str().unwrap().as_bytes()).unwrap();
+        let mut listing = Listing::default();
+        assert_eq!(listing.kind(&host, b"proc"), None, "nothing is listed before it is expected");
+        listing.expect_lookups_in(&host);
+        assert_eq!(listing.kind(&host, b"proc"), Some(Kind::Directory));
+        assert_eq!(listing.kind(&host, b"bin"), Some(Kind::Symlink));
+        // A regular file needs its mode bits; a missing name may not have fit: the caller asks.
+        assert_eq!(listing.kind(&host, b"init"), None);
+        assert_eq!(listing.kind(&host, b"missing"), None);
+        assert_eq!(listing.kind(&Path::root(), b"proc"), None, "another directory is not listed");
+    }
+}
