@@ -1,13 +1,33 @@
 //! Errno names for log lines: the symbolic name a user can search for, without `strerror`.
 
-/// Names of errno values 1..=133, separated by single spaces, in numeric order (generated from
-/// `linux-raw-sys`; aliases such as EWOULDBLOCK keep their first name; "-" marks unused numbers).
-const NAMES: &str = "EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP - ENOMSG EIDRM ECHRNG EL2NSYNC EL3HLT EL3RST ELNRNG EUNATCH ENOCSI EL2HLT EBADE EBADR EXFULL ENOANO EBADRQC EBADSLT - EBFONT ENOSTR ENODATA ETIME ENOSR ENONET ENOPKG EREMOTE ENOLINK EADV ESRMNT ECOMM EPROTO EMULTIHOP EDOTDOT EBADMSG EOVERFLOW ENOTUNIQ EBADFD EREMCHG ELIBACC ELIBBAD ELIBSCN ELIBMAX ELIBEXEC EILSEQ ERESTART ESTRPIPE EUSERS ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT ESOCKTNOSUPPORT EOPNOTSUPP EPFNOSUPPORT EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ENETRESET ECONNABORTED ECONNRESET ENOBUFS EISCONN ENOTCONN ESHUTDOWN ETOOMANYREFS ETIMEDOUT ECONNREFUSED EHOSTDOWN EHOSTUNREACH EALREADY EINPROGRESS ESTALE EUCLEAN ENOTNAM ENAVAIL EISNAM EREMOTEIO EDQUOT ENOMEDIUM EMEDIUMTYPE ECANCELED ENOKEY EKEYEXPIRED EKEYREVOKED EKEYREJECTED EOWNERDEAD ENOTRECOVERABLE ERFKILL EHWPOISON";
+/// Names of errno values 1..=40, separated by single spaces, in numeric order: the classic
+/// ones every file-system and mount call returns.
+const FIRST_NAMES: &str = "EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP";
 
-/// The symbolic name of `errno`, or `None` when it is outside the table.
+/// The later errno values an init meets (module loading, file systems, time-outs); the other
+/// ~90 (networking, STREAMS) are printed as numbers to keep their names out of the binary.
+const LATER_NAMES: [(i32, &str); 12] = [
+    (61, "ENODATA"),
+    (65, "ENOPKG"),
+    (74, "EBADMSG"),
+    (75, "EOVERFLOW"),
+    (84, "EILSEQ"),
+    (95, "EOPNOTSUPP"),
+    (110, "ETIMEDOUT"),
+    (116, "ESTALE"),
+    (117, "EUCLEAN"),
+    (122, "EDQUOT"),
+    (123, "ENOMEDIUM"),
+    (129, "EKEYREJECTED"),
+];
+
+/// The symbolic name of `errno`, or `None` when it has none here.
 pub fn errno_name(errno: i32) -> Option<&'static str> {
+    if let Some(&(_, name)) = LATER_NAMES.iter().find(|(number, _)| *number == errno) {
+        return Some(name);
+    }
     let index = usize::try_from(errno).ok()?.checked_sub(1)?;
-    NAMES.split(' ').nth(index).filter(|name| *name != "-")
+    FIRST_NAMES.split(' ').nth(index)
 }
 
 #[cfg(test)]
@@ -28,15 +48,24 @@ mod tests {
             (linux_raw_sys::errno::ELOOP, "ELOOP"),
             (linux_raw_sys::errno::EOPNOTSUPP, "EOPNOTSUPP"),
             (linux_raw_sys::errno::ETIMEDOUT, "ETIMEDOUT"),
-            (linux_raw_sys::errno::EHWPOISON, "EHWPOISON"),
+            (linux_raw_sys::errno::ENODATA, "ENODATA"),
+            (linux_raw_sys::errno::ENOPKG, "ENOPKG"),
+            (linux_raw_sys::errno::EBADMSG, "EBADMSG"),
+            (linux_raw_sys::errno::EOVERFLOW, "EOVERFLOW"),
+            (linux_raw_sys::errno::EILSEQ, "EILSEQ"),
+            (linux_raw_sys::errno::ESTALE, "ESTALE"),
+            (linux_raw_sys::errno::EUCLEAN, "EUCLEAN"),
+            (linux_raw_sys::errno::EDQUOT, "EDQUOT"),
+            (linux_raw_sys::errno::ENOMEDIUM, "ENOMEDIUM"),
+            (linux_raw_sys::errno::EKEYREJECTED, "EKEYREJECTED"),
         ] {
             assert_eq!(errno_name(number as i32), Some(name));
         }
     }
 
     #[test]
-    fn unused_and_out_of_range_numbers_have_no_name() {
-        for number in [0, -1, 41, 58, 134, 4096] {
+    fn unused_rare_and_out_of_range_numbers_have_no_name() {
+        for number in [0, -1, 41, 58, 100, 134, 4096] {
             assert_eq!(errno_name(number), None);
         }
     }

@@ -4,6 +4,7 @@
 use crate::cmdline::{decimal, words, Word};
 use crate::config::{Policy, Source, Words};
 use crate::error::Error;
+use crate::names::{lookup, same};
 use crate::root_device::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::spec::{parse_bind, parse_pivot, Refusal};
 use rustix::io::Errno;
@@ -36,55 +37,95 @@ pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_
     Ok(config)
 }
 
+/// The keys read; any other word belongs to the kernel or the real init.
+#[derive(Clone, Copy)]
+enum Key {
+    PivotRoot,
+    Bind,
+    BindReadOnly,
+    OnFailure,
+    Debug,
+    Init,
+    Ostree,
+    Root,
+    RootFsType,
+    RootFlags,
+    ReadOnly,
+    ReadWrite,
+    RootWait,
+    RootDelay,
+}
+
+const KEYS: [(&str, Key); 14] = [
+    ("rspawn.pivot_root", Key::PivotRoot),
+    ("rspawn.bind", Key::Bind),
+    ("rspawn.bind_ro", Key::BindReadOnly),
+    (ON_FAILURE, Key::OnFailure),
+    ("rspawn.debug", Key::Debug),
+    ("init", Key::Init),
+    ("ostree", Key::Ostree),
+    ("root", Key::Root),
+    ("rootfstype", Key::RootFsType),
+    ("rootflags", Key::RootFlags),
+    ("ro", Key::ReadOnly),
+    ("rw", Key::ReadWrite),
+    ("rootwait", Key::RootWait),
+    ("rootdelay", Key::RootDelay),
+];
+
+const ON_FAILURE: &str = "rspawn.on_failure";
+
 #[inline(never)]
 fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
     let source = &mut config.source;
-    match (word.key, word.value) {
-        (b"rspawn.pivot_root", Some(value)) => source.pivot = Some(parse_pivot(value)?),
-        (key @ (b"rspawn.bind" | b"rspawn.bind_ro"), Some(value)) => {
-            let bind = parse_bind(value, key == b"rspawn.bind_ro")?;
+    let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
+    let Some(key) = lookup(&KEYS, word.key) else {
+        return match word.key.starts_with(b"rspawn.") {
+            true => invalid("unknown rspawn. key; see the README"),
+            false => Ok(()),
+        };
+    };
+    match (key, word.value) {
+        (Key::Debug, _) => config.debug = true,
+        (Key::ReadOnly, None) => config.root.read_write = false,
+        (Key::ReadWrite, None) => config.root.read_write = true,
+        (Key::RootWait, None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
+        (Key::PivotRoot | Key::Bind | Key::BindReadOnly | Key::OnFailure, None) => {
+            return invalid("this rspawn. key needs a value")
+        }
+        // The kernel's own flags and keys with a value it does not expect are not ours to judge.
+        (_, None) | (Key::ReadOnly | Key::ReadWrite, Some(_)) => {}
+        (Key::PivotRoot, Some(value)) => source.pivot = Some(parse_pivot(value)?),
+        (Key::Bind | Key::BindReadOnly, Some(value)) => {
+            let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
             let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
             source.binds.push(bind).map_err(|_| full)?;
         }
-        (b"rspawn.on_failure", Some(value)) => {
-            let unknown = Refusal {
-                errno: Errno::INVAL,
-                hint: "unknown policy; known: emergency, reboot, poweroff, halt, continue",
-            };
-            source.on_failure = Some(Policy::from_name(value).ok_or(unknown)?);
-        }
-        (b"init", Some(value)) => {
+        (Key::OnFailure, Some(value)) => match Policy::from_name(value) {
+            Some(policy) => source.on_failure = Some(policy),
+            None => return invalid("unknown policy; known: emergency, reboot, poweroff, halt, continue"),
+        },
+        (Key::Init, Some(value)) => {
             if value.first() != Some(&b'/') {
-                return Err(Refusal { errno: Errno::INVAL, hint: "init= must be an absolute path" });
+                return invalid("init= must be an absolute path");
             }
             let mut command = Words::new();
             let _ = command.push(value);
             source.command = Some(command);
         }
-        (b"ostree", Some(value)) => {
+        (Key::Ostree, Some(value)) => {
             if value.first() != Some(&b'/') {
-                return Err(Refusal { errno: Errno::INVAL, hint: "ostree= must be an absolute path" });
+                return invalid("ostree= must be an absolute path");
             }
             source.ostree = Some(value);
         }
-        (b"root", Some(value)) => {
+        (Key::Root, Some(value)) => {
             (config.root.device, config.root.given) = (Some(parse_root_device(value)?), value)
         }
-        (b"rootfstype", Some(value)) => config.root.fstype = Some(value),
-        (b"rootflags", Some(value)) => config.root.flags = Some(value),
-        (b"ro", None) => config.root.read_write = false,
-        (b"rw", None) => config.root.read_write = true,
-        (b"rootwait", None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
-        (b"rootwait", Some(value)) => config.root.wait_seconds = Some(parse_seconds(value)?),
-        (b"rootdelay", Some(value)) => config.root.delay_seconds = parse_seconds(value)?,
-        (b"rspawn.debug", _) => config.debug = true,
-        (key, None) if key.starts_with(b"rspawn.") && key != b"rspawn.debug" => {
-            return Err(Refusal { errno: Errno::INVAL, hint: "this rspawn. key needs a value" })
-        }
-        (key, Some(_)) if key.starts_with(b"rspawn.") => {
-            return Err(Refusal { errno: Errno::INVAL, hint: "unknown rspawn. key; see the README" })
-        }
-        _ => {}
+        (Key::RootFsType, Some(value)) => config.root.fstype = Some(value),
+        (Key::RootFlags, Some(value)) => config.root.flags = Some(value),
+        (Key::RootWait, Some(value)) => config.root.wait_seconds = Some(parse_seconds(value)?),
+        (Key::RootDelay, Some(value)) => config.root.delay_seconds = parse_seconds(value)?,
     }
     Ok(())
 }
@@ -94,7 +135,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
     words(cmdline)
         .filter_map(|word| word.ok().map(Word::parse))
-        .filter(|word| word.key == b"rspawn.on_failure")
+        .filter(|word| same(word.key, ON_FAILURE.as_bytes()))
         .filter_map(|word| word.value.and_then(Policy::from_name))
         .last()
 }

@@ -23,6 +23,7 @@ pub mod kernel_config;
 pub mod log;
 pub mod mode;
 pub mod modules;
+pub mod names;
 pub mod ostree;
 pub mod partition_table;
 pub mod path;

@@ -4,6 +4,7 @@
 use crate::cmdline::words;
 use crate::config::{Source, Words};
 use crate::error::Error;
+use crate::names::lookup;
 use crate::spec::{parse_bind, parse_pivot, Refusal};
 use rustix::io::Errno;
 
@@ -21,8 +22,24 @@ enum Section {
     Foreign,
 }
 
-/// Sections nspawn defines that carry nothing for a pivot.
-const FOREIGN_SECTIONS: [&[u8]; 1] = [b"Network"];
+/// The sections read; `[Network]` is one nspawn defines that carries nothing for a pivot.
+const SECTIONS: [(&str, Section); 3] =
+    [("Exec", Section::Exec), ("Files", Section::Files), ("Network", Section::Foreign)];
+
+#[derive(Clone, Copy)]
+enum Key {
+    PivotRoot,
+    Parameters,
+    Bind,
+    BindReadOnly,
+}
+
+const KEYS: [(&str, Key); 4] = [
+    ("PivotRoot", Key::PivotRoot),
+    ("Parameters", Key::Parameters),
+    ("Bind", Key::Bind),
+    ("BindReadOnly", Key::BindReadOnly),
+];
 
 /// Parses the whole file; the first bad line is refused with its number and text.
 #[inline(never)]
@@ -38,12 +55,8 @@ pub fn parse_settings(text: &[u8]) -> Result<Source<'_>, Error<'_>> {
         if let Some(name) = line.strip_prefix(b"[") {
             let name =
                 name.strip_suffix(b"]").ok_or_else(|| refused(refusal("unterminated section header")))?;
-            section = match name {
-                b"Exec" => Section::Exec,
-                b"Files" => Section::Files,
-                _ if FOREIGN_SECTIONS.contains(&name) => Section::Foreign,
-                _ => return Err(refused(refusal("unknown section; known: [Exec], [Files], [Network]"))),
-            };
+            section = lookup(&SECTIONS, name)
+                .ok_or_else(|| refused(refusal("unknown section; known: [Exec], [Files], [Network]")))?;
             continue;
         }
         if section == Section::Foreign {
@@ -74,11 +87,11 @@ fn apply_key<'a>(
     key: &[u8],
     value: &'a [u8],
 ) -> Result<(), Refusal> {
-    match (section, key) {
-        (Section::Exec, b"PivotRoot") => source.pivot = Some(parse_pivot(value)?),
-        (Section::Exec, b"Parameters") => source.command = parse_parameters(value)?,
-        (Section::Files, b"Bind" | b"BindReadOnly") => {
-            let bind = parse_bind(value, key == b"BindReadOnly")?;
+    match (section, lookup(&KEYS, key)) {
+        (Section::Exec, Some(Key::PivotRoot)) => source.pivot = Some(parse_pivot(value)?),
+        (Section::Exec, Some(Key::Parameters)) => source.command = parse_parameters(value)?,
+        (Section::Files, Some(key @ (Key::Bind | Key::BindReadOnly))) => {
+            let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
             source
                 .binds
                 .push(bind)

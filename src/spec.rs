@@ -1,6 +1,7 @@
 //! The pivot spec `NEW[:OLD]` and the bind spec `[+]SRC[:DST[:OPTS]]`, as systemd-nspawn reads
 //! `--pivot-root=` and `--bind=`. Pure: slices of the input, no copies.
 
+use crate::names::lookup;
 use crate::path::PATH_MAX;
 use rustix::io::Errno;
 
@@ -85,11 +86,8 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
     check_path(destination, refuse(Errno::INVAL, "DST must be an absolute path"))?;
     let mut recursive = true;
     for option in options.split(|&b| b == b',').filter(|o| !o.is_empty()) {
-        recursive = match option {
-            b"rbind" => true,
-            b"norbind" => false,
-            _ => return Err(refuse(Errno::INVAL, "unknown bind option; known: rbind, norbind")),
-        };
+        recursive = lookup(&[("rbind", true), ("norbind", false)], option)
+            .ok_or(refuse(Errno::INVAL, "unknown bind option; known: rbind, norbind"))?;
     }
     Ok(BindSpec { source, source_in_new_root, destination, read_only, recursive })
 }

@@ -1,0 +1,14 @@
+//! Names looked up in tables. A `match` on byte-string literals compiles to a compare and a
+//! branch per byte of every name; one out-of-line loop over a table costs a few bytes per entry.
+
+/// The value paired with `name` in `table`.
+#[inline(never)]
+pub fn lookup<T: Copy>(table: &[(&str, T)], name: &[u8]) -> Option<T> {
+    table.iter().find(|(known, _)| same(known.as_bytes(), name)).map(|&(_, value)| value)
+}
+
+/// Byte equality, out of line: the compiler otherwise inlines a comparison at every use.
+#[inline(never)]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
