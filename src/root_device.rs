@@ -16,7 +16,9 @@ use rustix::io::Errno;
 pub const ROOTWAIT_DEFAULT_SECONDS: u32 = 60;
 /// Without `rootwait`, drivers loaded just now still get this long to show the device.
 const DEFAULT_WAIT_SECONDS: u32 = 5;
-const POLL_MS: u32 = 50;
+/// Pauses between looks for the device start at 1 ms and double up to this: a disk whose driver was just
+/// loaded usually appears within milliseconds, and a slow one is not scanned in a busy loop.
+const POLL_MAX_MS: u32 = 50;
 
 /// How `root=` names the device.
 #[cfg_attr(test, derive(Debug))]
@@ -72,7 +74,7 @@ pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static s
     };
     sleep_ms(params.delay_seconds.saturating_mul(1000));
     let wait_ms = params.wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS).saturating_mul(1000);
-    let mut waited = 0;
+    let (mut waited, mut pause) = (0, 1);
     loop {
         if let Some(found) = scan(device) {
             return Ok(found);
@@ -81,8 +83,9 @@ pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static s
             let hint = "no block device matched in time; check root= and the disk driver modules";
             return Err(Error::failure("find root", params.given, Errno::NODEV, hint));
         }
-        sleep_ms(POLL_MS);
-        waited += POLL_MS;
+        sleep_ms(pause);
+        waited += pause;
+        pause = (pause * 2).min(POLL_MAX_MS);
     }
 }
 
