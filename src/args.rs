@@ -58,7 +58,9 @@ pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
             invocation.source.command = Some(collect_words(rest.as_slice(), arg)?).filter(|w| !w.is_empty());
             return Ok(invocation);
         }
-        if !arg.starts_with(b"-") || arg == b"-" {
+        // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
+        // as the kernel passes them on.
+        if !arg.starts_with(b"--") {
             invocation.bare_words =
                 collect_words(args.get(args.len() - rest.len() - 1..).unwrap_or(&[]), arg)?;
             return Ok(invocation);
@@ -174,6 +176,9 @@ mod tests {
         assert_eq!(inv.source.on_failure, Some(Policy::Poweroff));
         assert!(inv.help && inv.version);
         assert!(parse(&["--"]).unwrap().source.command.is_none());
+        // The kernel passes sysvinit-style flags on to the init; they are not ours.
+        let inv = parse(&["--mode=root", "-s", "--dry-run"]).unwrap();
+        assert_eq!(inv.bare_words.as_slice(), [&b"-s"[..], b"--dry-run"]);
     }
 
     #[test]

@@ -62,7 +62,7 @@ const CASES: &[Case] = &[
     Case { source: Source::Argv, input: &["--bind=/a:/b:ro"], line: "--bind: '/a:/b:ro': EINVAL — unknown bind option; known: rbind, norbind" },
     Case { source: Source::Argv, input: &["--as-pid2=yes"], line: "command line: '--as-pid2=yes': EINVAL — this option takes no value" },
     Case { source: Source::Argv, input: &["--pivot"], line: "command line: '--pivot': EINVAL — unknown option; see --help" },
-    Case { source: Source::Argv, input: &["-x"], line: "command line: '-x': EINVAL — unknown option; see --help" },
+    Case { source: Source::Argv, input: &["--x"], line: "command line: '--x': EINVAL — unknown option; see --help" },
     Case { source: Source::Settings, input: &["[Exec\n"], line: "read settings: /etc/rspawn-init.conf:1: '[Exec': EINVAL — unterminated section header" },
     Case { source: Source::Settings, input: &["[Boot]\n"], line: "read settings: /etc/rspawn-init.conf:1: '[Boot]': EINVAL — unknown section; known: [Exec], [Files], [Network]" },
     Case { source: Source::Settings, input: &["PivotRoot=/a\n"], line: "read settings: /etc/rspawn-init.conf:1: 'PivotRoot=/a': EINVAL — key outside a section; put it under [Exec] or [Files]" },

@@ -51,6 +51,11 @@ pub fn gather_config<'a>(
     failure::set_policy(config.on_failure);
     // Bare words are the command in a container, the kernel's leftovers for a machine's init.
     if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
+        let first = invocation.bare_words.first().copied().unwrap_or_default();
+        if first.starts_with(b"-") {
+            // No kernel passes words to a container's init: this is a mistyped option.
+            return Err(Error::usage("command line", first, Errno::INVAL, "unknown option; see --help"));
+        }
         config.command = Some(invocation.bare_words);
     } else {
         config.leftovers = invocation.bare_words;

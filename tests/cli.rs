@@ -113,6 +113,15 @@ fn unknown_option_is_a_usage_error() {
 }
 
 #[test]
+fn a_single_dash_word_in_a_container_is_an_unknown_option() {
+    let tree = Tree::new().with_new_root("/images/a");
+    let run = run_as_child(&tree, &["--mode=container", "--pivot-root=/images/a", "-x"], "/images/a");
+    run.outcome.assert_code(2);
+    assert!(run.outcome.stderr.contains("'-x': EINVAL — unknown option"), "{}", run.outcome);
+    assert_nothing_changed(&run);
+}
+
+#[test]
 fn usage_error_as_pid1_in_a_container_exits_2() {
     let tree = Tree::new().with_new_root("/images/a");
     let outcome = run_as_pid1(&tree, &["--pivot-root=relative", "--", "/payload"]);
