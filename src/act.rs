@@ -91,86 +91,90 @@ enum Changed {
     Nothing,
 }
 
-fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Result<Changed, Error<'p>> {
-    let done = match step {
-        Step::Carry { source, target } => {
-            return match ops.move_mount(source, target) {
-                Ok(()) => Ok(Changed::Something),
-                // Not a mount point, or not there: nothing to carry.
-                Err(Errno::INVAL | Errno::NOENT) => Ok(Changed::Nothing),
-                Err(errno) => Err(fail("move mount", source.as_bytes(), errno)),
-            };
-        }
-        Step::MakeRootMount => ops.make_root_mount().map_err(|e| fail("make root a mount", b"/", e)),
-        Step::MakePrivate => ops.make_private().map_err(|e| fail("make mounts private", b"/", e)),
-        Step::Mkdir { path, from } => mkdir_all(path, *from, ops, created),
-        Step::CreateFile { path } => {
-            ops.create_file(path).map_err(|e| fail("create file", path.as_bytes(), e))
-        }
-        Step::Bind { source, target, recursive } => {
-            ops.bind(source, target, *recursive).map_err(|e| fail("bind", source.as_bytes(), e))
-        }
-        Step::RemountReadOnly { target } => {
-            ops.remount_read_only(target).map_err(|e| fail("remount read-only", target.as_bytes(), e))
-        }
-        Step::Move { source, target } => {
-            ops.move_mount(source, target).map_err(|e| fail("move mount", source.as_bytes(), e))
-        }
-        Step::PivotRoot { new, old } => {
-            ops.pivot_root(new, old.as_ref()).map_err(|e| fail("pivot_root", new.as_bytes(), e))
-        }
-        Step::SwitchRoot { new, free_old_root } => {
-            ops.switch_root(new, *free_old_root).map_err(|e| fail("switch root", new.as_bytes(), e))
-        }
-    };
-    done.map(|()| Changed::Something)
-}
-
-fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(), Error<'p>> {
-    let undo = "undo";
+/// How an error of `step` is reported: what was done, and to which path.
+fn described(step: &Step) -> (&'static str, &[u8]) {
     match step {
-        // The stacked copy shows the same tree, and propagation only matters for later mounts.
-        Step::MakeRootMount | Step::MakePrivate | Step::RemountReadOnly { .. } => Ok(()),
-        Step::Mkdir { path, from } => {
-            let mut dir = Path::from_bytes(path.as_bytes().get(..*from).unwrap_or(b"/"))
-                .map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
-            for component in components(path.as_bytes().get(*from..).unwrap_or(&[])).take(created) {
-                dir.push(component).map_err(|_| fail(undo, path.as_bytes(), Errno::NAMETOOLONG))?;
-            }
-            for _ in 0..created {
-                ops.rmdir(&dir).map_err(|e| fail(undo, path.as_bytes(), e))?;
-                dir.pop();
-            }
-            Ok(())
-        }
-        Step::CreateFile { path } => ops.unlink(path).map_err(|e| fail(undo, path.as_bytes(), e)),
-        Step::Bind { target, .. } => ops.unmount(target).map_err(|e| fail(undo, target.as_bytes(), e)),
-        Step::Move { source, target } | Step::Carry { source, target } => {
-            ops.move_mount(target, source).map_err(|e| fail(undo, target.as_bytes(), e))
-        }
-        Step::PivotRoot { new, old: Some(old) } => {
-            ops.unpivot_root(new, old).map_err(|e| fail(undo, old.as_bytes(), e))
-        }
-        // Past the point of no return: the old root is detached or the initramfs freed.
-        Step::PivotRoot { new, old: None } | Step::SwitchRoot { new, .. } => {
-            Err(fail(undo, new.as_bytes(), Errno::PERM))
-        }
+        Step::MakeRootMount => ("make root a mount", b"/"),
+        Step::MakePrivate => ("make mounts private", b"/"),
+        Step::Mkdir { path, .. } => ("mkdir", path.as_bytes()),
+        Step::CreateFile { path } => ("create file", path.as_bytes()),
+        Step::Bind { source, .. } => ("bind", source.as_bytes()),
+        Step::RemountReadOnly { target } => ("remount read-only", target.as_bytes()),
+        Step::Move { source, .. } | Step::Carry { source, .. } => ("move mount", source.as_bytes()),
+        Step::PivotRoot { new, .. } => ("pivot_root", new.as_bytes()),
+        Step::SwitchRoot { new, .. } => ("switch root", new.as_bytes()),
     }
 }
 
+/// The path an undo of `step` works on, for its error.
+fn undo_subject(step: &Step) -> &[u8] {
+    match step {
+        Step::Bind { target, .. } | Step::Move { target, .. } | Step::Carry { target, .. } => {
+            target.as_bytes()
+        }
+        Step::PivotRoot { old: Some(old), .. } => old.as_bytes(),
+        _ => described(step).1,
+    }
+}
+
+fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Result<Changed, Error<'p>> {
+    let done = match step {
+        Step::Carry { source, target } => match ops.move_mount(source, target) {
+            // Not a mount point, or not there: nothing to carry.
+            Err(Errno::INVAL | Errno::NOENT) => return Ok(Changed::Nothing),
+            done => done,
+        },
+        Step::MakeRootMount => ops.make_root_mount(),
+        Step::MakePrivate => ops.make_private(),
+        Step::Mkdir { path, from } => mkdir_all(path, *from, ops, created),
+        Step::CreateFile { path } => ops.create_file(path),
+        Step::Bind { source, target, recursive } => ops.bind(source, target, *recursive),
+        Step::RemountReadOnly { target } => ops.remount_read_only(target),
+        Step::Move { source, target } => ops.move_mount(source, target),
+        Step::PivotRoot { new, old } => ops.pivot_root(new, old.as_ref()),
+        Step::SwitchRoot { new, free_old_root } => ops.switch_root(new, *free_old_root),
+    };
+    let (name, subject) = described(step);
+    done.map(|()| Changed::Something).map_err(|errno| fail(name, subject, errno))
+}
+
+fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(), Error<'p>> {
+    let undone = match step {
+        // The stacked copy shows the same tree, and propagation only matters for later mounts.
+        Step::MakeRootMount | Step::MakePrivate | Step::RemountReadOnly { .. } => Ok(()),
+        Step::Mkdir { path, from } => rmdir_created(path, *from, created, ops),
+        Step::CreateFile { path } => ops.unlink(path),
+        Step::Bind { target, .. } => ops.unmount(target),
+        Step::Move { source, target } | Step::Carry { source, target } => ops.move_mount(target, source),
+        Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(new, old),
+        // Past the point of no return: the old root is detached or the initramfs freed.
+        Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
+    };
+    undone.map_err(|errno| fail("undo", undo_subject(step), errno))
+}
+
 /// Creates the components of `path` after byte `from`, counting those it made.
-fn mkdir_all<'p>(
-    path: &'p Path,
-    from: usize,
-    ops: &mut impl Ops,
-    created: &mut usize,
-) -> Result<(), Error<'p>> {
-    let mut dir = Path::from_bytes(path.as_bytes().get(..from).unwrap_or(b"/"))
-        .map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
+fn mkdir_all(path: &Path, from: usize, ops: &mut impl Ops, created: &mut usize) -> Result<(), Errno> {
+    let mut dir =
+        Path::from_bytes(path.as_bytes().get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
     for component in components(path.as_bytes().get(from..).unwrap_or(&[])) {
-        dir.push(component).map_err(|_| fail("mkdir", path.as_bytes(), Errno::NAMETOOLONG))?;
-        ops.mkdir(&dir).map_err(|e| fail("mkdir", path.as_bytes(), e))?;
+        dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
+        ops.mkdir(&dir)?;
         *created += 1;
+    }
+    Ok(())
+}
+
+/// Removes the `created` directories `mkdir_all` made, deepest first.
+fn rmdir_created(path: &Path, from: usize, created: usize, ops: &mut impl Ops) -> Result<(), Errno> {
+    let mut dir =
+        Path::from_bytes(path.as_bytes().get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
+    for component in components(path.as_bytes().get(from..).unwrap_or(&[])).take(created) {
+        dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
+    }
+    for _ in 0..created {
+        ops.rmdir(&dir)?;
+        dir.pop();
     }
     Ok(())
 }
