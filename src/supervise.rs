@@ -26,7 +26,8 @@ const FORWARDED: [c_int; 9] = [
 const FAULTS: [c_int; 7] =
     [libc::SIGFPE, libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
 
-/// Runs `exec` as a child and supervises it; returns the exit code to leave with.
+/// Runs `exec` as a child and supervises it; exits with its exit code, or returns the code to
+/// leave with when the child could not be started.
 #[inline(never)]
 pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
     let mut blocked = SignalSet::full();
@@ -45,6 +46,15 @@ pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
         Ok(None) => run_child(exec, env, &original_mask),
         Err(errno) => return report("fork", exec.path.as_bytes(), errno, 1),
     };
+    forward_and_reap(child, signals)
+}
+
+/// The supervisor's life once the child runs. It never returns (it ends the process), and takes
+/// everything it uses by value, so its callers' frames, the setup's stack, can be given back.
+#[inline(never)]
+fn forward_and_reap(child: Pid, signals: rustix::fd::OwnedFd) -> ! {
+    let here = 0u8;
+    sys::release_callers_stack(&here);
     loop {
         let signal = match sys::read_signal(rustix::fd::AsFd::as_fd(&signals)) {
             Ok(signal) => signal,
@@ -53,7 +63,7 @@ pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
         };
         if signal == libc::SIGCHLD {
             if let Some(code) = reap_children(child) {
-                return code;
+                sys::exit(code);
             }
         } else {
             // ESRCH: the child is already gone; its SIGCHLD is on the way.
