@@ -2,6 +2,7 @@
 //! (SRC:DST syntax, option combinations, the default init, SOURCE_DATE_EPOCH) and says what is wrong
 //! in one line.
 
+use crate::arch::Arch;
 use crate::compress::Compression;
 use crate::image::AddSpec;
 use anyhow::{bail, Result};
@@ -10,9 +11,9 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Where `cargo build --release --target x86_64-unknown-linux-musl` puts the init, under the target dir.
-const DEFAULT_INIT_IN_TARGET_DIR: &str = "x86_64-unknown-linux-musl/release/rspawn-init";
-const BUILD_INIT_COMMAND: &str = "cargo build --release --target x86_64-unknown-linux-musl -p rspawn-init";
+/// Where `cargo build --release --target <arch>-unknown-linux-musl` puts the init, under
+/// `<target dir>/<target>/`.
+const INIT_IN_TARGET: &str = "release/rspawn-init";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,13 +22,18 @@ const BUILD_INIT_COMMAND: &str = "cargo build --release --target x86_64-unknown-
     about = "Writes an initramfs whose /init is rspawn-init",
     long_about = "Writes an initramfs (newc cpio, byte-for-byte reproducible) whose /init is rspawn-init: \
                   the init, the kernel modules it loads before mounting the real root, an optional \
-                  /etc/rspawn-init.conf and any extra files."
+                  /etc/rspawn-init.conf and any extra files. The init (unless it is a #! script) and \
+                  every module must be ELF files for the --arch machine."
 )]
 pub struct Args {
     /// Where to write the image.
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
-    /// The init binary [default: the workspace's release build of rspawn-init for x86_64 musl].
+    /// The machine the image boots on: the init (unless it is a #! script) and every module must be
+    /// ELF files for it.
+    #[arg(long, value_enum, value_name = "ARCH", default_value_t = Arch::X86_64)]
+    pub arch: Arch,
+    /// The init binary [default: the workspace's release build of rspawn-init for <ARCH>-unknown-linux-musl].
     #[arg(long, value_name = "BIN")]
     pub init: Option<PathBuf>,
     /// The kernel's modules directory, /lib/modules/VERSION.
@@ -79,6 +85,7 @@ impl Environment {
 #[derive(Debug)]
 pub struct Options {
     pub output: PathBuf,
+    pub arch: Arch,
     pub init: PathBuf,
     pub modules_dir: Option<PathBuf>,
     pub modules: Vec<String>,
@@ -96,10 +103,11 @@ impl Options {
         let mtime = parse_source_date_epoch(environment.source_date_epoch.as_ref())?;
         let init = match args.init {
             Some(init) => init,
-            None => default_init(environment.cargo_target_dir.as_ref())?,
+            None => default_init(args.arch, environment.cargo_target_dir.as_ref())?,
         };
         Ok(Self {
             output: args.output,
+            arch: args.arch,
             init,
             modules_dir: args.modules_dir,
             modules: args.modules,
@@ -158,16 +166,19 @@ fn parse_source_date_epoch(value: Option<&OsString>) -> Result<u32, UsageError> 
     })
 }
 
-/// The release build of rspawn-init in this workspace's target directory (CARGO_TARGET_DIR when set).
-fn default_init(cargo_target_dir: Option<&OsString>) -> Result<PathBuf> {
+/// The release build of rspawn-init for `arch` in this workspace's target directory
+/// (CARGO_TARGET_DIR when set).
+fn default_init(arch: Arch, cargo_target_dir: Option<&OsString>) -> Result<PathBuf> {
     let target_dir = match cargo_target_dir {
         Some(dir) => PathBuf::from(dir),
         None => workspace_root().join("target"),
     };
-    let init = target_dir.join(DEFAULT_INIT_IN_TARGET_DIR);
+    let target = arch.musl_target();
+    let init = target_dir.join(target).join(INIT_IN_TARGET);
     if !init.is_file() {
         bail!(
-            "no --init given and the default '{}' does not exist: run `{BUILD_INIT_COMMAND}` first",
+            "no --init given and the default '{}' does not exist: run \
+             `cargo build --release --target {target} -p rspawn-init` first",
             init.display()
         );
     }
@@ -220,6 +231,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(options.output, Path::new("out.img"));
+        assert_eq!(options.arch, Arch::X86_64, "x86_64 unless --arch says otherwise");
         assert_eq!(options.init, Path::new("/bin/true"));
         assert_eq!(options.modules, ["ext4", "virtio-blk"]);
         assert_eq!(options.config.as_deref(), Some(Path::new("c.conf")));
@@ -227,6 +239,17 @@ mod tests {
         assert_eq!(options.adds[1].destination, "");
         assert_eq!(options.compression, Compression::Zstd);
         assert_eq!(options.mtime, 0);
+    }
+
+    #[test]
+    fn arch_takes_the_machine_names_of_the_target_triples() {
+        assert_eq!(options(&["--output=x", "--init=/i", "--arch=aarch64"]).unwrap().arch, Arch::Aarch64);
+        assert_eq!(options(&["--output=x", "--init=/i", "--arch", "x86_64"]).unwrap().arch, Arch::X86_64);
+        let error = args(&["--output=x", "--arch=arm64"]).unwrap_err();
+        assert_eq!(
+            one_line(&error),
+            "invalid value 'arm64' for '--arch <ARCH>' [possible values: x86_64, aarch64] (see --help)"
+        );
     }
 
     #[test]
@@ -291,6 +314,27 @@ mod tests {
         std::fs::write(&expected, b"init").unwrap();
         let options = Options::from_args(args(&["--output=x"]).unwrap(), &environment).unwrap();
         assert_eq!(options.init, expected);
+    }
+
+    #[test]
+    fn the_default_init_follows_the_arch() {
+        let target = tempfile::tempdir().unwrap();
+        let environment =
+            Environment { cargo_target_dir: Some(target.path().into()), ..Environment::default() };
+        let words = ["--output=x", "--arch=aarch64"];
+        let error = Options::from_args(args(&words).unwrap(), &environment).unwrap_err();
+        let expected = target.path().join("aarch64-unknown-linux-musl/release/rspawn-init");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "no --init given and the default '{}' does not exist: run \
+                 `cargo build --release --target aarch64-unknown-linux-musl -p rspawn-init` first",
+                expected.display()
+            )
+        );
+        std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
+        std::fs::write(&expected, b"init").unwrap();
+        assert_eq!(Options::from_args(args(&words).unwrap(), &environment).unwrap().init, expected);
     }
 
     #[test]

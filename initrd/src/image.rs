@@ -2,6 +2,7 @@
 //! Paths are kept without their leading `/`, the way newc archives name them, and sorted, so that
 //! parents always come before their children in the archive.
 
+use crate::arch::Arch;
 use crate::decompress::decompress;
 use crate::modules::SelectedModule;
 use anyhow::{bail, Context, Result};
@@ -56,6 +57,8 @@ pub struct AddSpec {
 
 /// What goes into the image besides the fixed layout.
 pub struct Contents<'a> {
+    /// The machine the init and the modules must be built for.
+    pub arch: Arch,
     pub init: &'a Path,
     pub config: Option<&'a Path>,
     pub modules: &'a [SelectedModule],
@@ -75,13 +78,12 @@ pub fn assemble(contents: &Contents) -> Result<Image> {
     }
     let console = Node::CharDevice { mode: CONSOLE_MODE, major: CONSOLE_MAJOR, minor: CONSOLE_MINOR };
     image.add(CONSOLE, console)?;
-    image
-        .add(INIT, Node::File { mode: EXECUTABLE_MODE, data: read_regular_file(contents.init, "--init")? })?;
+    image.add(INIT, Node::File { mode: EXECUTABLE_MODE, data: read_init(contents.init, contents.arch)? })?;
     image.add(INITRD_RELEASE, Node::File { mode: DATA_MODE, data: INITRD_RELEASE_TEXT.into() })?;
     if let Some(config) = contents.config {
         image.add(CONFIG, Node::File { mode: DATA_MODE, data: read_regular_file(config, "--config")? })?;
     }
-    add_modules(&mut image, contents.modules)?;
+    add_modules(&mut image, contents.modules, contents.arch)?;
     for add in contents.adds {
         add_host_path(&mut image, &add.source, &add.destination)
             .with_context(|| format!("--add '{}'", add.word))?;
@@ -136,10 +138,24 @@ fn read_regular_file(path: &Path, option: &str) -> Result<Vec<u8>> {
     fs::read(path).with_context(what)
 }
 
+/// The init, which must be an ELF file for `arch`, or a `#!` script: the kernel runs `/init`
+/// through its interpreter (the bench's busybox initramfs has such an init), and the interpreter
+/// is one more file of the image, not checked here.
+fn read_init(path: &Path, arch: Arch) -> Result<Vec<u8>> {
+    let data = read_regular_file(path, "--init")?;
+    if !data.starts_with(b"#!") {
+        if let Err(mismatch) = arch.check_elf(&data) {
+            bail!("--init '{}': {mismatch}", path.display());
+        }
+    }
+    Ok(data)
+}
+
 /// Each module decompressed to `/lib/modules/<name>.ko` (the kernel's finit_module can read
 /// compressed modules only when built with CONFIG_MODULE_DECOMPRESS, so the image never relies on it),
-/// and the load order in MODULE_LIST.
-fn add_modules(image: &mut Image, modules: &[SelectedModule]) -> Result<()> {
+/// and the load order in MODULE_LIST. Each must be an ELF file for `arch`: a modules directory of
+/// another machine's kernel resolves just as well, and would only fail at boot.
+fn add_modules(image: &mut Image, modules: &[SelectedModule], arch: Arch) -> Result<()> {
     if modules.is_empty() {
         return Ok(());
     }
@@ -149,6 +165,9 @@ fn add_modules(image: &mut Image, modules: &[SelectedModule]) -> Result<()> {
         let what = || format!("module '{}' ('{}')", module.name, module.file.display());
         let data =
             fs::read(&module.file).map_err(anyhow::Error::from).and_then(decompress).with_context(what)?;
+        if let Err(mismatch) = arch.check_elf(&data) {
+            bail!("{}: {mismatch}", what());
+        }
         image.add(&path, Node::File { mode: DATA_MODE, data })?;
         let optional = if module.optional { "?" } else { "" };
         list.push_str(&format!("{optional}/{path}\n"));
@@ -202,7 +221,8 @@ fn add_directory_entries(image: &mut Image, source: &Path, destination: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_module::fake_module;
+    use crate::fake_module::{fake_elf, fake_module, fake_module_for};
+    use object::Architecture;
     use std::os::unix::fs::symlink;
 
     fn file(dir: &Path, name: &str, data: &[u8], mode: u32) -> PathBuf {
@@ -228,13 +248,16 @@ mod tests {
     #[test]
     fn the_fixed_layout_is_there_and_sorted() {
         let host = tempfile::tempdir().unwrap();
-        let init = file(host.path(), "rspawn-init", b"\x7fELF init", 0o700);
-        let image = assemble(&Contents { init: &init, config: None, modules: &[], adds: &[] }).unwrap();
+        let elf = fake_elf(Architecture::X86_64);
+        let init = file(host.path(), "rspawn-init", &elf, 0o700);
+        let image =
+            assemble(&Contents { arch: Arch::X86_64, init: &init, config: None, modules: &[], adds: &[] })
+                .unwrap();
         assert_eq!(
             paths(&image),
             ["dev", "dev/console", "etc", "etc/initrd-release", "init", "proc", "run", "sys", "sysroot"]
         );
-        assert_eq!(node(&image, "init"), &Node::File { mode: 0o755, data: b"\x7fELF init".to_vec() });
+        assert_eq!(node(&image, "init"), &Node::File { mode: 0o755, data: elf });
         assert_eq!(node(&image, "dev/console"), &Node::CharDevice { mode: 0o600, major: 5, minor: 1 });
         let release = Node::File { mode: 0o644, data: INITRD_RELEASE_TEXT.into() };
         assert_eq!(node(&image, "etc/initrd-release"), &release);
@@ -243,7 +266,7 @@ mod tests {
     #[test]
     fn config_and_modules_go_to_their_places_decompressed_with_the_load_order() {
         let host = tempfile::tempdir().unwrap();
-        let init = file(host.path(), "init", b"init", 0o755);
+        let init = file(host.path(), "init", &fake_elf(Architecture::X86_64), 0o755);
         let config = file(host.path(), "my.conf", b"[Exec]\nPivotRoot=/a\n", 0o600);
         let elf = fake_module(&["name=crc16"]);
         let packed = zstd::encode_all(elf.as_slice(), 3).unwrap();
@@ -259,7 +282,8 @@ mod tests {
                 optional: false,
             },
         ];
-        let contents = Contents { init: &init, config: Some(&config), modules: &modules, adds: &[] };
+        let contents =
+            Contents { arch: Arch::X86_64, init: &init, config: Some(&config), modules: &modules, adds: &[] };
         let image = assemble(&contents).unwrap();
         assert_eq!(
             node(&image, "etc/rspawn-init.conf"),
@@ -274,7 +298,7 @@ mod tests {
     #[test]
     fn adds_copy_files_directories_and_symlinks_keeping_modes() {
         let host = tempfile::tempdir().unwrap();
-        let init = file(host.path(), "init", b"init", 0o755);
+        let init = file(host.path(), "init", &fake_elf(Architecture::X86_64), 0o755);
         let tree = host.path().join("tree");
         file(&tree, "bin/tool", b"#!/bin/sh\n", 0o4750);
         file(&tree, "etc/motd", b"hi\n", 0o640);
@@ -282,7 +306,9 @@ mod tests {
         fs::set_permissions(tree.join("etc"), fs::Permissions::from_mode(0o700)).unwrap();
         let single = file(host.path(), "single", b"one", 0o600);
         let adds = [add("tree:/opt/x", &tree, "opt/x"), add("single:/y", &single, "y")];
-        let image = assemble(&Contents { init: &init, config: None, modules: &[], adds: &adds }).unwrap();
+        let image =
+            assemble(&Contents { arch: Arch::X86_64, init: &init, config: None, modules: &[], adds: &adds })
+                .unwrap();
         assert_eq!(node(&image, "opt"), &Node::Directory { mode: 0o755 });
         assert_eq!(node(&image, "opt/x/bin/tool"), &Node::File { mode: 0o4750, data: b"#!/bin/sh\n".into() });
         assert_eq!(node(&image, "opt/x/etc"), &Node::Directory { mode: 0o700 });
@@ -293,24 +319,30 @@ mod tests {
     #[test]
     fn a_directory_added_as_root_merges_into_the_layout() {
         let host = tempfile::tempdir().unwrap();
-        let init = file(host.path(), "init", b"init", 0o755);
+        let init = file(host.path(), "init", &fake_elf(Architecture::X86_64), 0o755);
         let tree = host.path().join("tree");
         file(&tree, "etc/hostname", b"box\n", 0o644);
         let adds = [add("tree:/", &tree, "")];
-        let image = assemble(&Contents { init: &init, config: None, modules: &[], adds: &adds }).unwrap();
+        let image =
+            assemble(&Contents { arch: Arch::X86_64, init: &init, config: None, modules: &[], adds: &adds })
+                .unwrap();
         assert_eq!(node(&image, "etc/hostname"), &Node::File { mode: 0o644, data: b"box\n".into() });
     }
 
     #[test]
     fn an_add_may_not_replace_the_layout() {
         let host = tempfile::tempdir().unwrap();
-        let init = file(host.path(), "init", b"init", 0o755);
+        let init = file(host.path(), "init", &fake_elf(Architecture::X86_64), 0o755);
         let other = file(host.path(), "other", b"x", 0o755);
         let adds = [add("other:/init", &other, "init")];
-        let error = assemble(&Contents { init: &init, config: None, modules: &[], adds: &adds }).unwrap_err();
+        let error =
+            assemble(&Contents { arch: Arch::X86_64, init: &init, config: None, modules: &[], adds: &adds })
+                .unwrap_err();
         assert_eq!(format!("{error:#}"), "--add 'other:/init': '/init' is already in the image");
         let adds = [add("other:/init/x", &other, "init/x")];
-        let error = assemble(&Contents { init: &init, config: None, modules: &[], adds: &adds }).unwrap_err();
+        let error =
+            assemble(&Contents { arch: Arch::X86_64, init: &init, config: None, modules: &[], adds: &adds })
+                .unwrap_err();
         assert_eq!(
             format!("{error:#}"),
             "--add 'other:/init/x': '/init' is in the image and is not a directory, so '/init/x' cannot be"
@@ -322,25 +354,97 @@ mod tests {
         let host = tempfile::tempdir().unwrap();
         let missing = host.path().join("missing");
         let error =
-            assemble(&Contents { init: &missing, config: None, modules: &[], adds: &[] }).unwrap_err();
+            assemble(&Contents { arch: Arch::X86_64, init: &missing, config: None, modules: &[], adds: &[] })
+                .unwrap_err();
         assert_eq!(
             format!("{error:#}"),
             format!("--init '{}': No such file or directory (os error 2)", missing.display())
         );
-        let error =
-            assemble(&Contents { init: host.path(), config: None, modules: &[], adds: &[] }).unwrap_err();
+        let error = assemble(&Contents {
+            arch: Arch::X86_64,
+            init: host.path(),
+            config: None,
+            modules: &[],
+            adds: &[],
+        })
+        .unwrap_err();
         assert_eq!(format!("{error:#}"), format!("--init '{}': not a regular file", host.path().display()));
-        let init = file(host.path(), "init", b"init", 0o755);
+        let init = file(host.path(), "init", &fake_elf(Architecture::X86_64), 0o755);
         let adds = [add("missing:/m", &missing, "m")];
-        let error = assemble(&Contents { init: &init, config: Some(&missing), modules: &[], adds: &adds })
-            .unwrap_err();
+        let error = assemble(&Contents {
+            arch: Arch::X86_64,
+            init: &init,
+            config: Some(&missing),
+            modules: &[],
+            adds: &adds,
+        })
+        .unwrap_err();
         assert_eq!(
             format!("{error:#}"),
             format!("--config '{}': No such file or directory (os error 2)", missing.display())
         );
-        let error = assemble(&Contents { init: &init, config: None, modules: &[], adds: &adds }).unwrap_err();
+        let error =
+            assemble(&Contents { arch: Arch::X86_64, init: &init, config: None, modules: &[], adds: &adds })
+                .unwrap_err();
         let expected =
             format!("--add 'missing:/m': '{}': No such file or directory (os error 2)", missing.display());
         assert_eq!(format!("{error:#}"), expected);
+    }
+
+    #[test]
+    fn the_init_must_be_an_elf_file_for_the_arch_or_a_script() {
+        let host = tempfile::tempdir().unwrap();
+        let aarch64 = file(host.path(), "aarch64-init", &fake_elf(Architecture::Aarch64), 0o755);
+        let x86_64 = file(host.path(), "x86_64-init", &fake_elf(Architecture::X86_64), 0o755);
+        let text = file(host.path(), "text-init", b"echo hello\n", 0o755);
+        let script = file(host.path(), "script-init", b"#!/bin/sh\nexec /sbin/init\n", 0o755);
+        let build = |arch, init: &Path| {
+            assemble(&Contents { arch, init, config: None, modules: &[], adds: &[] }).map(|_| ())
+        };
+        build(Arch::Aarch64, &aarch64).unwrap();
+        build(Arch::X86_64, &x86_64).unwrap();
+        build(Arch::Aarch64, &script).unwrap();
+        build(Arch::X86_64, &script).unwrap();
+        let error = build(Arch::Aarch64, &x86_64).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!("--init '{}': an ELF file for x86_64, not for --arch aarch64", x86_64.display())
+        );
+        let error = build(Arch::X86_64, &aarch64).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!("--init '{}': an ELF file for aarch64, not for --arch x86_64", aarch64.display())
+        );
+        let error = build(Arch::X86_64, &text).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!("--init '{}': not an ELF file, so not a binary for --arch x86_64", text.display())
+        );
+    }
+
+    #[test]
+    fn every_module_must_be_an_elf_file_for_the_arch_after_decompression() {
+        let host = tempfile::tempdir().unwrap();
+        let init = file(host.path(), "init", &fake_elf(Architecture::Aarch64), 0o755);
+        let aarch64 = zstd::encode_all(fake_module_for(Architecture::Aarch64, &[]).as_slice(), 3).unwrap();
+        let x86_64 = zstd::encode_all(fake_module(&[]).as_slice(), 3).unwrap();
+        let module = |name: &str, data: &[u8]| SelectedModule {
+            name: name.into(),
+            file: file(host.path(), &format!("{name}.ko.zst"), data, 0o644),
+            optional: false,
+        };
+        let modules = [module("virtio_blk", &aarch64), module("ext4", &x86_64)];
+        let contents =
+            Contents { arch: Arch::Aarch64, init: &init, config: None, modules: &modules[..1], adds: &[] };
+        assemble(&contents).unwrap();
+        let contents = Contents { modules: &modules, ..contents };
+        let error = assemble(&contents).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!(
+                "module 'ext4' ('{}'): an ELF file for x86_64, not for --arch aarch64",
+                modules[1].file.display()
+            )
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! rspawn-initrd: writes the initramfs whose `/init` is rspawn-init (SPEC §8).
 //!
 //! The steps, one module each: [`cli`] checks the options, [`modules`] picks the kernel modules and
-//! their load order (reading [`modinfo`] through a [`modindex`]), [`image`] lays out the tree,
-//! [`cpio`] writes it as newc and [`compress`] packs it.
+//! their load order (reading [`modinfo`] through a [`modindex`]), [`image`] lays out the tree
+//! (checking every binary against the [`arch`]), [`cpio`] writes it as newc and [`compress`] packs it.
 
+pub mod arch;
 pub mod cli;
 pub mod compress;
 pub mod cpio;
@@ -37,6 +38,7 @@ pub struct Report {
 pub fn build(options: &Options) -> Result<Report> {
     let selection = select_modules(options)?;
     let contents = Contents {
+        arch: options.arch,
         init: &options.init,
         config: options.config.as_deref(),
         modules: &selection.modules,

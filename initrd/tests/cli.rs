@@ -5,7 +5,8 @@
 #[path = "../src/fake_module.rs"]
 mod fake_module;
 
-use fake_module::fake_module;
+use fake_module::{fake_elf, fake_module, fake_module_for};
+use object::Architecture;
 use rspawn_initrd::cpio::{read_archive, ArchiveEntry};
 use rspawn_initrd::decompress::decompress;
 use std::fs;
@@ -14,7 +15,10 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const INIT_BYTES: &[u8] = b"\x7fELF stand-in for the static init";
+/// The stand-in for the static init: an x86_64 ELF file, which is all the builder checks.
+fn init_bytes() -> Vec<u8> {
+    fake_elf(Architecture::X86_64)
+}
 
 /// A scratch directory with a stand-in init and a config file.
 struct Scratch {
@@ -24,7 +28,7 @@ struct Scratch {
 impl Scratch {
     fn new() -> Self {
         let scratch = Self { dir: tempfile::tempdir().unwrap() };
-        scratch.file("init", INIT_BYTES, 0o700);
+        scratch.file("init", &init_bytes(), 0o700);
         scratch.file("rspawn-init.conf", b"[Exec]\nPivotRoot=/a:/b\n", 0o600);
         scratch
     }
@@ -47,8 +51,14 @@ impl Scratch {
     }
 
     fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let init = self.path("init");
+        self.run_own_init(&[&["--init", init.to_str().unwrap()], args].concat(), env)
+    }
+
+    /// Runs the builder with `args` alone: they name the init, if any.
+    fn run_own_init(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(env!("CARGO_BIN_EXE_rspawn-initrd"));
-        command.arg("--init").arg(self.path("init")).args(args).env_remove("SOURCE_DATE_EPOCH");
+        command.args(args).env_remove("SOURCE_DATE_EPOCH");
         command.envs(env.iter().copied()).current_dir(self.dir.path());
         command.output().unwrap()
     }
@@ -128,7 +138,7 @@ fn the_image_has_the_layout_the_init_relies_on() {
         assert_eq!(entry.ino as usize, index + 1, "inodes counted in path order");
     }
     let init = entry(&entries, "init");
-    assert!(init.is_file() && init.permissions() == 0o755 && init.data == INIT_BYTES);
+    assert!(init.is_file() && init.permissions() == 0o755 && init.data == init_bytes());
     let console = entry(&entries, "dev/console");
     assert!(console.is_char_device() && console.rdev == (5, 1) && console.permissions() == 0o600);
     let release = entry(&entries, "etc/initrd-release");
@@ -358,9 +368,91 @@ fn without_init_the_default_build_is_used_or_its_build_command_given() {
         )
     );
     fs::create_dir_all(default.parent().unwrap()).unwrap();
-    fs::write(&default, b"the default init").unwrap();
+    fs::write(&default, init_bytes()).unwrap();
     assert!(run().status.success());
-    assert_eq!(entry(&read_image(&target.path().join("o.img")), "init").data, b"the default init");
+    assert_eq!(entry(&read_image(&target.path().join("o.img")), "init").data, init_bytes());
+}
+
+#[test]
+fn aarch64_images_take_the_aarch64_build_and_modules() {
+    let target = tempfile::tempdir().unwrap();
+    let scratch = Scratch::new();
+    let module = fake_module_for(Architecture::Aarch64, &["name=virtio_blk", "depends="]);
+    scratch.file("modules/kernel/drivers/block/virtio_blk.ko.xz", &xz(&module), 0o644);
+    let default = target.path().join("aarch64-unknown-linux-musl/release/rspawn-init");
+    fs::create_dir_all(default.parent().unwrap()).unwrap();
+    fs::write(&default, fake_elf(Architecture::Aarch64)).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rspawn-initrd"))
+        .args([
+            "--arch",
+            "aarch64",
+            "--output",
+            "o.img",
+            "--modules-dir",
+            "modules",
+            "--module",
+            "virtio_blk",
+        ])
+        .env("CARGO_TARGET_DIR", target.path())
+        .current_dir(scratch.dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let entries = read_image(&scratch.path("o.img"));
+    assert_eq!(entry(&entries, "init").data, fake_elf(Architecture::Aarch64));
+    assert_eq!(entry(&entries, "lib/modules/virtio_blk.ko").data, module);
+}
+
+#[test]
+fn a_binary_for_another_machine_is_named_in_one_line() {
+    let scratch = Scratch::new();
+    synthetic_modules(&scratch);
+    scratch.file("aarch64-init", &fake_elf(Architecture::Aarch64), 0o755);
+    scratch.file("script-init", b"#!/bin/sh\nexec switch_root /sysroot /sbin/init\n", 0o755);
+    let cases = [
+        (
+            vec!["--arch=aarch64", "--output=o", "--init=init"],
+            "--init 'init': an ELF file for x86_64, not for --arch aarch64".to_owned(),
+        ),
+        (
+            vec!["--output=o", "--init", "aarch64-init"],
+            "--init 'aarch64-init': an ELF file for aarch64, not for --arch x86_64".to_owned(),
+        ),
+        (
+            vec!["--output=o", "--init=rspawn-init.conf"],
+            "--init 'rspawn-init.conf': not an ELF file, so not a binary for --arch x86_64".to_owned(),
+        ),
+        (
+            vec![
+                "--arch=aarch64",
+                "--output=o",
+                "--init=aarch64-init",
+                "--modules-dir=modules/6.1.0-test",
+                "--module=ext4",
+            ],
+            // The x86_64 modules resolve as well as any; the first one packed is named.
+            "module 'crc32c_generic' ('modules/6.1.0-test/kernel/crypto/crc32c_generic.ko'): \
+             an ELF file for x86_64, not for --arch aarch64"
+                .to_owned(),
+        ),
+    ];
+    for (args, line) in cases {
+        let output = scratch.run_own_init(&args, &[]);
+        // The module resolver's warnings come first; the error is the last line.
+        let last_line = String::from_utf8_lossy(&output.stderr).lines().last().map(str::to_owned);
+        assert_eq!(
+            (output.status.code(), last_line),
+            (Some(1), Some(format!("rspawn-initrd: {line}"))),
+            "{args:?}"
+        );
+    }
+    assert!(!scratch.path("o").exists(), "a failed build leaves no image");
+    // A #! script is what the kernel runs through its interpreter: accepted for any machine.
+    for arch in ["x86_64", "aarch64"] {
+        let output = scratch.run_own_init(&["--arch", arch, "--init=script-init", "--output=s.img"], &[]);
+        assert!(output.status.success(), "{arch}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(entry(&read_image(&scratch.path("s.img")), "init").data.starts_with(b"#!/bin/sh"), "{arch}");
+    }
 }
 
 #[test]
@@ -384,7 +476,9 @@ fn success_is_one_line_on_stderr_and_help_goes_to_stdout() {
     let help = Command::new(env!("CARGO_BIN_EXE_rspawn-initrd")).arg("--help").output().unwrap();
     assert!(help.status.success());
     let help = String::from_utf8(help.stdout).unwrap();
-    for option in ["--output", "--init", "--modules-dir", "--module", "--config", "--add", "--compress"] {
+    for option in
+        ["--output", "--arch", "--init", "--modules-dir", "--module", "--config", "--add", "--compress"]
+    {
         assert!(help.contains(option), "--help lists {option}");
     }
 }

@@ -2,6 +2,9 @@
 //! `<workspace>/target/rspawn-cache/kernel/`. If apt cannot get it, the test fails saying why.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "../src/fake_module.rs"]
+mod fake_module;
+
 #[path = "support/debian_kernel.rs"]
 #[allow(dead_code)] // vmlinuz() is for the QEMU tests that copy this helper
 mod debian_kernel;
@@ -55,7 +58,8 @@ fn ext4_and_virtio_modules_of_the_debian_kernel() {
         .unwrap_or_else(|error| panic!("cannot get the Debian kernel: {error}"));
     let scratch = tempfile::tempdir().unwrap();
     let init = scratch.path().join("init");
-    fs::write(&init, b"stand-in init").unwrap();
+    // The builder checks the init is an x86_64 ELF file, nothing more.
+    fs::write(&init, fake_module::fake_elf(object::Architecture::X86_64)).unwrap();
     let gzip = scratch.path().join("gzip.img");
     let entries = build(&kernel.modules_dir(), &gzip, "gzip", &init);
 

@@ -1,10 +1,12 @@
 //! The two programs under test: the init (static musl build) and the initramfs builder.
 //!
-//! Each is taken from an environment variable when set (`RSPAWN_INIT_BIN`, `RSPAWN_INITRD_BIN`),
-//! else from the workspace's release build, which is built once when missing. Like the namespace
+//! Each is taken from an environment variable when set (`RSPAWN_INIT_BIN`, or
+//! `RSPAWN_INIT_AARCH64_BIN` for the aarch64 init; `RSPAWN_INITRD_BIN`), else from the workspace's
+//! release build, which is built once when missing. Like the namespace
 //! tests, we never rebuild a binary that exists: `cargo xtask test` builds both before the tests run,
 //! and a nested `cargo build` while the outer cargo holds the build lock would wait forever.
 
+use crate::arch::{Arch, PerArch};
 use crate::error::{Context, Error, Result};
 use crate::tools::describe;
 use crate::workspace;
@@ -12,18 +14,29 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The target the init is shipped for (SPEC §7).
-pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
-
-/// The static `rspawn-init` to put into images as `/init`.
+/// The static x86_64 `rspawn-init` to put into images as `/init`.
 pub fn rspawn_init() -> Result<PathBuf> {
-    static INIT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
-    let built = INIT.get_or_init(|| {
-        let path = workspace::target_dir().join(MUSL_TARGET).join("release").join("rspawn-init");
-        locate_or_build("RSPAWN_INIT_BIN", path, &["--target", MUSL_TARGET, "-p", "rspawn-init"])
+    rspawn_init_for(Arch::X86_64)
+}
+
+/// The static `rspawn-init` for `arch`.
+pub fn rspawn_init_for(arch: Arch) -> Result<PathBuf> {
+    static INITS: PerArch<std::result::Result<PathBuf, String>> = PerArch::new();
+    let built = INITS.get_or_init(arch, || {
+        let target = arch.musl_target();
+        let path = workspace::target_dir().join(target).join("release").join("rspawn-init");
+        locate_or_build(init_override_variable(arch), path, &["--target", target, "-p", "rspawn-init"])
             .map_err(|e| e.to_string())
     });
     built.clone().map_err(Error::new)
+}
+
+/// The variable naming a prebuilt init; x86_64's keeps the name the namespace tests share.
+fn init_override_variable(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "RSPAWN_INIT_BIN",
+        Arch::Aarch64 => "RSPAWN_INIT_AARCH64_BIN",
+    }
 }
 
 /// The host tool `rspawn-initrd` that writes initramfs images (SPEC §8).

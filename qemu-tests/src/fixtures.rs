@@ -1,14 +1,22 @@
-//! What every QEMU test binary shares: the cached kernel and a directory for its images.
+//! What every QEMU test binary shares: the cached kernels and a directory for its images.
 
+use crate::arch::{Arch, PerArch};
 use crate::payload::Report;
-use crate::{ensure_debian_kernel, workspace, Console, Kernel};
+use crate::{ensure_debian_kernel_for, workspace, Console, Kernel};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The cached Debian kernel, fetched once per test binary.
+/// The cached Debian amd64 kernel, fetched once per test binary.
 pub fn kernel() -> &'static Kernel {
-    static KERNEL: OnceLock<Kernel> = OnceLock::new();
-    KERNEL.get_or_init(|| ensure_debian_kernel().expect("a Debian kernel to boot"))
+    kernel_for(Arch::X86_64)
+}
+
+/// The cached Debian kernel for `arch`, fetched once per test binary.
+pub fn kernel_for(arch: Arch) -> &'static Kernel {
+    static KERNELS: PerArch<Kernel> = PerArch::new();
+    KERNELS.get_or_init(arch, || {
+        ensure_debian_kernel_for(arch).unwrap_or_else(|e| panic!("a Debian kernel for {arch} to boot: {e}"))
+    })
 }
 
 /// `target/rspawn-qemu/<test_binary>`, emptied on first use (one test binary per process, so the

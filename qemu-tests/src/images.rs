@@ -1,6 +1,7 @@
 //! The ready-made images the scenarios boot, and `cargo xtask demo` shows: each a function that
 //! writes its files into a directory the caller owns and says how to boot them.
 
+use crate::arch::Arch;
 use crate::disk::{self, Ext4, GptPartition};
 use crate::error::Result;
 use crate::initramfs::{Initramfs, ROOT_DISK_MODULES};
@@ -22,13 +23,16 @@ pub const OSTREE_LABEL: &str = "ostree-root";
 /// The OSTree stateroot (`$OS`).
 pub const OSTREE_OS: &str = "rspawn";
 
-/// The initramfs for a root on a virtio disk: the init plus ext4 and virtio modules.
+/// The initramfs for a root on a virtio disk: the init for the kernel's machine plus ext4 and virtio
+/// modules.
 pub fn root_disk_initramfs(dir: &Path, kernel: &Kernel) -> Result<PathBuf> {
-    Initramfs::new().with_modules(kernel, ROOT_DISK_MODULES).build(&dir.join("root-disk.initramfs"))
+    Initramfs::for_arch(kernel.arch)
+        .with_modules(kernel, ROOT_DISK_MODULES)
+        .build(&dir.join("root-disk.initramfs"))
 }
 
-/// An ext4 image (`dir/<label>.img`) of the payload tree with marker `marker`; `customize` may add
-/// to the staged tree before the image is made.
+/// An ext4 image (`dir/<label>.img`) of the x86_64 payload tree with marker `marker`; `customize`
+/// may add to the staged tree before the image is made.
 pub fn payload_ext4_image(
     dir: &Path,
     marker: &str,
@@ -36,7 +40,7 @@ pub fn payload_ext4_image(
     customize: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
     let stage = dir.join(format!("{}.tree", fs.label));
-    tree::stage_payload_tree(&stage, marker, UsrLayout::Classic)?;
+    tree::stage_payload_tree(&stage, marker, UsrLayout::Classic, Arch::X86_64)?;
     customize(&stage)?;
     let image = dir.join(format!("{}.img", fs.label));
     disk::make_ext4_image(&stage, &image, fs)?;
@@ -65,15 +69,16 @@ impl OstreeDisk {
     }
 }
 
-/// Deploys the payload OS with the ostree tools in `dir/ostree-sysroot`, puts the `/var` marker into
-/// the OS's `var`, and makes the sysroot an ext4 image labelled `ostree-root`.
+/// Deploys the payload OS for the kernel's machine with the ostree tools in `dir/ostree-sysroot`,
+/// puts the `/var` marker into the OS's `var`, and makes the sysroot an ext4 image labelled
+/// `ostree-root`.
 pub fn ostree_disk(dir: &Path, kernel: &Kernel) -> Result<OstreeDisk> {
     let sysroot = ostree::deploy_payload_os(
         &dir.join("ostree-sysroot"),
         &dir.join("ostree-commit.tree"),
         OSTREE_OS,
         OSTREE_DEPLOYMENT_MARKER,
-        &kernel.version,
+        kernel,
     )?;
     let var_marker = payload::VAR_MARKER_PATH.trim_start_matches("/var/");
     tree::write_file(&sysroot.os_var().join(var_marker), &format!("{OSTREE_VAR_MARKER}\n"), 0o644)?;

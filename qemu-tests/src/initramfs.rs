@@ -4,6 +4,7 @@
 //! `/init`, modules and their load order, `/dev/console`) is the builder's job, and the tests check
 //! it by booting the result.
 
+use crate::arch::Arch;
 use crate::binaries;
 use crate::error::Result;
 use crate::kernel::Kernel;
@@ -13,12 +14,14 @@ use std::process::Command;
 
 /// What a root on a virtio disk needs: the ext4 driver and the virtio PCI transport and block
 /// driver. The builder adds their dependencies (jbd2, mbcache, crc16, crc32c_generic, virtio_ring…)
-/// from the modules' own `.modinfo`.
+/// from the modules' own `.modinfo`. The same on both machines: Debian's arm64 kernel builds the
+/// virtio transports as modules too, and QEMU's `virt` machine puts the disk on PCI as `pc` does.
 pub const ROOT_DISK_MODULES: &[&str] = &["ext4", "virtio_blk", "virtio_pci"];
 
 /// The arguments of one `rspawn-initrd` run.
 #[derive(Clone, Debug, Default)]
 pub struct Initramfs {
+    arch: Arch,
     modules_dir: Option<PathBuf>,
     modules: Vec<String>,
     config: Option<PathBuf>,
@@ -26,9 +29,14 @@ pub struct Initramfs {
 }
 
 impl Initramfs {
-    /// The init and nothing else (no modules, no extra files).
+    /// The x86_64 init and nothing else (no modules, no extra files).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The init for `arch` and nothing else; the builder checks that the modules are for `arch` too.
+    pub fn for_arch(arch: Arch) -> Self {
+        Self { arch, ..Self::default() }
     }
 
     /// Adds `modules` (and what they depend on) from `kernel`'s module tree.
@@ -53,9 +61,9 @@ impl Initramfs {
     /// Runs the builder; the image is written to `output`, which is returned.
     pub fn build(&self, output: &Path) -> Result<PathBuf> {
         let builder = binaries::rspawn_initrd()?;
-        let init = binaries::rspawn_init()?;
+        let init = binaries::rspawn_init_for(self.arch)?;
         let mut command = Command::new(builder);
-        command.arg("--output").arg(output).arg("--init").arg(init);
+        command.arg("--output").arg(output).args(["--arch", self.arch.name()]).arg("--init").arg(init);
         if let Some(dir) = &self.modules_dir {
             command.arg("--modules-dir").arg(dir);
         }

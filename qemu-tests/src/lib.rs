@@ -1,5 +1,6 @@
-//! QEMU boot tests for rspawn-init: real Debian kernels, initramfs images written by `rspawn-initrd`,
-//! ext4 and OSTree disk images, and a payload whose console report the tests assert on.
+//! QEMU boot tests for rspawn-init: real Debian kernels (amd64, and arm64 booted on an emulated
+//! aarch64 machine), initramfs images written by `rspawn-initrd`, ext4 and OSTree disk images, and
+//! a payload whose console report the tests assert on.
 //!
 //! Each module is one concern, named for it; `images` puts them together into the images the
 //! scenarios (in `tests/boot/`) and `cargo xtask demo` boot. Booting the OSTree system, as the demo
@@ -22,8 +23,11 @@
 //! # }
 //! ```
 
+pub mod arch;
 pub mod binaries;
+pub mod busybox;
 pub mod console;
+pub mod debian_package;
 pub mod disk;
 pub mod error;
 pub mod filesystems;
@@ -38,7 +42,8 @@ pub mod tools;
 pub mod tree;
 pub mod workspace;
 
+pub use arch::Arch;
 pub use console::Console;
 pub use error::{Error, Result};
-pub use kernel::{ensure_debian_kernel, Kernel};
+pub use kernel::{ensure_debian_kernel, ensure_debian_kernel_for, Kernel};
 pub use qemu::Boot;

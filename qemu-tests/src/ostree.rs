@@ -6,14 +6,18 @@
 //! and writes the boot loader entry whose `options` carry the `ostree=` argument we boot with.
 
 use crate::error::{Context, Error, Result};
+use crate::kernel::Kernel;
 use crate::tools::{require_tool, run};
 use crate::tree::{self, UsrLayout};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The ref the test OS is committed to (the name OSTree-based OSes use for their own branch).
-const BRANCH: &str = "os/x86_64";
+/// The ref the test OS is committed to, `os/<machine>` (the form OSTree-based OSes name their
+/// branches in).
+fn branch(kernel: &Kernel) -> String {
+    format!("os/{}", kernel.arch)
+}
 
 /// A deployed sysroot in a directory.
 #[derive(Clone, Debug)]
@@ -36,26 +40,27 @@ impl OstreeSysroot {
 }
 
 /// Deploys at `sysroot` (an empty or missing directory) an OS named `os` whose commit is the
-/// payload tree (staged in `stage`, marker `marker`) plus what `ostree admin deploy` insists on:
-/// `/usr/etc` instead of `/etc`, and a kernel at `/usr/lib/modules/<kernel_version>/vmlinuz`
-/// (never booted from there, so a placeholder is enough).
+/// payload tree for `kernel`'s machine (staged in `stage`, marker `marker`) plus what `ostree admin
+/// deploy` insists on: `/usr/etc` instead of `/etc`, and a kernel at
+/// `/usr/lib/modules/<kernel version>/vmlinuz` (never booted from there, so a placeholder is enough).
 pub fn deploy_payload_os(
     sysroot: &Path,
     stage: &Path,
     os: &str,
     marker: &str,
-    kernel_version: &str,
+    kernel: &Kernel,
 ) -> Result<OstreeSysroot> {
     require_tool("ostree", "ostree")?;
-    stage_commit_tree(stage, os, marker, kernel_version)?;
+    stage_commit_tree(stage, os, marker, kernel)?;
+    let branch = branch(kernel);
     tree::create_dir(sysroot)?;
     run(Command::new("ostree").args(["admin", "init-fs"]).arg(sysroot))?;
     run(Command::new("ostree").args(["admin", "os-init", os]).arg(sysroot_arg(sysroot)))?;
     let repo = format!("--repo={}", sysroot.join("ostree/repo").display());
     let tree = format!("--tree=dir={}", stage.display());
-    run(Command::new("ostree").args([repo.as_str(), "commit", "--branch", BRANCH, tree.as_str()]))?;
+    run(Command::new("ostree").args([repo.as_str(), "commit", "--branch", &branch, tree.as_str()]))?;
     run(Command::new("ostree")
-        .args(["admin", "deploy", "--os", os, BRANCH])
+        .args(["admin", "deploy", "--os", os, &branch])
         .arg(sysroot_arg(sysroot))
         // Without this, OSTree sets the immutable attribute on the deployment's root directory (on
         // the host's file system), and the scratch directory could not be removed afterwards.
@@ -69,8 +74,8 @@ fn sysroot_arg(sysroot: &Path) -> String {
     format!("--sysroot={}", sysroot.display())
 }
 
-fn stage_commit_tree(stage: &Path, os: &str, marker: &str, kernel_version: &str) -> Result<()> {
-    tree::stage_payload_tree(stage, marker, UsrLayout::Merged)?;
+fn stage_commit_tree(stage: &Path, os: &str, marker: &str, kernel: &Kernel) -> Result<()> {
+    tree::stage_payload_tree(stage, marker, UsrLayout::Merged, kernel.arch)?;
     // The physical root is mounted here in the booted system (the `OLD` of the pivot).
     tree::create_dir(&stage.join("sysroot"))?;
     tree::write_file(
@@ -78,8 +83,8 @@ fn stage_commit_tree(stage: &Path, os: &str, marker: &str, kernel_version: &str)
         &format!("ID={os}\nNAME=\"rspawn test OS\"\n"),
         0o644,
     )?;
-    let kernel = stage.join("usr/lib/modules").join(kernel_version).join("vmlinuz");
-    tree::write_file(&kernel, "placeholder: QEMU boots the kernel from the host\n", 0o644)
+    let vmlinuz = stage.join("usr/lib/modules").join(&kernel.version).join("vmlinuz");
+    tree::write_file(&vmlinuz, "placeholder: QEMU boots the kernel from the host\n", 0o644)
 }
 
 /// Reads `ostree=…` from the `options` line of the one entry in `boot/loader/entries`.

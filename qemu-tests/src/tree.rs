@@ -1,14 +1,13 @@
 //! Staging the directory trees that become images: a minimal busybox system whose `/sbin/init` is
 //! the payload. The same tree goes into an ext4 image, an OSTree commit, or the initramfs.
 
-use crate::error::{Context, Error, Result};
+use crate::arch::Arch;
+use crate::busybox::busybox;
+use crate::error::{Context, Result};
 use crate::payload;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-
-/// Debian's `busybox-static`: the one static binary every staged tree runs.
-pub const BUSYBOX: &str = "/bin/busybox";
 
 /// Mount points a booted system needs to exist (the init carries the API mounts onto them).
 const EMPTY_DIRS: &[&str] = &["proc", "sys", "dev", "run", "tmp", "var"];
@@ -22,10 +21,10 @@ pub enum UsrLayout {
     Merged,
 }
 
-/// Stages at `dir` a tree whose `/sbin/init` is the payload, with busybox and its applets in
-/// `bin`, empty API mount points, and `/rspawn-marker` reading `marker`.
-pub fn stage_payload_tree(dir: &Path, marker: &str, layout: UsrLayout) -> Result<()> {
-    require_busybox()?;
+/// Stages at `dir` a tree whose `/sbin/init` is the payload, with a busybox for `arch` and its
+/// applets in `bin`, empty API mount points, and `/rspawn-marker` reading `marker`.
+pub fn stage_payload_tree(dir: &Path, marker: &str, layout: UsrLayout, arch: Arch) -> Result<()> {
+    let busybox = busybox(arch)?;
     let (bin, sbin) = match layout {
         UsrLayout::Classic => ("bin", "sbin"),
         UsrLayout::Merged => ("usr/bin", "usr/sbin"),
@@ -40,7 +39,7 @@ pub fn stage_payload_tree(dir: &Path, marker: &str, layout: UsrLayout) -> Result
             make_symlink(target, &dir.join(link))?;
         }
     }
-    copy_file(Path::new(BUSYBOX), &dir.join(bin).join("busybox"))?;
+    copy_file(&busybox, &dir.join(bin).join("busybox"))?;
     for applet in payload::APPLETS {
         make_symlink("busybox", &dir.join(bin).join(applet))?;
     }
@@ -51,15 +50,6 @@ pub fn stage_payload_tree(dir: &Path, marker: &str, layout: UsrLayout) -> Result
 /// `tree` joined with an absolute path inside it.
 pub fn in_tree(tree: &Path, path: &str) -> PathBuf {
     tree.join(path.trim_start_matches('/'))
-}
-
-fn require_busybox() -> Result<()> {
-    if !Path::new(BUSYBOX).is_file() {
-        return Err(Error::new(format!(
-            "{BUSYBOX} is missing (Debian package `busybox-static`; `cargo xtask test` installs it)"
-        )));
-    }
-    Ok(())
 }
 
 pub fn create_dir(path: &Path) -> Result<()> {

@@ -15,14 +15,18 @@ mod static_binary;
 mod tmpfs;
 mod workspace;
 
+use anyhow::bail;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use workspace::{AARCH64_MUSL_TARGET, INIT_PACKAGE};
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test   install prerequisites, then fmt, clippy, build the static init, check it, cargo test,
-         one quick repetition of the bench, a few seconds of fuzzing each parser
+  test   install prerequisites, then fmt, clippy, build the static init (x86_64 and aarch64),
+         check them, cargo test, one quick repetition of the bench, a few seconds of fuzzing each
+         parser
   demo   install prerequisites, build the static init, pivot a demo container with it
   bench  install prerequisites, build the static init, measure it against its peers (a table);
          `bench --quick` repeats nothing (as `test` runs it)
@@ -67,7 +71,22 @@ fn test() -> anyhow::Result<()> {
     checks::clippy()?;
     let init = checks::build_init()?;
     static_binary::check(&init)?;
+    // The QEMU tests' aarch64 boots take this build (they never build it themselves).
+    static_binary::check_static(&build_aarch64_init()?, AARCH64_MUSL_TARGET)?;
     checks::cargo_test(&init)?;
     bench::quick(&init)?;
     fuzz::run_all(false)
+}
+
+/// The static aarch64 init, linked by rust-lld (no cross toolchain): the second machine of the
+/// QEMU boot matrix.
+fn build_aarch64_init() -> anyhow::Result<PathBuf> {
+    let mut build = cmd::cargo();
+    build.current_dir(workspace::root()?);
+    cmd::run(build.args(["build", "--release", "--target", AARCH64_MUSL_TARGET, "-p", INIT_PACKAGE]))?;
+    let binary = workspace::init_binary_for(AARCH64_MUSL_TARGET)?;
+    if !binary.is_file() {
+        bail!("the build succeeded but {} is missing", binary.display());
+    }
+    Ok(binary)
 }

@@ -1,7 +1,7 @@
 //! Step 1: install what the checks, the tests and the demo need, and only what is missing.
 
 use crate::cmd::{self, header, on_path, probe, run};
-use crate::workspace::MUSL_TARGET;
+use crate::workspace::{AARCH64_MUSL_TARGET, MUSL_TARGET};
 use anyhow::{bail, Context, Result};
 use std::process::Command;
 
@@ -37,6 +37,10 @@ const DEBIAN_PACKAGES: &[Package] = &[
     Package {
         name: "qemu-system-x86",
         needed_by: "QEMU tests and demo: qemu-system-x86_64 boots a Debian kernel with our initramfs",
+    },
+    Package {
+        name: "qemu-system-arm",
+        needed_by: "QEMU tests: qemu-system-aarch64 boots Debian's arm64 kernel with the aarch64 init",
     },
     Package {
         name: "ostree",
@@ -82,14 +86,22 @@ const DEBIAN_PACKAGES: &[Package] = &[
     Package { name: "groff-base", needed_by: "tests: `groff -ww` checks rspawn-init(8) for warnings" },
 ];
 
+/// Foreign architectures apt must know for the QEMU tests of other machines: the aarch64 boots
+/// download Debian's `linux-image-arm64` and `busybox-static:arm64` (downloaded, never installed).
+const DPKG_FOREIGN_ARCHITECTURES: &[&str] = &["arm64"];
+
+/// The init's targets: x86_64, and aarch64 for the second machine of the boot matrix.
+const RUST_TARGETS: &[&str] = &[MUSL_TARGET, AARCH64_MUSL_TARGET];
+
 /// rustup components the checks call: `cargo fmt` and `cargo clippy`.
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 
 /// Brings the machine up to what `cargo xtask test|demo` needs.
 pub fn ensure() -> Result<()> {
-    header("checking prerequisites (Debian packages, Rust target and components)");
+    header("checking prerequisites (Debian packages and architectures, Rust targets and components)");
     ensure_debian_packages()?;
-    ensure_rust_target()?;
+    ensure_dpkg_architectures()?;
+    ensure_rust_targets()?;
     ensure_rust_components()
 }
 
@@ -135,12 +147,38 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     .with_context(hint)
 }
 
-fn ensure_rust_target() -> Result<()> {
-    let installed = rustup_list(&["target", "list", "--installed"])?;
-    if installed.iter().any(|target| target == MUSL_TARGET) {
+/// Adds each missing foreign architecture to dpkg, then reads the archive's lists for it once.
+/// Without dpkg there is nothing to add (the step that needs a package fails and names it).
+fn ensure_dpkg_architectures() -> Result<()> {
+    if !on_path("dpkg") {
         return Ok(());
     }
-    run(Command::new("rustup").args(["target", "add", MUSL_TARGET]))
+    let output = probe(Command::new("dpkg").arg("--print-foreign-architectures"))?;
+    let known = String::from_utf8_lossy(&output.stdout).into_owned();
+    let missing: Vec<&str> = DPKG_FOREIGN_ARCHITECTURES
+        .iter()
+        .copied()
+        .filter(|arch| !known.lines().any(|line| line == *arch))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let hint = || "adding a dpkg architecture needs root (run as root, or add it by hand)";
+    for arch in &missing {
+        println!("missing dpkg architecture {arch} (QEMU tests: its kernel and busybox packages)");
+        run(Command::new("dpkg").args(["--add-architecture", arch])).with_context(hint)?;
+    }
+    run(Command::new("apt-get").arg("update")).with_context(hint)
+}
+
+fn ensure_rust_targets() -> Result<()> {
+    let installed = rustup_list(&["target", "list", "--installed"])?;
+    let missing: Vec<&str> =
+        RUST_TARGETS.iter().copied().filter(|target| !installed.iter().any(|line| line == target)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add"]).args(&missing))
 }
 
 fn ensure_rust_components() -> Result<()> {

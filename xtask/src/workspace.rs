@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 /// The init is only ever shipped as a static musl binary (SPEC §7).
 pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
+/// The second machine of the boot matrix, linked by the toolchain's own rust-lld (.cargo/config.toml).
+pub const AARCH64_MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
+
 /// The package (and binary) name of the init.
 pub const INIT_PACKAGE: &str = "rspawn-init";
 
@@ -19,13 +22,18 @@ pub fn root() -> Result<PathBuf> {
         .context("xtask's manifest directory has no parent")
 }
 
-/// `target/x86_64-unknown-linux-musl/release/rspawn-init`, honouring `CARGO_TARGET_DIR` the way
-/// cargo itself does (relative values are taken from the workspace root, where we run cargo).
+/// `target/x86_64-unknown-linux-musl/release/rspawn-init`.
 pub fn init_binary() -> Result<PathBuf> {
+    init_binary_for(MUSL_TARGET)
+}
+
+/// `target/<target>/release/rspawn-init`, honouring `CARGO_TARGET_DIR` the way cargo itself does
+/// (relative values are taken from the workspace root, where we run cargo).
+pub fn init_binary_for(target: &str) -> Result<PathBuf> {
     let root = root()?;
     let target_dir = match env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("target"),
     };
-    Ok(target_dir.join(MUSL_TARGET).join("release").join(INIT_PACKAGE))
+    Ok(target_dir.join(target).join("release").join(INIT_PACKAGE))
 }

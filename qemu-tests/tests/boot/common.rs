@@ -1,14 +1,16 @@
-//! What the scenarios share: the kernel, the image directory, the images several scenarios boot
-//! (each built once), and the assertions every boot makes.
+//! What the scenarios share: the kernels, the image directory, the images several scenarios boot
+//! (each built once, per machine where a scenario runs on both), and the assertions every boot
+//! makes.
 //!
 //! Images are kept in `<target>/rspawn-qemu/boot/` (emptied when the test binary starts), so a
 //! failed boot can be re-run by hand with the QEMU command line its failure message shows.
 
+use rspawn_qemu_tests::arch::PerArch;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::Ext4;
 use rspawn_qemu_tests::images::{self, OstreeDisk};
 use rspawn_qemu_tests::payload::Report;
-use rspawn_qemu_tests::{fixtures, Boot, Kernel};
+use rspawn_qemu_tests::{fixtures, Arch, Boot, Kernel};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -27,9 +29,14 @@ pub const DISK_LABEL: &str = "rspawn-root";
 /// case-insensitively (SPEC §3.2), and a scenario gives it in lower case.
 pub const DISK_UUID: &str = "0E5C2A1B-7D3F-4C8E-9A6B-1F2E3D4C5B6A";
 
-/// The cached Debian kernel.
+/// The cached Debian amd64 kernel.
 pub fn kernel() -> &'static Kernel {
     fixtures::kernel()
+}
+
+/// The cached Debian kernel for `arch`.
+pub fn kernel_for(arch: Arch) -> &'static Kernel {
+    fixtures::kernel_for(arch)
 }
 
 /// A subdirectory of this test binary's image directory for one fixture.
@@ -37,11 +44,22 @@ pub fn fixture_dir(name: &str) -> PathBuf {
     fixtures::fixture_dir(env!("CARGO_CRATE_NAME"), name)
 }
 
-/// The init plus the modules a root on a virtio ext4 disk needs.
+/// A fixture directory of one machine's images: `<arch>/<name>`.
+pub fn fixture_dir_for(arch: Arch, name: &str) -> PathBuf {
+    fixture_dir(&format!("{arch}/{name}"))
+}
+
+/// The x86_64 init plus the modules a root on a virtio ext4 disk needs.
 pub fn root_disk_initramfs() -> &'static Path {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        images::root_disk_initramfs(&fixture_dir("initramfs"), kernel()).expect("the root-disk initramfs")
+    root_disk_initramfs_for(Arch::X86_64)
+}
+
+/// The init for `arch` plus the modules of that machine's kernel a root on a virtio ext4 disk needs.
+pub fn root_disk_initramfs_for(arch: Arch) -> &'static Path {
+    static IMAGES: PerArch<PathBuf> = PerArch::new();
+    IMAGES.get_or_init(arch, || {
+        images::root_disk_initramfs(&fixture_dir_for(arch, "initramfs"), kernel_for(arch))
+            .unwrap_or_else(|e| panic!("the {arch} root-disk initramfs: {e}"))
     })
 }
 
@@ -70,10 +88,18 @@ pub fn payload_disk() -> &'static Path {
     })
 }
 
-/// A deployed OSTree system on an ext4 disk labelled `ostree-root`.
+/// A deployed x86_64 OSTree system on an ext4 disk labelled `ostree-root`.
 pub fn ostree_disk() -> &'static OstreeDisk {
-    static DISK: OnceLock<OstreeDisk> = OnceLock::new();
-    DISK.get_or_init(|| images::ostree_disk(&fixture_dir("ostree"), kernel()).expect("the OSTree disk"))
+    ostree_disk_for(Arch::X86_64)
+}
+
+/// A deployed OSTree system for `arch` on an ext4 disk labelled `ostree-root`.
+pub fn ostree_disk_for(arch: Arch) -> &'static OstreeDisk {
+    static DISKS: PerArch<OstreeDisk> = PerArch::new();
+    DISKS.get_or_init(arch, || {
+        images::ostree_disk(&fixture_dir_for(arch, "ostree"), kernel_for(arch))
+            .unwrap_or_else(|e| panic!("the {arch} OSTree disk: {e}"))
+    })
 }
 
 pub use rspawn_qemu_tests::fixtures::assert_payload_ran_as_pid1;

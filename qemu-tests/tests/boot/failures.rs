@@ -6,11 +6,12 @@ use crate::common::{
     assert_api_mounts, assert_failure_reported, assert_payload_ran_as_pid1, assert_powered_off_by_policy,
     fixture_dir, kernel, ostree_disk, payload_disk, root_disk_initramfs, run, DISK_MARKER,
 };
+use rspawn_qemu_tests::busybox::busybox;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::Ext4;
 use rspawn_qemu_tests::initramfs::{Initramfs, ROOT_DISK_MODULES};
-use rspawn_qemu_tests::tree::{create_dir, make_symlink, stage_payload_tree, UsrLayout, BUSYBOX};
-use rspawn_qemu_tests::{images, Boot};
+use rspawn_qemu_tests::tree::{create_dir, make_symlink, stage_payload_tree, UsrLayout};
+use rspawn_qemu_tests::{images, Arch, Boot};
 use std::path::Path;
 
 const INITRAMFS_NEWROOT_MARKER: &str = "initramfs-newroot";
@@ -117,7 +118,8 @@ fn symlink_pointing_out_of_the_disk_resolves_inside_it_and_is_refused() {
     })
     .expect("the disk with the escaping symlink");
     let newroot = dir.join("initramfs-newroot.tree");
-    stage_payload_tree(&newroot, INITRAMFS_NEWROOT_MARKER, UsrLayout::Classic).expect("stage /newroot");
+    stage_payload_tree(&newroot, INITRAMFS_NEWROOT_MARKER, UsrLayout::Classic, Arch::X86_64)
+        .expect("stage /newroot");
     let initramfs = Initramfs::new()
         .with_modules(kernel(), ROOT_DISK_MODULES)
         .with_addition(&newroot, "/newroot")
@@ -142,7 +144,7 @@ fn emergency_policy_opens_the_initramfs_shell_on_the_console() {
     // The initramfs's /bin: busybox and `sh -> busybox`.
     let bin = dir.join("bin");
     create_dir(&bin).expect("create bin");
-    std::fs::copy(BUSYBOX, bin.join("busybox")).expect("copy busybox");
+    std::fs::copy(busybox(Arch::X86_64).expect("busybox"), bin.join("busybox")).expect("copy busybox");
     make_symlink("busybox", &bin.join("sh")).expect("link sh");
     let initramfs = Initramfs::new()
         .with_addition(&bin, "/bin")

@@ -18,7 +18,7 @@ use rspawn_qemu_tests::filesystems::{
 };
 use rspawn_qemu_tests::payload::Report;
 use rspawn_qemu_tests::tree::{create_dir, in_tree, stage_payload_tree, write_file, UsrLayout};
-use rspawn_qemu_tests::Boot;
+use rspawn_qemu_tests::{Arch, Boot};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -74,7 +74,8 @@ fn disk(fs: RootFs) -> &'static FsDisk {
 fn build_disk(fs: RootFs) -> FsDisk {
     let dir = fixture_dir(&format!("{}-root", fs.name()));
     let stage = dir.join(format!("{}.tree", fs.name()));
-    stage_payload_tree(&stage, &marker(fs), UsrLayout::Classic).expect("stage the payload tree");
+    stage_payload_tree(&stage, &marker(fs), UsrLayout::Classic, Arch::X86_64)
+        .expect("stage the payload tree");
     if fs.is_read_only() {
         stage_read_only_extras(&stage, fs);
     }
@@ -100,11 +101,13 @@ fn identity(label: &str, uuid: &str) -> FsIdentity {
 /// What only a read-only image can be asked for: directories the init would otherwise create.
 fn stage_read_only_extras(stage: &Path, fs: RootFs) {
     let a = in_tree(stage, "/images/a");
-    stage_payload_tree(&a, &images_marker(fs, "a"), UsrLayout::Classic).expect("stage /images/a");
+    stage_payload_tree(&a, &images_marker(fs, "a"), UsrLayout::Classic, Arch::X86_64)
+        .expect("stage /images/a");
     create_dir(&a.join("oldroot")).expect("create /images/a/oldroot");
     create_dir(&a.join("mnt/data")).expect("create /images/a/mnt/data");
     let b = in_tree(stage, "/images/b");
-    stage_payload_tree(&b, &images_marker(fs, "b"), UsrLayout::Classic).expect("stage /images/b");
+    stage_payload_tree(&b, &images_marker(fs, "b"), UsrLayout::Classic, Arch::X86_64)
+        .expect("stage /images/b");
     write_file(&in_tree(stage, "/data/hello"), "bound\n", 0o644).expect("write /data/hello");
 }
 

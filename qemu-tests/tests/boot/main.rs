@@ -5,6 +5,7 @@
 //! One test binary, one scenario group per module: all boots share one pool of QEMU slots (one per
 //! core) and the images that several scenarios boot are built once.
 
+mod aarch64;
 mod common;
 mod ext4_root;
 mod failures;

@@ -1,16 +1,23 @@
 //! Scenario 3: a real OSTree system, deployed by the ostree tools, booted with nothing but
-//! `root=LABEL=ostree-root ostree=<the value from OSTree's own boot entry>`.
+//! `root=LABEL=ostree-root ostree=<the value from OSTree's own boot entry>`. Run here on x86_64,
+//! and on aarch64 by `aarch64.rs`.
 
 use crate::common::{
-    assert_api_mounts, assert_payload_ran_as_pid1, kernel, ostree_disk, root_disk_initramfs, run,
+    assert_api_mounts, assert_payload_ran_as_pid1, kernel_for, ostree_disk_for, root_disk_initramfs_for, run,
 };
+use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::images::{OSTREE_DEPLOYMENT_MARKER, OSTREE_VAR_MARKER};
-use rspawn_qemu_tests::Boot;
+use rspawn_qemu_tests::{Arch, Boot};
 
 #[test]
 fn ostree_deployment_boots_from_root_label_and_ostree_argument_alone() {
-    let disk = ostree_disk();
-    let boot = Boot::new(kernel(), root_disk_initramfs())
+    ostree_deployment_boots_from_root_label_and_ostree_argument(Arch::X86_64);
+}
+
+/// Boots the scenario on `arch` and checks what the payload saw; returns the console.
+pub fn ostree_deployment_boots_from_root_label_and_ostree_argument(arch: Arch) -> Console {
+    let disk = ostree_disk_for(arch);
+    let boot = Boot::new(kernel_for(arch), root_disk_initramfs_for(arch))
         .with_disk(&disk.image)
         .with_kernel_args(&disk.kernel_args());
     let console = run(&boot);
@@ -43,7 +50,7 @@ fn ostree_deployment_boots_from_root_label_and_ostree_argument_alone() {
     // Where the time goes, on the guest's clock: loading modules and probing the disk up to the
     // root's mount, then the init's own work (ostree= resolution, binds, switch) up to the payload.
     eprintln!(
-        "ostree boot: `Run /init` at {:?} s, root mounted at {:?} s, payload's first line at {:?} s: \
+        "{arch} ostree boot: `Run /init` at {:?} s, root mounted at {:?} s, payload's first line at {:?} s: \
          {took:?} from /init to the real init (guest clock); whole boot {:.1?} wall clock",
         console.run_init_at(),
         console.kernel_time_of("EXT4-fs (vda): mounted"),
@@ -51,4 +58,5 @@ fn ostree_deployment_boots_from_root_label_and_ostree_argument_alone() {
         console.elapsed
     );
     assert!(took.is_some(), "could not measure the time from `Run /init` to the payload\n{console}");
+    console
 }

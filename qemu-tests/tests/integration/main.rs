@@ -19,7 +19,7 @@ use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::Ext4;
 use rspawn_qemu_tests::tools::{require_tool, run as run_tool};
 use rspawn_qemu_tests::tree::{self, UsrLayout};
-use rspawn_qemu_tests::{binaries, fixtures, images, workspace, Boot, Kernel};
+use rspawn_qemu_tests::{binaries, fixtures, images, workspace, Arch, Boot, Kernel};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -89,7 +89,7 @@ fn pivot_disk() -> &'static Path {
         };
         images::payload_ext4_image(&fixture_dir("disk"), OUTER_MARKER, &fs, |stage| {
             let new_root = stage.join("images/a");
-            tree::stage_payload_tree(&new_root, NEW_ROOT_MARKER, UsrLayout::Classic)?;
+            tree::stage_payload_tree(&new_root, NEW_ROOT_MARKER, UsrLayout::Classic, Arch::X86_64)?;
             tree::create_dir(&new_root.join("oldroot"))
         })
         .expect("the pivot disk")

@@ -1,0 +1,74 @@
+//! The machines the tests boot. Each module that does something machine-specific (the kernel and
+//! busybox packages, the init's build, the QEMU command line) asks an [`Arch`] instead of assuming
+//! x86_64, the machine everything was written for first.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Arch {
+    #[default]
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// The machine these tests run on, as the test binary was built for it.
+    pub const HOST: Arch = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+
+    /// The name in Rust's target triples and in `rspawn-initrd --arch`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+
+    /// The Rust target of the static init (SPEC §7).
+    pub fn musl_target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-linux-musl",
+            Arch::Aarch64 => "aarch64-unknown-linux-musl",
+        }
+    }
+
+    /// Debian's name for it, as in `linux-image-arm64` and `busybox-static:arm64`.
+    pub fn debian_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One lazily made value per machine (a kernel, an image), each made at most once.
+pub struct PerArch<T> {
+    x86_64: OnceLock<T>,
+    aarch64: OnceLock<T>,
+}
+
+impl<T> PerArch<T> {
+    pub const fn new() -> Self {
+        Self { x86_64: OnceLock::new(), aarch64: OnceLock::new() }
+    }
+
+    /// The value for `arch`, made by `make` on first use.
+    pub fn get_or_init(&self, arch: Arch, make: impl FnOnce() -> T) -> &T {
+        match arch {
+            Arch::X86_64 => self.x86_64.get_or_init(make),
+            Arch::Aarch64 => self.aarch64.get_or_init(make),
+        }
+    }
+}
+
+impl<T> Default for PerArch<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
