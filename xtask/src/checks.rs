@@ -21,10 +21,15 @@ pub fn clippy() -> Result<()> {
     run(cargo_in_root()?.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
 }
 
-/// Builds the static release init and returns the absolute path of the binary.
+/// Builds the static release init for x86_64 and returns the absolute path of the binary.
 pub fn build_init() -> Result<PathBuf> {
-    run(cargo_in_root()?.args(["build", "--release", "--target", MUSL_TARGET, "-p", INIT_PACKAGE]))?;
-    let binary = workspace::init_binary()?;
+    build_init_for(MUSL_TARGET)
+}
+
+/// Builds the static release init for `target` (an `…-linux-musl` triple).
+pub fn build_init_for(target: &str) -> Result<PathBuf> {
+    run(cargo_in_root()?.args(["build", "--release", "--target", target, "-p", INIT_PACKAGE]))?;
+    let binary = workspace::init_binary_for(target)?;
     if !binary.is_file() {
         bail!("the build succeeded but {} is missing", binary.display());
     }

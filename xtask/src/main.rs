@@ -15,10 +15,8 @@ mod static_binary;
 mod tmpfs;
 mod workspace;
 
-use anyhow::bail;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use workspace::{AARCH64_MUSL_TARGET, INIT_PACKAGE};
+use workspace::AARCH64_MUSL_TARGET;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -72,21 +70,8 @@ fn test() -> anyhow::Result<()> {
     let init = checks::build_init()?;
     static_binary::check(&init)?;
     // The QEMU tests' aarch64 boots take this build (they never build it themselves).
-    static_binary::check_static(&build_aarch64_init()?, AARCH64_MUSL_TARGET)?;
+    static_binary::check_static(&checks::build_init_for(AARCH64_MUSL_TARGET)?, AARCH64_MUSL_TARGET)?;
     checks::cargo_test(&init)?;
     bench::quick(&init)?;
     fuzz::run_all(false)
-}
-
-/// The static aarch64 init, linked by rust-lld (no cross toolchain): the second machine of the
-/// QEMU boot matrix.
-fn build_aarch64_init() -> anyhow::Result<PathBuf> {
-    let mut build = cmd::cargo();
-    build.current_dir(workspace::root()?);
-    cmd::run(build.args(["build", "--release", "--target", AARCH64_MUSL_TARGET, "-p", INIT_PACKAGE]))?;
-    let binary = workspace::init_binary_for(AARCH64_MUSL_TARGET)?;
-    if !binary.is_file() {
-        bail!("the build succeeded but {} is missing", binary.display());
-    }
-    Ok(binary)
 }

@@ -22,11 +22,6 @@ pub fn root() -> Result<PathBuf> {
         .context("xtask's manifest directory has no parent")
 }
 
-/// `target/x86_64-unknown-linux-musl/release/rspawn-init`.
-pub fn init_binary() -> Result<PathBuf> {
-    init_binary_for(MUSL_TARGET)
-}
-
 /// `target/<target>/release/rspawn-init`, honouring `CARGO_TARGET_DIR` the way cargo itself does
 /// (relative values are taken from the workspace root, where we run cargo).
 pub fn init_binary_for(target: &str) -> Result<PathBuf> {
