@@ -18,7 +18,8 @@ struct Expected<'a> {
     on_failure: bool,
 }
 
-/// Options up to `--` or the first bare word; value options without `=` take the next argument.
+/// Options up to `--` or the first bare word (any word not starting with `--`); value options
+/// without `=` take the next argument.
 fn walk<'a>(args: &'a [&'a [u8]]) -> Expected<'a> {
     let mut expected = Expected::default();
     let mut at = 0;
@@ -27,7 +28,8 @@ fn walk<'a>(args: &'a [&'a [u8]]) -> Expected<'a> {
             expected.command = Some(&args[at + 1..]);
             break;
         }
-        if !arg.starts_with(b"-") || arg == b"-" {
+        // Every option starts with "--"; a single-dash word is the init's (`-s`).
+        if !arg.starts_with(b"--") {
             expected.bare_words = &args[at..];
             break;
         }
