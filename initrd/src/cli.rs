@@ -295,46 +295,29 @@ mod tests {
     }
 
     #[test]
-    fn the_default_init_is_the_release_build_under_the_target_dir() {
-        let target = tempfile::tempdir().unwrap();
-        let environment =
-            Environment { cargo_target_dir: Some(target.path().into()), ..Environment::default() };
-        let error = Options::from_args(args(&["--output=x"]).unwrap(), &environment).unwrap_err();
-        let expected = target.path().join("x86_64-unknown-linux-musl/release/rspawn-init");
-        assert_eq!(
-            error.to_string(),
-            format!(
-                "no --init given and the default '{}' does not exist: run \
-                 `cargo build --release --target x86_64-unknown-linux-musl -p rspawn-init` first",
-                expected.display()
-            )
-        );
-        assert!(!error.is::<UsageError>(), "a missing file, not a usage error");
-        std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
-        std::fs::write(&expected, b"init").unwrap();
-        let options = Options::from_args(args(&["--output=x"]).unwrap(), &environment).unwrap();
-        assert_eq!(options.init, expected);
-    }
-
-    #[test]
-    fn the_default_init_follows_the_arch() {
-        let target = tempfile::tempdir().unwrap();
-        let environment =
-            Environment { cargo_target_dir: Some(target.path().into()), ..Environment::default() };
-        let words = ["--output=x", "--arch=aarch64"];
-        let error = Options::from_args(args(&words).unwrap(), &environment).unwrap_err();
-        let expected = target.path().join("aarch64-unknown-linux-musl/release/rspawn-init");
-        assert_eq!(
-            error.to_string(),
-            format!(
-                "no --init given and the default '{}' does not exist: run \
-                 `cargo build --release --target aarch64-unknown-linux-musl -p rspawn-init` first",
-                expected.display()
-            )
-        );
-        std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
-        std::fs::write(&expected, b"init").unwrap();
-        assert_eq!(Options::from_args(args(&words).unwrap(), &environment).unwrap().init, expected);
+    fn the_default_init_is_the_release_build_for_the_arch_under_the_target_dir() {
+        for (words, triple) in [
+            (&["--output=x"][..], "x86_64-unknown-linux-musl"),
+            (&["--output=x", "--arch=aarch64"][..], "aarch64-unknown-linux-musl"),
+        ] {
+            let target = tempfile::tempdir().unwrap();
+            let environment =
+                Environment { cargo_target_dir: Some(target.path().into()), ..Environment::default() };
+            let error = Options::from_args(args(words).unwrap(), &environment).unwrap_err();
+            let expected = target.path().join(triple).join("release/rspawn-init");
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "no --init given and the default '{}' does not exist: run \
+                     `cargo build --release --target {triple} -p rspawn-init` first",
+                    expected.display()
+                )
+            );
+            assert!(!error.is::<UsageError>(), "a missing file, not a usage error");
+            std::fs::create_dir_all(expected.parent().unwrap()).unwrap();
+            std::fs::write(&expected, b"init").unwrap();
+            assert_eq!(Options::from_args(args(words).unwrap(), &environment).unwrap().init, expected);
+        }
     }
 
     #[test]

@@ -2,48 +2,20 @@
 //! busybox packages, the init's build, the QEMU command line) asks an [`Arch`] instead of assuming
 //! x86_64, the machine everything was written for first.
 
-use std::fmt;
 use std::sync::OnceLock;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Arch {
-    #[default]
-    X86_64,
-    Aarch64,
-}
+/// The builder's machine type: its names and Rust targets are the ones `rspawn-initrd --arch`
+/// takes, so the tests cannot drift from the tool.
+pub use rspawn_initrd::arch::Arch;
 
-impl Arch {
-    /// The machine these tests run on, as the test binary was built for it.
-    pub const HOST: Arch = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+/// The machine these tests run on, as the test binary was built for it.
+pub const HOST: Arch = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
 
-    /// The name in Rust's target triples and in `rspawn-initrd --arch`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
-        }
-    }
-
-    /// The Rust target of the static init (SPEC §7).
-    pub fn musl_target(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64-unknown-linux-musl",
-            Arch::Aarch64 => "aarch64-unknown-linux-musl",
-        }
-    }
-
-    /// Debian's name for it, as in `linux-image-arm64` and `busybox-static:arm64`.
-    pub fn debian_name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "amd64",
-            Arch::Aarch64 => "arm64",
-        }
-    }
-}
-
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+/// Debian's name for `arch`, as in `linux-image-arm64` and `busybox-static:arm64`.
+pub fn debian_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "amd64",
+        Arch::Aarch64 => "arm64",
     }
 }
 

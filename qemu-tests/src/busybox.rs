@@ -5,7 +5,7 @@
 //! machine it is Debian's `busybox-static` of that architecture, downloaded once and cached in
 //! `<target>/rspawn-cache/busybox/`, like the kernel.
 
-use crate::arch::{Arch, PerArch};
+use crate::arch::{self, Arch, PerArch};
 use crate::debian_package::{self, ask_apt, candidate_version, qualified};
 use crate::error::{Error, Result};
 use crate::workspace;
@@ -22,7 +22,7 @@ const BINARY_IN_PACKAGE: &str = "bin/busybox";
 
 /// A static busybox for `arch`.
 pub fn busybox(arch: Arch) -> Result<PathBuf> {
-    if arch == Arch::HOST {
+    if arch == arch::HOST {
         return host_busybox();
     }
     static DOWNLOADED: PerArch<std::result::Result<PathBuf, String>> = PerArch::new();
@@ -45,7 +45,7 @@ fn downloaded(arch: Arch) -> Result<PathBuf> {
     let package = qualified(PACKAGE, arch);
     let version = ask_apt(|| candidate_version(&package))?
         .ok_or_else(|| debian_package::unknown_package(&package, arch))?;
-    let name = format!("{PACKAGE}_{version}_{}", arch.debian_name());
+    let name = format!("{PACKAGE}_{version}_{}", arch::debian_name(arch));
     let unpacked = debian_package::unpacked(&workspace::cache_dir().join("busybox"), &name, &package)?;
     let binary = unpacked.join(BINARY_IN_PACKAGE);
     if !binary.is_file() {

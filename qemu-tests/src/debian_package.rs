@@ -7,7 +7,7 @@
 //! architecture in dpkg's list (`dpkg --add-architecture arm64`, then `apt-get update`);
 //! `cargo xtask test` does both.
 
-use crate::arch::Arch;
+use crate::arch::{self, Arch};
 use crate::error::{Context, Error, Result};
 use crate::tools::{require_tool, run};
 use std::fs;
@@ -16,7 +16,7 @@ use std::process::Command;
 
 /// `package:arch`, the name apt takes for a package of any architecture.
 pub fn qualified(package: &str, arch: Arch) -> String {
-    format!("{package}:{}", arch.debian_name())
+    format!("{package}:{}", arch::debian_name(arch))
 }
 
 /// Asks apt's package lists with `query`; when it finds nothing, runs `apt-get update` once
@@ -52,7 +52,7 @@ pub fn unknown_package(package: &str, arch: Arch) -> Error {
     Error::new(format!(
         "apt knows no `{package}` even after apt-get update (is `{0}` among dpkg's architectures? \
          `dpkg --add-architecture {0} && apt-get update` adds it; `cargo xtask test` does)",
-        arch.debian_name()
+        arch::debian_name(arch)
     ))
 }
 

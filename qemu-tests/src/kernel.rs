@@ -6,7 +6,7 @@
 //! `.deb` is fetched and unpacked by [`debian_package`] into
 //! `<target>/rspawn-cache/kernel/<package>/`; nothing touches the host's `/boot`.
 
-use crate::arch::{Arch, PerArch};
+use crate::arch::{self, Arch, PerArch};
 use crate::debian_package::{self, ask_apt, qualified};
 use crate::error::{Context, Error, Result};
 use crate::workspace;
@@ -47,7 +47,7 @@ fn fetch_or_reuse(arch: Arch) -> Result<Kernel> {
 
 /// The versioned kernel package the meta package `linux-image-<debian arch>` depends on.
 fn versioned_package(arch: Arch) -> Result<String> {
-    let meta_package = qualified(&format!("linux-image-{}", arch.debian_name()), arch);
+    let meta_package = qualified(&format!("linux-image-{}", arch::debian_name(arch)), arch);
     ask_apt(|| depends_of(&meta_package))?.ok_or_else(|| debian_package::unknown_package(&meta_package, arch))
 }
 
