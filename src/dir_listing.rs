@@ -17,6 +17,8 @@ const NAME_CAPACITY: usize = 32;
 const ENTRY_CAPACITY: usize = 64;
 /// The buffer of the one `getdents64` call.
 const READ_BYTES: usize = 4096;
+const LIST_FLAGS: OFlags =
+    OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
 
 type Name = heapless::Vec<u8, NAME_CAPACITY>;
 
@@ -37,23 +39,20 @@ impl Listing {
 
     /// The kind of `name` in `parent` when the listing knows it. `None`: ask the kernel about
     /// the one path.
-    pub fn kind(&mut self, parent: &Path, name: &[u8]) -> Option<Kind> {
-        if self.dir.as_ref() != Some(parent) {
-            return None;
-        }
+    pub fn kind(&mut self, parent: &[u8], name: &[u8]) -> Option<Kind> {
+        let dir = self.dir.as_ref().filter(|dir| dir.as_bytes() == parent)?;
         if !self.read {
             self.read = true;
-            self.read(parent);
+            let fd = rustix::fs::openat(CWD, dir.as_cstr(), LIST_FLAGS, Mode::empty());
+            self.read(fd.ok());
         }
         self.entries.iter().find(|(entry, _)| entry.as_slice() == name).map(|(_, kind)| *kind)
     }
 
-    /// Fills the listing from the first `getdents64` of `dir` (empty when it cannot be read).
-    fn read(&mut self, dir: &Path) {
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let Ok(fd) = rustix::fs::openat(CWD, dir.as_cstr(), flags, Mode::empty()) else {
-            return;
-        };
+    /// Fills the listing from the first `getdents64` of the directory `fd` (none: it cannot be
+    /// read, and the listing stays empty).
+    fn read(&mut self, fd: Option<rustix::fd::OwnedFd>) {
+        let Some(fd) = fd else { return };
         let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
         let mut entries = RawDir::new(fd, &mut buf);
         // The first `next` reads; stopping when the buffer is used up avoids a second read.
@@ -87,13 +86,14 @@ mod tests {
         std::fs::write(dir.path().join("init"), b"").unwrap();
         let host = Path::from_bytes(dir.path().to_str().unwrap().as_bytes()).unwrap();
         let mut listing = Listing::default();
-        assert_eq!(listing.kind(&host, b"proc"), None, "nothing is listed before it is expected");
+        let host_bytes = host.as_bytes();
+        assert_eq!(listing.kind(host_bytes, b"proc"), None, "nothing is listed before it is expected");
         listing.expect_lookups_in(&host);
-        assert_eq!(listing.kind(&host, b"proc"), Some(Kind::Directory));
-        assert_eq!(listing.kind(&host, b"bin"), Some(Kind::Symlink));
+        assert_eq!(listing.kind(host_bytes, b"proc"), Some(Kind::Directory));
+        assert_eq!(listing.kind(host_bytes, b"bin"), Some(Kind::Symlink));
         // A regular file needs its mode bits; a missing name may not have fit: the caller asks.
-        assert_eq!(listing.kind(&host, b"init"), None);
-        assert_eq!(listing.kind(&host, b"missing"), None);
-        assert_eq!(listing.kind(&Path::root(), b"proc"), None, "another directory is not listed");
+        assert_eq!(listing.kind(host_bytes, b"init"), None);
+        assert_eq!(listing.kind(host_bytes, b"missing"), None);
+        assert_eq!(listing.kind(b"/", b"proc"), None, "another directory is not listed");
     }
 }

@@ -109,10 +109,11 @@ pub struct HostProbe {
 
 impl Lookup for HostProbe {
     fn kind(&self, host_path: &Path) -> Result<Kind, Errno> {
-        let mut parent = host_path.clone();
-        parent.pop();
-        let name = host_path.as_bytes().rsplit(|&b| b == b'/').next().unwrap_or_default();
-        let listed = self.listing.try_borrow_mut().ok().and_then(|mut listing| listing.kind(&parent, name));
+        let path = host_path.as_bytes();
+        let slash = path.iter().rposition(|&b| b == b'/').unwrap_or_default();
+        let (parent, name) =
+            (path.get(..slash.max(1)).unwrap_or_default(), path.get(slash + 1..).unwrap_or_default());
+        let listed = self.listing.try_borrow_mut().ok().and_then(|mut listing| listing.kind(parent, name));
         listed.map_or_else(|| HostLookup.kind(host_path), Ok)
     }
 

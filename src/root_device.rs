@@ -142,15 +142,22 @@ fn matches_device(device: RootDevice<'_>, name: &[u8]) -> Option<(Path, &'static
     let fstype = identity.as_ref().map_or("", |id| id.fstype);
     let found = match device {
         RootDevice::Uuid(uuid) => {
-            identity.as_ref().is_some_and(|id| !id.uuid.is_empty() && id.uuid.eq_ignore_ascii_case(uuid))
+            identity.as_ref().is_some_and(|id| !id.uuid.is_empty() && same_ignoring_case(&id.uuid, uuid))
         }
         RootDevice::Label(label) => identity.as_ref().is_some_and(|id| id.label == label),
         RootDevice::PartUuid(partuuid) => {
-            partuuid_of(name).is_some_and(|found| found.eq_ignore_ascii_case(partuuid))
+            partuuid_of(name).is_some_and(|found| same_ignoring_case(&found, partuuid))
         }
         RootDevice::Path(_) => false,
     };
     found.then_some((path, fstype))
+}
+
+/// UUIDs match in any case, as blkid and the kernel's `root=PARTUUID=` do. A plain loop: core's
+/// `eq_ignore_ascii_case` is vectorised, several times the size.
+#[allow(clippy::manual_ignore_case_cmp)]
+fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_ascii_lowercase() == y.to_ascii_lowercase())
 }
 
 fn open_device(path: &Path) -> Option<OwnedFd> {
