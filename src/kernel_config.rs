@@ -20,6 +20,8 @@ pub struct KernelConfig<'a> {
     pub root: RootParams<'a>,
     /// `rspawn.debug`: print the plan on the console before acting on it.
     pub debug: bool,
+    /// `quiet`: notices go to the kernel log only, as the kernel's own do.
+    pub quiet: bool,
 }
 
 /// Parses the words of the command line; unknown words belong to the kernel or the real init.
@@ -45,6 +47,7 @@ enum Key {
     BindReadOnly,
     OnFailure,
     Debug,
+    Quiet,
     Init,
     Ostree,
     Root,
@@ -56,12 +59,13 @@ enum Key {
     RootDelay,
 }
 
-const KEYS: [(&str, Key); 14] = [
+const KEYS: [(&str, Key); 15] = [
     ("rspawn.pivot_root", Key::PivotRoot),
     ("rspawn.bind", Key::Bind),
     ("rspawn.bind_ro", Key::BindReadOnly),
     (ON_FAILURE, Key::OnFailure),
     ("rspawn.debug", Key::Debug),
+    ("quiet", Key::Quiet),
     ("init", Key::Init),
     ("ostree", Key::Ostree),
     ("root", Key::Root),
@@ -87,6 +91,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
     };
     match (key, word.value) {
         (Key::Debug, _) => config.debug = true,
+        (Key::Quiet, _) => config.quiet = true,
         (Key::ReadOnly, None) => config.root.read_write = false,
         (Key::ReadWrite, None) => config.root.read_write = true,
         (Key::RootWait, None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
@@ -163,7 +168,8 @@ mod tests {
         assert_eq!(source.command.as_ref().unwrap().as_slice(), [&b"/lib/systemd/systemd"[..]]);
         assert_eq!(source.on_failure, Some(Policy::Poweroff));
         assert_eq!(source.ostree, Some(&b"/ostree/boot.1/os/abc/0"[..]));
-        assert!(config.debug);
+        assert!(config.debug && config.quiet);
+        assert!(!parse_kernel_cmdline(b"root=/dev/vda").unwrap().quiet);
         assert!(matches!(config.root.device, Some(crate::root_device::RootDevice::Label(b"os"))));
         assert!(!config.root.read_write);
         let root = parse_kernel_cmdline(

@@ -138,6 +138,23 @@ pub fn to_stderr(line: &mut Line) {
     write_all(crate::sys::stderr(), line.finish());
 }
 
+/// `quiet` on the kernel command line: notices go to the kernel log only.
+static QUIET: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// A notice (not an error): on the console, or with `quiet` in the kernel log, where it lands at
+/// the default level, which a quiet console does not show either. Errors are always shown.
+pub fn notice(line: &mut Line) {
+    if QUIET.load(core::sync::atomic::Ordering::Relaxed) {
+        to_kmsg(line);
+    } else {
+        to_stderr(line);
+    }
+}
+
 /// Writes a finished line to the kernel log, as one record (one write).
 pub fn to_kmsg(line: &mut Line) {
     use rustix::fs::{openat, Mode, OFlags, CWD};

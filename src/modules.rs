@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::files::read_small_file;
-use crate::log::to_stderr;
+use crate::log::notice;
 use crate::path::Path;
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -35,7 +35,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
                 Err(error) => {
                     let mut line = error.render();
                     line.bytes(b" (a soft dependency: going on without it)");
-                    to_stderr(&mut line);
+                    notice(&mut line);
                 }
             },
             None => {

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, Mode, Source};
 use crate::error::Error;
-use crate::log::{to_stderr, Line};
+use crate::log::{self, Line};
 use crate::path::Path;
 use crate::{args, failure, files, host, kernel_config, ostree, settings, spec};
 use rustix::io::Errno;
@@ -15,7 +15,7 @@ pub fn with_deployment<'a>(mut config: Config<'a>, deployment: Option<&'a ostree
     if config.pivot.is_some() {
         let mut line = Line::prefixed();
         line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
-        to_stderr(&mut line);
+        log::notice(&mut line);
     } else {
         config.pivot =
             Some(spec::PivotSpec { new: deployment.root.as_bytes(), old: Some(ostree::OSTREE_OLD_ROOT) });
@@ -46,6 +46,7 @@ pub fn gather_config<'a>(
         let kernel = read_kernel_cmdline(cmdline_buf)?;
         config.apply(kernel.source);
         (config.root, config.debug) = (kernel.root, kernel.debug);
+        log::set_quiet(kernel.quiet);
     }
     config.apply(invocation.source);
     failure::set_policy(config.on_failure);

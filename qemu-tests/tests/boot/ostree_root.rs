@@ -60,3 +60,24 @@ pub fn ostree_deployment_boots_from_root_label_and_ostree_argument(arch: Arch) -
     assert!(took.is_some(), "could not measure the time from `Run /init` to the payload\n{console}");
     console
 }
+
+/// An explicit `rspawn.pivot_root=` wins over `ostree=` with a warning on the console; with the
+/// kernel's `quiet` the warning goes to the kernel log only, as the kernel's own notices do.
+#[test]
+fn explicit_pivot_over_ostree_warns_on_the_console_unless_quiet() {
+    let disk = ostree_disk_for(Arch::X86_64);
+    let deployment = disk.sysroot.deployment.strip_prefix(&disk.sysroot.dir).expect("inside the sysroot");
+    let pivot = format!("rspawn.pivot_root=/{}:/sysroot", deployment.display());
+    let warning = "rspawn-init: warning: rspawn.pivot_root= given; ostree= only adds its /var bind";
+    for (extra, shown) in [(vec![pivot.clone()], true), (vec![pivot.clone(), "quiet".to_string()], false)] {
+        let boot = Boot::new(kernel_for(Arch::X86_64), root_disk_initramfs_for(Arch::X86_64))
+            .with_disk(&disk.image)
+            .with_kernel_args(&disk.kernel_args())
+            .with_kernel_args(&extra);
+        let console = run(&boot);
+        let report = assert_payload_ran_as_pid1(&console);
+        assert_eq!(report.get("cat:/rspawn-marker"), Some(OSTREE_DEPLOYMENT_MARKER), "{console}");
+        assert_eq!(report.get("cat:/var/rspawn-var-marker"), Some(OSTREE_VAR_MARKER), "{console}");
+        assert_eq!(console.text.contains(warning), shown, "{extra:?}: warning shown: {}\n{console}", !shown);
+    }
+}
