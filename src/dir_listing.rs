@@ -27,7 +27,7 @@ type Name = heapless::Vec<u8, NAME_CAPACITY>;
 #[derive(Default)]
 pub struct Listing {
     dir: Option<Path>,
-    read: bool,
+    listed: bool,
     entries: heapless::Vec<(Name, Kind), ENTRY_CAPACITY>,
 }
 
@@ -41,18 +41,18 @@ impl Listing {
     /// the one path.
     pub fn kind(&mut self, parent: &[u8], name: &[u8]) -> Option<Kind> {
         let dir = self.dir.as_ref().filter(|dir| dir.as_bytes() == parent)?;
-        if !self.read {
-            self.read = true;
-            let fd = rustix::fs::openat(CWD, dir.as_cstr(), LIST_FLAGS, Mode::empty());
-            self.read(fd.ok());
+        if !self.listed {
+            self.listed = true;
+            // Unreadable: the listing stays empty and every name is asked about one by one.
+            if let Ok(fd) = rustix::fs::openat(CWD, dir.as_cstr(), LIST_FLAGS, Mode::empty()) {
+                self.fill_from(fd);
+            }
         }
         self.entries.iter().find(|(entry, _)| entry.as_slice() == name).map(|(_, kind)| *kind)
     }
 
-    /// Fills the listing from the first `getdents64` of the directory `fd` (none: it cannot be
-    /// read, and the listing stays empty).
-    fn read(&mut self, fd: Option<rustix::fd::OwnedFd>) {
-        let Some(fd) = fd else { return };
+    /// Fills the listing from the first `getdents64` of the directory `fd`.
+    fn fill_from(&mut self, fd: rustix::fd::OwnedFd) {
         let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
         let mut entries = RawDir::new(fd, &mut buf);
         // The first `next` reads; stopping when the buffer is used up avoids a second read.
