@@ -134,10 +134,8 @@ fn matches_device(device: RootDevice<'_>, name: &[u8]) -> Option<(Path, &'static
     let mut path = Path::from_bytes(b"/dev").ok()?;
     path.push(name).ok()?;
     let fd = open_device(&path)?;
-    let mut head = [0u8; HEAD_LEN];
-    let mut btrfs = [0u8; BTRFS_LEN];
-    let _ = rustix::io::pread(&fd, &mut head, 0);
-    let _ = rustix::io::pread(&fd, &mut btrfs, BTRFS_OFFSET);
+    let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
+    read_superblocks(&fd, &mut head, &mut btrfs);
     let identity = identify(&head, &btrfs);
     let fstype = identity.as_ref().map_or("", |id| id.fstype);
     let found = match device {
@@ -166,11 +164,19 @@ fn open_device(path: &Path) -> Option<OwnedFd> {
 
 fn read_identity_fstype(path: &Path) -> Option<&'static str> {
     let fd = open_device(path)?;
-    let mut head = [0u8; HEAD_LEN];
-    let mut btrfs = [0u8; BTRFS_LEN];
-    let _ = rustix::io::pread(&fd, &mut head, 0);
-    let _ = rustix::io::pread(&fd, &mut btrfs, BTRFS_OFFSET);
+    let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
+    read_superblocks(&fd, &mut head, &mut btrfs);
     identify(&head, &btrfs).map(|id| id.fstype)
+}
+
+/// Reads what `identify` looks at: the first 4 KiB, and the btrfs area 64 KiB in only when those
+/// show no file system whose magic is there (a second read from a cold disk costs milliseconds
+/// at boot; a FAT boot sector may sit in front of btrfs, so it is not enough).
+fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BTRFS_LEN]) {
+    let _ = rustix::io::pread(fd, &mut head[..], 0);
+    if identify(&head[..], &[]).is_none_or(|id| id.fstype == "vfat") {
+        let _ = rustix::io::pread(fd, &mut btrfs[..], BTRFS_OFFSET);
+    }
 }
 
 /// The PARTUUID of partition `name` (e.g. `vda1`): its number from sysfs, its disk from the
