@@ -4,12 +4,17 @@
 
 use crate::cmd::header;
 use crate::workspace;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use rspawn_qemu_tests::{ensure_debian_kernel, images, Boot};
 
 /// Builds the images, boots them with the console shown live, and sums up the payload's view.
 pub fn run() -> Result<()> {
+    // Made afresh each run: the image builders expect an empty directory.
     let dir = workspace::root()?.join("target/rspawn-demo");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("removing the last demo's {}", dir.display()))?;
+    }
     std::fs::create_dir_all(&dir)?;
     header("a Debian kernel, an initramfs with rspawn-init as /init, and an OSTree disk");
     let kernel = ensure_debian_kernel()?;
