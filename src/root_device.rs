@@ -16,8 +16,8 @@ use rustix::io::Errno;
 pub const ROOTWAIT_DEFAULT_SECONDS: u32 = 60;
 /// Without `rootwait`, drivers loaded just now still get this long to show the device.
 const DEFAULT_WAIT_SECONDS: u32 = 5;
-/// Pauses between looks for the device start at 1 ms and double up to this: a disk whose driver was just
-/// loaded usually appears within milliseconds, and a slow one is not scanned in a busy loop.
+/// Pauses between looks for the device start at 1 ms and double up to this: the disk of a driver
+/// loaded just now usually appears within milliseconds, and a slow one is not scanned in a busy loop.
 const POLL_MAX_MS: u32 = 50;
 
 /// How `root=` names the device.
