@@ -16,8 +16,10 @@ use rustix::io::Errno;
 pub const ROOTWAIT_DEFAULT_SECONDS: u32 = 60;
 /// Without `rootwait`, drivers loaded just now still get this long to show the device.
 const DEFAULT_WAIT_SECONDS: u32 = 5;
-/// Pauses between looks for the device start at 1 ms and double up to this: the disk of a driver
-/// loaded just now usually appears within milliseconds, and a slow one is not scanned in a busy loop.
+/// Looks for the device every millisecond for this long: the disk of a driver loaded just now
+/// usually appears within tens of milliseconds, and every millisecond of lateness is boot time.
+const FAST_POLL_MS: u32 = 200;
+/// Then the pauses double up to this, so a slow disk is not scanned in a busy loop.
 const POLL_MAX_MS: u32 = 50;
 
 /// How `root=` names the device.
@@ -85,7 +87,9 @@ pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static s
         }
         sleep_ms(pause);
         waited += pause;
-        pause = (pause * 2).min(POLL_MAX_MS);
+        if waited >= FAST_POLL_MS {
+            pause = (pause * 2).min(POLL_MAX_MS);
+        }
     }
 }
 
