@@ -36,6 +36,13 @@ pub fn build_init_for(target: &str) -> Result<PathBuf> {
     Ok(binary)
 }
 
+/// The release build of rspawn-initrd, which writes the QEMU tests', the demo's and the bench's
+/// images, brought up to date (the QEMU tests' helper only builds it when it is missing, so a build
+/// left from older sources would otherwise be used).
+pub fn build_initramfs_builder() -> Result<()> {
+    run(cargo_in_root()?.args(["build", "--release", "-p", "rspawn-initrd"]))
+}
+
 /// The whole workspace's tests; the namespace tests in tests/ find the static init through
 /// `RSPAWN_INIT_BIN` rather than building it themselves.
 pub fn cargo_test(init: &Path) -> Result<()> {

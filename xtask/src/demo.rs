@@ -12,6 +12,7 @@ use std::process::Command;
 pub fn run() -> Result<()> {
     prereqs::ensure()?;
     let init = checks::build_init()?;
+    checks::build_initramfs_builder()?;
     crate::demo_boot::run()?;
     // Unmounted on every way out: explicitly below, or by `Drop` when a `?` returns early.
     let mut tree = TmpfsDir::mount("rspawn-demo.")?;

@@ -71,6 +71,7 @@ fn test() -> anyhow::Result<()> {
     static_binary::check(&init)?;
     // The QEMU tests' aarch64 boots take this build (they never build it themselves).
     static_binary::check_static(&checks::build_init_for(AARCH64_MUSL_TARGET)?, AARCH64_MUSL_TARGET)?;
+    checks::build_initramfs_builder()?;
     checks::cargo_test(&init)?;
     bench::quick(&init)?;
     fuzz::run_all(false)

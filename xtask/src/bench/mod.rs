@@ -23,8 +23,8 @@ mod stats;
 mod stub_memory;
 mod syscalls;
 
-use crate::cmd::{cargo, header, run};
-use crate::{checks, prereqs, workspace};
+use crate::cmd::header;
+use crate::{checks, prereqs};
 use anyhow::{bail, Context, Result};
 use report::Report;
 use std::fs;
@@ -85,7 +85,7 @@ fn run_bench(init: &Path, repetitions: Repetitions) -> Result<()> {
     let started = Instant::now();
     // First, while this process has one thread: unshare(CLONE_NEWNS) refuses a threaded process.
     mounts::enter_private_mount_namespace()?;
-    build_initramfs_builder()?;
+    checks::build_initramfs_builder()?;
     let work = fresh_work_dir()?;
     let mut report = Report::default();
     sizes::measure(init, &mut report)?;
@@ -110,10 +110,4 @@ fn fresh_work_dir() -> Result<PathBuf> {
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
-}
-
-/// The boots' images are written by the release build of rspawn-initrd, brought up to date here
-/// (the QEMU tests' helper only builds it when it is missing).
-fn build_initramfs_builder() -> Result<()> {
-    run(cargo().current_dir(workspace::root()?).args(["build", "--release", "-p", "rspawn-initrd"]))
 }
