@@ -129,6 +129,25 @@ fn ensure_debian_packages() -> Result<()> {
     apt_install(&missing)
 }
 
+/// The machine image ships `qemu-utils` (qemu-img) from bookworm-backports, whose version `Breaks`
+/// the release's `qemu-system-common`, so installing `qemu-system-x86` beside it fails. QEMU's
+/// parts must share one version: pin `qemu-utils` to the release's, the one the boots were timed with.
+fn qemu_utils_pin() -> Result<Vec<String>> {
+    let installed = probe(Command::new("dpkg-query").args(["-W", "-f=${Version}", "qemu-utils"]))?;
+    let installed = String::from_utf8_lossy(&installed.stdout).trim().to_string();
+    if installed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let policy = probe(Command::new("apt-cache").args(["policy", "qemu-system-common"]))?;
+    let policy = String::from_utf8_lossy(&policy.stdout).into_owned();
+    let candidate = policy.lines().find_map(|line| line.trim().strip_prefix("Candidate: ")).unwrap_or_default();
+    if candidate.is_empty() || candidate == "(none)" || candidate == installed {
+        return Ok(Vec::new());
+    }
+    println!("qemu-utils {installed} does not match qemu-system-common {candidate}: installing qemu-utils={candidate}");
+    Ok(vec![format!("qemu-utils={candidate}")])
+}
+
 /// `dpkg-query` prints e.g. `install ok installed`; the last word is the package's state, and a
 /// package dpkg has never heard of makes it exit non-zero.
 fn debian_package_installed(name: &str) -> Result<bool> {
@@ -140,10 +159,12 @@ fn debian_package_installed(name: &str) -> Result<bool> {
 fn apt_install(packages: &[&str]) -> Result<()> {
     let hint = || "installing Debian packages needs root (run as root, or install them by hand)";
     run(Command::new("apt-get").arg("update")).with_context(hint)?;
+    let pins = qemu_utils_pin()?;
     run(Command::new("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y"])
-        .args(packages))
+        .args(["install", "-y", "--allow-downgrades"])
+        .args(packages)
+        .args(&pins))
     .with_context(hint)
 }
 
