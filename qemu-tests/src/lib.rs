@@ -28,6 +28,7 @@ pub mod binaries;
 pub mod busybox;
 pub mod console;
 pub mod debian_package;
+pub mod debian_system;
 pub mod disk;
 pub mod error;
 pub mod filesystems;

@@ -82,6 +82,10 @@ const DEBIAN_PACKAGES: &[Package] = &[
         needed_by: "QEMU tests: dracut builds an image with contrib/dracut's rspawn-init module",
     },
     Package { name: "kmod", needed_by: "QEMU tests: depmod on the private copy of the kernel's modules" },
+    Package {
+        name: "mmdebstrap",
+        needed_by: "QEMU and namespace tests: whole Debian systems (systemd, ostree, initramfs-tools) as users make them",
+    },
     Package { name: "man-db", needed_by: "tests: `man -l` renders the installed rspawn-init(8)" },
     Package { name: "groff-base", needed_by: "tests: `groff -ww` checks rspawn-init(8) for warnings" },
 ];
@@ -140,7 +144,8 @@ fn qemu_utils_pin() -> Result<Vec<String>> {
     }
     let policy = probe(Command::new("apt-cache").args(["policy", "qemu-system-common"]))?;
     let policy = String::from_utf8_lossy(&policy.stdout).into_owned();
-    let candidate = policy.lines().find_map(|line| line.trim().strip_prefix("Candidate: ")).unwrap_or_default();
+    let candidate =
+        policy.lines().find_map(|line| line.trim().strip_prefix("Candidate: ")).unwrap_or_default();
     if candidate.is_empty() || candidate == "(none)" || candidate == installed {
         return Ok(Vec::new());
     }
