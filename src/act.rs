@@ -1,37 +1,42 @@
 //! Plan -> changes, with an undo journal: every step done is recorded, and a failure undoes
 //! the recorded steps in reverse so the mount table is as it was.
 
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::path::{components, Path};
 use crate::plan::{Plan, Step, MAX_STEPS};
+use core::ffi::CStr;
 use rustix::io::Errno;
 
-/// The system calls a plan needs; `HostOps` makes them, tests simulate them.
+/// The system calls a plan needs, on host paths; `HostOps` makes them, tests simulate them.
 pub trait Ops {
     fn make_root_mount(&mut self) -> Result<(), Errno>;
+    /// Reverts `make_root_mount`: back to the root as it was, the stacked copy detached.
+    fn unmake_root_mount(&mut self) -> Result<(), Errno>;
     fn make_private(&mut self) -> Result<(), Errno>;
-    fn mkdir(&mut self, path: &Path) -> Result<(), Errno>;
-    fn rmdir(&mut self, path: &Path) -> Result<(), Errno>;
-    fn create_file(&mut self, path: &Path) -> Result<(), Errno>;
-    fn unlink(&mut self, path: &Path) -> Result<(), Errno>;
-    fn bind(&mut self, source: &Path, target: &Path, recursive: bool) -> Result<(), Errno>;
-    fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno>;
-    fn unmount(&mut self, target: &Path) -> Result<(), Errno>;
-    fn move_mount(&mut self, source: &Path, target: &Path) -> Result<(), Errno>;
+    fn mkdir(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn rmdir(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn create_file(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn unlink(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno>;
+    fn remount_read_only(&mut self, target: &CStr) -> Result<(), Errno>;
+    fn unmount(&mut self, target: &CStr) -> Result<(), Errno>;
+    fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno>;
     /// Makes `new` the root; the old root goes to `old` inside it, or is detached.
-    fn pivot_root(&mut self, new: &Path, old: Option<&Path>) -> Result<(), Errno>;
+    fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno>;
     /// Reverts `pivot_root(new, Some(old))`.
-    fn unpivot_root(&mut self, new: &Path, old: &Path) -> Result<(), Errno>;
+    fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno>;
     /// Moves `new` onto `/`, enters it, and frees the old rootfs's contents when asked.
-    fn switch_root(&mut self, new: &Path, free_old_root: bool) -> Result<(), Errno>;
+    fn switch_root(&mut self, new: &CStr, free_old_root: bool) -> Result<(), Errno>;
 }
 
-/// A step that was done, and how many directories it created (for `Mkdir`).
+/// A step that was done; for `Mkdir`, how many leading directories were there already and how
+/// many it created after them.
 #[cfg_attr(test, derive(Debug))]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Done {
-    step: usize,
-    created: usize,
+    step: u8,
+    existed: u16,
+    created: u16,
 }
 
 /// What has been done so far, to undo in reverse.
@@ -49,20 +54,23 @@ pub struct Failure<'p> {
 }
 
 /// Performs the plan's steps in order; on failure undoes what was done and reports both.
+// Two error values (about 130 bytes), made once at the end of a failed run: not worth a box
+// we could not have anyway.
+#[allow(clippy::result_large_err)]
 pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure<'p>> {
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
-        let mut created = 0;
-        match do_step(step, ops, &mut created) {
+        let mut done = Done { step: index as u8, ..Done::default() };
+        match do_step(plan, step, ops, &mut done) {
             // The journal has one slot per step, so this cannot overflow.
             Ok(Changed::Something) => {
-                let _ = journal.done.push(Done { step: index, created });
+                let _ = journal.done.push(done);
             }
             Ok(Changed::Nothing) => {}
             Err(error) => {
                 // A failed step changed nothing, except a half-done mkdir -p: record what it made.
-                if created > 0 {
-                    let _ = journal.done.push(Done { step: index, created });
+                if done.created > 0 {
+                    let _ = journal.done.push(done);
                 }
                 let undo_error = undo_plan(plan, journal, ops).err();
                 return Err(Failure { error, undo_error });
@@ -72,12 +80,23 @@ pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, F
     Ok(journal)
 }
 
+/// The last step: replaces this process with the plan's init. The file was resolved in the new
+/// root when planned; it is opened again refusing any symlink, so a mount made since cannot
+/// turn it into another file. Returns only on failure.
+pub fn exec_init(plan: &Plan<'_>, env: crate::sys::Env) -> Errno {
+    let file = plan.paths.cstr(plan.exec.file);
+    if let Err(errno) = crate::host::place(file) {
+        return errno;
+    }
+    crate::sys::execve(file, plan.exec.argv.iter().map(|&word| plan.paths.cstr(word)), env)
+}
+
 /// Undoes every journaled step in reverse; keeps going after an error and returns the first.
 pub fn undo_plan<'p>(plan: &'p Plan<'_>, mut journal: Journal, ops: &mut impl Ops) -> Result<(), Error<'p>> {
     let mut first_error = None;
     while let Some(done) = journal.done.pop() {
-        if let Some(step) = plan.steps.get(done.step) {
-            if let Err(error) = undo_step(step, done.created, ops) {
+        if let Some(step) = plan.steps.get(usize::from(done.step)) {
+            if let Err(error) = undo_step(plan, step, done, ops) {
                 first_error.get_or_insert(error);
             }
         }
@@ -92,97 +111,112 @@ enum Changed {
 }
 
 /// How an error of `step` is reported: what was done, and to which path.
-fn described(step: &Step) -> (&'static str, &[u8]) {
-    match step {
-        Step::MakeRootMount => ("make root a mount", b"/"),
-        Step::MakePrivate => ("make mounts private", b"/"),
-        Step::Mkdir { path, .. } => ("mkdir", path.as_bytes()),
-        Step::CreateFile { path } => ("create file", path.as_bytes()),
-        Step::Bind { source, .. } => ("bind", source.as_bytes()),
-        Step::RemountReadOnly { target } => ("remount read-only", target.as_bytes()),
-        Step::Move { source, .. } | Step::Carry { source, .. } => ("move mount", source.as_bytes()),
-        Step::PivotRoot { new, .. } => ("pivot_root", new.as_bytes()),
-        Step::SwitchRoot { new, .. } => ("switch root", new.as_bytes()),
+fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
+    match *step {
+        Step::MakeRootMount => (Stage::MakeRootMount, b"/"),
+        Step::MakePrivate => (Stage::MakePrivate, b"/"),
+        Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
+        Step::CreateFile { path } => (Stage::CreateFile, plan.path(path)),
+        Step::Bind { source, .. } => (Stage::Bind, plan.path(source)),
+        Step::RemountReadOnly { target } => (Stage::RemountReadOnly, plan.path(target)),
+        Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, plan.path(source)),
+        Step::PivotRoot { new, .. } => (Stage::PivotRoot, plan.path(new)),
+        Step::SwitchRoot { new, .. } => (Stage::SwitchRoot, plan.path(new)),
     }
 }
 
 /// The path an undo of `step` works on, for its error.
-fn undo_subject(step: &Step) -> &[u8] {
-    match step {
+fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
+    match *step {
         Step::Bind { target, .. } | Step::Move { target, .. } | Step::Carry { target, .. } => {
-            target.as_bytes()
+            plan.path(target)
         }
-        Step::PivotRoot { old: Some(old), .. } => old.as_bytes(),
-        _ => described(step).1,
+        Step::PivotRoot { old: Some(old), .. } => plan.path(old),
+        _ => described(plan, step).1,
     }
 }
 
-fn do_step<'p>(step: &'p Step, ops: &mut impl Ops, created: &mut usize) -> Result<Changed, Error<'p>> {
-    let done = match step {
-        Step::Carry { source, target } => match ops.move_mount(source, target) {
+fn do_step<'p>(
+    plan: &'p Plan<'_>,
+    step: &Step,
+    ops: &mut impl Ops,
+    done: &mut Done,
+) -> Result<Changed, Error<'p>> {
+    let path = |span| plan.paths.cstr(span);
+    let result = match *step {
+        Step::Carry { source, target } => match ops.move_mount(path(source), path(target)) {
             // Not a mount point, or not there: nothing to carry.
             Err(Errno::INVAL | Errno::NOENT) => return Ok(Changed::Nothing),
             done => done,
         },
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakePrivate => ops.make_private(),
-        Step::Mkdir { path, from } => mkdir_all(path, *from, ops, created),
-        Step::CreateFile { path } => ops.create_file(path),
-        Step::Bind { source, target, recursive } => ops.bind(source, target, *recursive),
-        Step::RemountReadOnly { target } => ops.remount_read_only(target),
-        Step::Move { source, target } => ops.move_mount(source, target),
-        Step::PivotRoot { new, old } => ops.pivot_root(new, old.as_ref()),
-        Step::SwitchRoot { new, free_old_root } => ops.switch_root(new, *free_old_root),
+        Step::Mkdir { path: dir, from } => mkdir_all(plan.path(dir), from.into(), ops, done),
+        Step::CreateFile { path: file } => ops.create_file(path(file)),
+        Step::Bind { source, target, recursive } => ops.bind(path(source), path(target), recursive),
+        Step::RemountReadOnly { target } => ops.remount_read_only(path(target)),
+        Step::Move { source, target } => ops.move_mount(path(source), path(target)),
+        Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
+        Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
     };
-    let (name, subject) = described(step);
-    done.map(|()| Changed::Something).map_err(|errno| fail(name, subject, errno))
+    let (stage, subject) = described(plan, step);
+    result.map(|()| Changed::Something).map_err(|errno| fail(stage, subject, errno))
 }
 
-fn undo_step<'p>(step: &'p Step, created: usize, ops: &mut impl Ops) -> Result<(), Error<'p>> {
-    let undone = match step {
-        // The stacked copy shows the same tree, and propagation only matters for later mounts.
-        Step::MakeRootMount | Step::MakePrivate | Step::RemountReadOnly { .. } => Ok(()),
-        Step::Mkdir { path, from } => rmdir_created(path, *from, created, ops),
-        Step::CreateFile { path } => ops.unlink(path),
-        Step::Bind { target, .. } => ops.unmount(target),
-        Step::Move { source, target } | Step::Carry { source, target } => ops.move_mount(target, source),
-        Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(new, old),
+fn undo_step<'p>(plan: &'p Plan<'_>, step: &Step, done: Done, ops: &mut impl Ops) -> Result<(), Error<'p>> {
+    let path = |span| plan.paths.cstr(span);
+    let undone = match *step {
+        Step::MakeRootMount => ops.unmake_root_mount(),
+        // Propagation only matters for later mounts; the remount goes with its bind.
+        Step::MakePrivate | Step::RemountReadOnly { .. } => Ok(()),
+        Step::Mkdir { path: dir, from } => rmdir_created(plan.path(dir), from.into(), done, ops),
+        Step::CreateFile { path: file } => ops.unlink(path(file)),
+        Step::Bind { target, .. } => ops.unmount(path(target)),
+        Step::Move { source, target } | Step::Carry { source, target } => {
+            ops.move_mount(path(target), path(source))
+        }
+        Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
         // Past the point of no return: the old root is detached or the initramfs freed.
         Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
     };
-    undone.map_err(|errno| fail("undo", undo_subject(step), errno))
+    undone.map_err(|errno| fail(Stage::Undo, undo_subject(plan, step), errno))
 }
 
-/// Creates the components of `path` after byte `from`, counting those it made.
-fn mkdir_all(path: &Path, from: usize, ops: &mut impl Ops, created: &mut usize) -> Result<(), Errno> {
-    let mut dir =
-        Path::from_bytes(path.as_bytes().get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
-    for component in components(path.as_bytes().get(from..).unwrap_or(&[])) {
+/// Creates the components of `path` after byte `from`, counting those it made. Leading ones
+/// that exist already (an earlier mount's source holds them) are used as they are.
+fn mkdir_all(path: &[u8], from: usize, ops: &mut impl Ops, done: &mut Done) -> Result<(), Errno> {
+    let mut dir = Path::root();
+    dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
+    for component in components(path.get(from..).unwrap_or(&[])) {
         dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
-        ops.mkdir(&dir)?;
-        *created += 1;
+        match ops.mkdir(dir.as_cstr()) {
+            Ok(()) => done.created += 1,
+            Err(Errno::EXIST) if done.created == 0 => done.existed += 1,
+            Err(errno) => return Err(errno),
+        }
     }
     Ok(())
 }
 
-/// Removes the `created` directories `mkdir_all` made, deepest first.
-fn rmdir_created(path: &Path, from: usize, created: usize, ops: &mut impl Ops) -> Result<(), Errno> {
-    let mut dir =
-        Path::from_bytes(path.as_bytes().get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
-    for component in components(path.as_bytes().get(from..).unwrap_or(&[])).take(created) {
+/// Removes the directories `mkdir_all` made, deepest first.
+fn rmdir_created(path: &[u8], from: usize, done: Done, ops: &mut impl Ops) -> Result<(), Errno> {
+    let mut dir = Path::root();
+    dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
+    for component in
+        components(path.get(from..).unwrap_or(&[])).take(usize::from(done.existed + done.created))
+    {
         dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
     }
-    for _ in 0..created {
-        ops.rmdir(&dir)?;
+    for _ in 0..done.created {
+        ops.rmdir(dir.as_cstr())?;
         dir.pop();
     }
     Ok(())
 }
 
-fn fail<'p>(step: &'static str, path: &'p [u8], errno: Errno) -> Error<'p> {
-    Error::failure(step, path, errno, hint_for(errno))
+fn fail(stage: Stage, path: &[u8], errno: Errno) -> Error<'_> {
+    Error::failure(stage, path, errno, hint_for(errno))
 }
-
 /// A short hint for the errno values a mount dance meets.
 fn hint_for(errno: Errno) -> &'static str {
     match errno {

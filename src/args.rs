@@ -2,7 +2,7 @@
 //! container mode, the kernel's leftovers otherwise).
 
 use crate::config::{Mode, Policy, Source, Words};
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::spec::{parse_bind, parse_pivot, Refusal};
 use rustix::io::Errno;
 
@@ -94,7 +94,8 @@ pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
             Some(value) => value,
             None => rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?,
         };
-        set_value(&mut invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
+        set_value(&mut invocation, option, value)
+            .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
     }
     Ok(invocation)
 }
@@ -126,11 +127,11 @@ fn collect_words<'a>(words: &[&'a [u8]], first: &'a [u8]) -> Result<Words<'a>, E
 }
 
 fn too_many_words(word: &[u8]) -> Error<'_> {
-    Error::usage("command line", word, Errno::TOOBIG, "more than 64 words for the init")
+    Error::usage(Stage::CommandLine, word, Errno::TOOBIG, "more than 64 words for the init")
 }
 
 fn usage<'a>(arg: &'a [u8], hint: &'static str) -> Error<'a> {
-    Error::usage("command line", arg, Errno::INVAL, hint)
+    Error::usage(Stage::CommandLine, arg, Errno::INVAL, hint)
 }
 
 #[cfg(test)]

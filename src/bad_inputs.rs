@@ -7,9 +7,7 @@ use crate::args::parse_args;
 use crate::config::Config;
 use crate::error::rendered;
 use crate::kernel_config::parse_kernel_cmdline;
-use crate::path::Path;
-use crate::plan::{make_plan, Finale};
-use crate::plan_tests::tree;
+use crate::plan_tests::{planned, tree};
 use crate::settings::parse_settings;
 use crate::simulated::Table;
 
@@ -114,7 +112,11 @@ const CASES: &[Case] = &[
     Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "/nope"], line: "find init: /nope: ENOENT — the init must be an executable file in the new root" },
     Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "/etc/hostname"], line: "find init: /etc/hostname: EACCES — the init must be an executable file in the new root" },
     Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "/escape-init"], line: "find init: /escape-init: ENOENT — the init must be an executable file in the new root" },
-    Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "sbin/init"], line: "find init: 'sbin/init': EINVAL — the init must be an absolute path" },
+    Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "sbin/init"], line: "find init: 'sbin/init': EINVAL — the init must be an absolute path or a bare name looked up in PATH" },
+    Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "nginx"], line: "find init: nginx: ENOENT — not found in any directory of PATH in the new root" },
+    Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--", "hostname"], line: "find init: hostname: EACCES — found in PATH, but not executable" },
+    Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--bind=/data:/"], line: "resolve bind destination: /: EINVAL — DST cannot be the new root itself" },
+    Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--bind=/data:/etc/.."], line: "resolve bind destination: /etc/..: EINVAL — DST cannot be the new root itself" },
     Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--bind=/nope:/x"], line: "resolve bind source: /nope: ENOENT — SRC must exist" },
     Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--bind=/escape:/x"], line: "resolve bind source: /escape: ENOENT — SRC must exist" },
     Case { source: Source::Tree, input: &["--pivot-root=/images/a", "--bind=/data:/etc/hostname"], line: "resolve bind destination: /etc/hostname: ENOTDIR — SRC and DST must both be directories or both files" },
@@ -132,6 +134,9 @@ fn plan_tree() -> Table {
         .link("/escape", "../../../../host-only")
         .link("/images/a/escape-init", "/../../../usr/bin/host-only")
         .entries_with_device("/dev/null")
+        // A bare name found in PATH, but not executable.
+        .dirs(&["/images/a/bin"])
+        .file("/images/a/bin/hostname")
 }
 
 trait WithDevice {
@@ -157,10 +162,8 @@ fn refusal(case: &Case) -> String {
             let invocation = parse_args(&argv).expect("planner cases parse");
             let mut config = Config::default();
             config.apply(invocation.source);
-            return match make_plan(&config, &Path::root(), &plan_tree(), Finale::PivotRoot) {
-                Ok(_) => "accepted".to_string(),
-                Err(error) => rendered(&error),
-            };
+            config.search_path = Some(b"/usr/bin:/bin");
+            return planned(&config, &plan_tree()).map_or_else(|error| error, |_| "accepted".to_string());
         }
     };
     error.map_or_else(|| "accepted".to_string(), |e| rendered(&e))

@@ -44,7 +44,8 @@ pub enum Policy {
 }
 
 impl Policy {
-    const ALL: [Policy; 5] =
+    /// Every policy, in the order of their names in `--help`.
+    pub const ALL: [Policy; 5] =
         [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
 
     pub fn name(self) -> &'static str {
@@ -90,8 +91,8 @@ pub struct Config<'a> {
     pub leftovers: Words<'a>,
     pub on_failure: Policy,
     pub ostree: Option<&'a [u8]>,
-    /// Booting an OSTree deployment: leave `/run/ostree-booted` for its tools.
-    pub ostree_booted: bool,
+    /// Where a bare INIT name is looked up: the environment's `PATH`, else the default.
+    pub search_path: Option<&'a [u8]>,
     /// The kernel command line's root= and friends (initrd mode).
     pub root: crate::root_device::RootParams<'a>,
     /// `rspawn.debug`: print the plan before acting.

@@ -6,7 +6,6 @@
 //! (is it executable?) and an unknown `d_type` says nothing, so both still get an `lstat`, as does
 //! a name the listing does not hold (it may not fit in the first read).
 
-use crate::path::Path;
 use crate::resolve::Kind;
 use core::mem::MaybeUninit;
 use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
@@ -15,6 +14,8 @@ use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
 const NAME_CAPACITY: usize = 32;
 /// Entries kept from the first read; more are looked up one by one.
 const ENTRY_CAPACITY: usize = 64;
+/// A directory with a longer path is not listed (its names are looked up one by one).
+const DIR_CAPACITY: usize = 256;
 /// The buffer of the one `getdents64` call.
 const READ_BYTES: usize = 4096;
 const LIST_FLAGS: OFlags =
@@ -26,25 +27,32 @@ type Name = heapless::Vec<u8, NAME_CAPACITY>;
 /// so a plan that fails before costs nothing).
 #[derive(Default)]
 pub struct Listing {
-    dir: Option<Path>,
+    /// The directory's path with its NUL; empty: none expected.
+    dir: heapless::Vec<u8, DIR_CAPACITY>,
     listed: bool,
     entries: heapless::Vec<(Name, Kind), ENTRY_CAPACITY>,
 }
 
 impl Listing {
     /// Names in `dir` will be asked about: answer them from one listing.
-    pub fn expect_lookups_in(&mut self, dir: &Path) {
-        *self = Listing { dir: Some(dir.clone()), ..Listing::default() };
+    pub fn expect_lookups_in(&mut self, dir: &[u8]) {
+        self.entries.clear();
+        self.listed = false;
+        self.dir.clear();
+        if self.dir.extend_from_slice(dir).is_err() || self.dir.push(0).is_err() {
+            self.dir.clear();
+        }
     }
 
     /// The kind of `name` in `parent` when the listing knows it. `None`: ask the kernel about
     /// the one path.
     pub fn kind(&mut self, parent: &[u8], name: &[u8]) -> Option<Kind> {
-        let dir = self.dir.as_ref().filter(|dir| dir.as_bytes() == parent)?;
+        let dir =
+            core::ffi::CStr::from_bytes_with_nul(&self.dir).ok().filter(|dir| dir.to_bytes() == parent)?;
         if !self.listed {
             self.listed = true;
             // Unreadable: the listing stays empty and every name is asked about one by one.
-            if let Ok(fd) = rustix::fs::openat(CWD, dir.as_cstr(), LIST_FLAGS, Mode::empty()) {
+            if let Ok(fd) = rustix::fs::openat(CWD, dir, LIST_FLAGS, Mode::empty()) {
                 self.fill_from(fd);
             }
         }
@@ -84,11 +92,10 @@ mod tests {
         std::fs::create_dir(dir.path().join("proc")).unwrap();
         std::os::unix::fs::symlink("usr/bin", dir.path().join("bin")).unwrap();
         std::fs::write(dir.path().join("init"), b"").unwrap();
-        let host = Path::from_bytes(dir.path().to_str().unwrap().as_bytes()).unwrap();
+        let host_bytes = dir.path().to_str().unwrap().as_bytes();
         let mut listing = Listing::default();
-        let host_bytes = host.as_bytes();
         assert_eq!(listing.kind(host_bytes, b"proc"), None, "nothing is listed before it is expected");
-        listing.expect_lookups_in(&host);
+        listing.expect_lookups_in(host_bytes);
         assert_eq!(listing.kind(host_bytes, b"proc"), Some(Kind::Directory));
         assert_eq!(listing.kind(host_bytes, b"bin"), Some(Kind::Symlink));
         // A regular file needs its mode bits; a missing name may not have fit: the caller asks.

@@ -2,10 +2,9 @@
 //! reported, rolled back and, for PID 1 of a machine, handed to the failure policy.
 
 use crate::config::{Config, Mode};
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::host::{HostOps, HostProbe};
 use crate::log::to_stderr;
-use crate::path::Path;
 use crate::sys::{self, Env};
 use crate::{act, config, failure, host, initrd, log, plan, supervise};
 
@@ -22,7 +21,8 @@ impl Run {
             // Orphans of the init must still come to us to be reaped.
             let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
         }
-        let journal = match act::run_plan(plan, &mut HostOps) {
+        let mut ops = HostOps::default();
+        let journal = match act::run_plan(plan, &mut ops) {
             Ok(journal) => journal,
             Err(failure) => {
                 if let Some(undo_error) = failure.undo_error {
@@ -31,28 +31,51 @@ impl Run {
                 return self.refuse(failure.error, Some(mode));
             }
         };
-        if as_pid2 {
-            return supervise::supervise(&plan.exec, self.env);
-        }
-        let errno = sys::execve(&plan.exec.path, &plan.exec.args, self.env);
-        let error =
-            Error::failure("exec", plan.exec.path.as_bytes(), errno, "the init did not start; rolled back");
-        if let Err(undo_error) = act::undo_plan(plan, journal, &mut HostOps) {
+        let errno = if as_pid2 {
+            match supervise::start(plan, self.env) {
+                Ok(child) => supervise::forward_and_reap(child),
+                Err(errno) => errno,
+            }
+        } else {
+            act::exec_init(plan, self.env)
+        };
+        let file = plan.path(plan.exec.file);
+        let undone = act::undo_plan(plan, journal, &mut ops);
+        let hint = match &undone {
+            Ok(()) => "the init did not start; rolled back",
+            Err(_) => "the init did not start; NOT rolled back: the mounts stay as the line below says",
+        };
+        let code = self.refuse_quietly(Error::failure(Stage::Exec, file, errno, hint));
+        if let Err(undo_error) = undone {
             report(&undo_error);
         }
-        self.refuse(error, Some(mode))
+        // The stub reports a command it cannot run as tini does.
+        self.after_report(if as_pid2 { supervise::exec_failure_code(errno) } else { code }, Some(mode))
     }
 
     /// Reports `error`; PID 1 of a machine then follows the failure policy, others exit.
     pub fn refuse(&self, error: Error<'_>, mode: Option<Mode>) -> i32 {
+        let code = self.refuse_quietly(error);
+        self.after_report(code, mode)
+    }
+
+    /// Reports `error` on the console and, for PID 1, in the kernel log; its exit code.
+    fn refuse_quietly(&self, error: Error<'_>) -> i32 {
         report(&error);
+        if self.pid_is_one {
+            log::to_kmsg(&mut error.render_after(b"<3>"));
+        }
+        error.exit_code()
+    }
+
+    /// After a reported failure: PID 1 of a machine follows the policy, others exit with `code`.
+    fn after_report(&self, code: i32, mode: Option<Mode>) -> i32 {
         // Unknown mode (detection failed): only the kernel's PID 1 runs without a container marker.
         let machine =
             mode.map_or(sys::env_var(self.env, b"container").is_none(), |mode| mode != Mode::Container);
         if !(self.pid_is_one && machine) {
-            return error.exit_code();
+            return code;
         }
-        log::to_kmsg(&mut error.render_after(b"<3>"));
         let policy = failure::current_policy();
         if policy == config::Policy::Continue && mode == Some(Mode::Initrd) {
             self.continue_into_sysroot();
@@ -61,31 +84,31 @@ impl Run {
     }
 
     /// `continue` in initrd mode: boot the mounted root as it is, without pivot or binds.
-    /// Returns only when that fails too (then the policy's fallback runs).
+    /// Returns only when that fails too (then the policy's fallback runs). Its plan is the
+    /// smallest there is (API mounts and the switch), so a small arena of its own holds it.
     fn continue_into_sysroot(&self) {
-        let sysroot = Path::from_bytes(initrd::SYSROOT).unwrap_or_else(|_| Path::root());
-        if !host::is_mount_point(&sysroot) {
+        if !host::is_mount_point(c"/sysroot") {
             return;
         }
         let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
+        let mut paths = [0u8; 512];
+        let mut plan = plan::Plan::new(&mut paths);
         let config = Config::default();
-        let mut plan = plan::Plan::empty();
-        if let Err(error) = plan::fill_plan(&mut plan, &config, &sysroot, &HostProbe::default(), finale) {
+        if let Err(error) =
+            plan::make_plan(&mut plan, &config, initrd::SYSROOT, &HostProbe::default(), finale)
+        {
             return report(&error);
         }
-        if let Err(failure) = act::run_plan(&plan, &mut HostOps) {
+        if let Err(failure) = act::run_plan(&plan, &mut HostOps::default()) {
             return report(&failure.error);
         }
-        let errno = sys::execve(&plan.exec.path, &plan.exec.args, self.env);
-        report(&Error::failure(
-            "exec",
-            plan.exec.path.as_bytes(),
-            errno,
-            "the root's own init did not start",
-        ));
+        let errno = act::exec_init(&plan, self.env);
+        let hint = "the root's own init did not start";
+        report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, hint));
     }
 }
 
+/// Writes one error line to the console.
 pub fn report(error: &Error<'_>) {
     to_stderr(&mut error.render());
 }

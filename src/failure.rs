@@ -3,7 +3,7 @@
 
 use crate::config::Policy;
 use crate::log::{to_stderr, Line};
-use crate::path::Path;
+use crate::plan::DEFAULT_INITS;
 use crate::sys::{self, Env};
 use core::sync::atomic::{AtomicU8, Ordering};
 use rustix::process::{wait, WaitOptions};
@@ -12,22 +12,16 @@ use rustix::system::RebootCommand;
 /// The policy in force, for the panic handler (set once the configuration is read).
 static POLICY: AtomicU8 = AtomicU8::new(0);
 
-const POLICIES: [Policy; 5] =
-    [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
-
 /// Remembers `policy` for `follow_policy_after_panic`.
 pub fn set_policy(policy: Policy) {
-    let index = POLICIES.iter().position(|p| *p == policy).unwrap_or(0);
+    let index = Policy::ALL.iter().position(|p| *p == policy).unwrap_or(0);
     POLICY.store(index as u8, Ordering::Relaxed);
 }
 
 /// The policy last set.
 pub fn current_policy() -> Policy {
-    POLICIES.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
+    Policy::ALL.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
 }
-
-/// Inits the kernel would try, for `continue` and the emergency shell.
-const FALLBACK_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b"/bin/sh"];
 
 /// Follows `policy`; never returns.
 pub fn follow_policy(policy: Policy, env: Env) -> ! {
@@ -40,10 +34,8 @@ pub fn follow_policy(policy: Policy, env: Env) -> ! {
         Policy::Halt => restart_machine(RebootCommand::Halt),
         Policy::Continue => {
             // Boot the tree as it is, without the pivot.
-            for init in FALLBACK_INITS {
-                if let Ok(path) = Path::from_bytes(init) {
-                    sys::execve(&path, &[], env);
-                }
+            for init in DEFAULT_INITS {
+                sys::execve(init, core::iter::once(init), env);
             }
             say(b"continue: no init could be started in the current root; falling back to emergency");
             emergency(env)
@@ -60,12 +52,12 @@ fn restart_machine(command: RebootCommand) -> ! {
 
 /// Runs `/bin/sh` of the current root as a child when there is one, then waits forever.
 fn emergency(env: Env) -> ! {
-    let shell = Path::from_bytes(b"/bin/sh").unwrap_or_else(|_| Path::root());
-    if rustix::fs::access(shell.as_cstr(), rustix::fs::Access::EXEC_OK).is_ok() {
+    let shell = c"/bin/sh";
+    if rustix::fs::access(shell, rustix::fs::Access::EXEC_OK).is_ok() {
         match sys::fork() {
             Ok(None) => {
                 let _ = rustix::process::setsid();
-                sys::execve(&shell, &[], env);
+                sys::execve(shell, core::iter::once(shell), env);
                 sys::exit(127)
             }
             Ok(Some(_)) => wait_forever(),

@@ -1,8 +1,7 @@
 //! initrd mode's preparation: the API file systems of the initramfs, the baked-in modules,
 //! and the real root mounted at `/sysroot`.
 
-use crate::error::Error;
-use crate::path::Path;
+use crate::error::{Error, Stage};
 use crate::root_device::{find_root_device, mount_root, RootParams};
 use rustix::fs::{mkdirat, Mode, CWD};
 use rustix::io::Errno;
@@ -22,15 +21,14 @@ const EARLY_MOUNTS: [(&core::ffi::CStr, &core::ffi::CStr, MountFlags, &core::ffi
 /// Mounts what is not mounted yet; the kernel may have mounted devtmpfs already.
 pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
     for (path, fstype, flags, data) in EARLY_MOUNTS {
-        let target = Path::from_bytes(path.to_bytes()).unwrap_or_else(|_| Path::root());
-        if crate::host::is_mount_point(&target) {
+        if crate::host::is_mount_point(path) {
             continue;
         }
         match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(errno) => {
                 return Err(Error::failure(
-                    "mkdir",
+                    Stage::Mkdir,
                     path.to_bytes(),
                     errno,
                     "the initramfs root must be writable",
@@ -38,7 +36,7 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
             }
         }
         rustix::mount::mount(fstype, path, fstype, flags, Some(data)).map_err(|errno| {
-            Error::failure("mount", path.to_bytes(), errno, "the kernel lacks this file system")
+            Error::failure(Stage::Mount, path.to_bytes(), errno, "the kernel lacks this file system")
         })?;
     }
     Ok(())
@@ -50,7 +48,7 @@ pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
     match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {
         Ok(()) | Err(Errno::EXIST) => {}
         Err(errno) => {
-            return Err(Error::failure("mkdir", SYSROOT, errno, "the initramfs root must be writable"))
+            return Err(Error::failure(Stage::Mkdir, SYSROOT, errno, "the initramfs root must be writable"))
         }
     }
     mount_root(&device, fstype, params)

@@ -3,7 +3,7 @@
 
 use crate::cmdline::{decimal, words, Word};
 use crate::config::{Policy, Source, Words};
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::names::{lookup, same};
 use crate::root_device::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::spec::{parse_bind, parse_pivot, Refusal};
@@ -31,10 +31,10 @@ pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_
     let mut config = KernelConfig::default();
     for word in words(cmdline) {
         let word =
-            word.map_err(|r| Error::usage("read /proc/cmdline", cmdline.trim_ascii(), r.errno, r.hint))?;
+            word.map_err(|r| Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint))?;
         let parsed = Word::parse(word);
         apply_word(&mut config, parsed)
-            .map_err(|r| Error::usage("read /proc/cmdline", word, r.errno, r.hint))?;
+            .map_err(|r| Error::usage(Stage::ReadKernelCmdline, word, r.errno, r.hint))?;
     }
     Ok(config)
 }

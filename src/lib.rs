@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod act;
+pub mod arena;
 pub mod args;
 #[cfg(test)]
 mod bad_inputs;
@@ -44,13 +45,11 @@ pub mod sys;
 
 use config::{Config, Mode};
 use ending::Run;
-use error::Error;
+use error::{Error, Stage};
 use host::HostProbe;
 use log::{to_stderr, write_all, Line};
-use path::Path;
-use resolve::View;
 use rustix::io::Errno;
-use sources::{gather_config, with_deployment};
+use sources::gather_config;
 use sys::Env;
 
 /// Names under which container runtimes start their init (`docker run --init`, podman
@@ -60,9 +59,12 @@ const STUB_NAMES: [&[u8]; 3] = [b"docker-init", b"tini", b"catatonit"];
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
 pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     let run = Run { pid_is_one: rustix::process::getpid().is_init(), env };
+    let Some(buffers) = sys::take_buffers() else {
+        return run.refuse(Error::failure(Stage::Plan, b"run", Errno::BUSY, "run once per process"), None);
+    };
     if argv_overflow {
-        return run
-            .refuse(Error::usage("command line", b"argv", Errno::TOOBIG, "more than 256 arguments"), None);
+        let error = Error::usage(Stage::CommandLine, b"argv", Errno::TOOBIG, "more than 256 arguments");
+        return run.refuse(error, None);
     }
     let invocation = match args::parse_args(argv.get(1..).unwrap_or(&[])) {
         Ok(invocation) => invocation,
@@ -82,31 +84,22 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         }
     }
     let (dry_run, mut as_pid2) = (invocation.dry_run, invocation.as_pid2);
-    let mut settings_buf = [0u8; settings::SETTINGS_MAX];
-    let mut cmdline_buf = [0u8; kernel_config::CMDLINE_MAX];
-    let config = match gather_config(mode, invocation, &mut settings_buf, &mut cmdline_buf) {
+    let mut config = match gather_config(mode, invocation, &mut buffers.settings, &mut buffers.cmdline) {
         Ok(config) => config,
         Err(error) => return run.refuse(error, Some(mode)),
     };
+    config.search_path = sys::env_var(env, b"PATH");
     as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
     as_pid2 |= STUB_NAMES.contains(&basename(argv.first().copied().unwrap_or_default()));
-    let mut module_list = [0u8; 8192];
-    let (tree, finale) = match prepare_tree(mode, &config, &mut module_list, dry_run) {
+    let (tree, finale) = match prepare_tree(mode, &config, &mut buffers.modules, dry_run) {
         Ok(tree) => tree,
         Err(error) => return run.refuse(error, Some(mode)),
     };
-    let probe = HostProbe::default();
-    let deployment =
-        match config.ostree.map(|value| ostree::resolve_deployment(&View::at(tree.clone()), &probe, value)) {
-            Some(Err(error)) => return run.refuse(error, Some(mode)),
-            found => found.and_then(Result::ok),
-        };
-    let config = with_deployment(config, deployment.as_ref());
-    let mut plan = plan::Plan::empty();
-    match plan::fill_plan(&mut plan, &config, &tree, &probe, finale) {
+    let mut plan = plan::Plan::new(&mut buffers.plan);
+    match plan::make_plan(&mut plan, &config, tree, &HostProbe::default(), finale) {
         Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
-        Err(error) if as_pid2 && error.step == plan::FIND_INIT => {
+        Err(error) if as_pid2 && error.stage == Stage::FindInit => {
             run.refuse(error, Some(mode));
             return supervise::exec_failure_code(error.errno);
         }
@@ -121,29 +114,28 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     run.act_and_exec(&plan, as_pid2, mode)
 }
 
-/// The tree and how the plan ends: in initrd mode, loads the modules and mounts the real
-/// root at /sysroot unless it is mounted there already (without `root=` and nothing at /sysroot,
-/// the initramfs itself is the tree).
+/// The tree (its host path) and how the plan ends: in initrd mode, loads the modules and mounts
+/// the real root at /sysroot unless it is mounted there already (without `root=` and nothing at
+/// /sysroot, the initramfs itself is the tree).
 fn prepare_tree<'a>(
     mode: Mode,
     config: &Config<'a>,
     module_list: &'a mut [u8],
     dry_run: bool,
-) -> Result<(Path, plan::Finale), Error<'a>> {
+) -> Result<(&'static [u8], plan::Finale), Error<'a>> {
     if mode != Mode::Initrd {
-        return Ok((Path::root(), plan::Finale::PivotRoot));
+        return Ok((b"/", plan::Finale::PivotRoot));
     }
-    let sysroot = Path::from_bytes(initrd::SYSROOT).unwrap_or_else(|_| Path::root());
     // Another initramfs (dracut, initramfs-tools) may have mounted the root already.
-    let mounted = host::is_mount_point(&sysroot);
+    let mounted = host::is_mount_point(c"/sysroot");
     if config.root.device.is_none() && !mounted {
-        return Ok((Path::root(), plan::Finale::SwitchRoot { tree_is_mounted: false }));
+        return Ok((b"/", plan::Finale::SwitchRoot { tree_is_mounted: false }));
     }
     if !dry_run && !mounted {
         modules::load_modules(module_list)?;
         initrd::mount_sysroot(&config.root)?;
     }
-    Ok((sysroot, plan::Finale::SwitchRoot { tree_is_mounted: true }))
+    Ok((initrd::SYSROOT, plan::Finale::SwitchRoot { tree_is_mounted: true }))
 }
 
 fn basename(path: &[u8]) -> &[u8] {

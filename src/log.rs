@@ -90,7 +90,18 @@ impl Line {
     /// Appends `bytes` with control bytes shown as `\n`, `\t` or `\xHH`, so an input or path
     /// can never break the one-line rule.
     pub fn escaped(&mut self, bytes: &[u8]) -> &mut Self {
+        self.escaped_leaving(bytes, 0)
+    }
+
+    /// Like `escaped`, but stops with a visible `...` where the line would keep fewer than
+    /// `reserve` bytes free: what follows (an errno and a hint) is then never cut.
+    #[inline(never)]
+    pub fn escaped_leaving(&mut self, bytes: &[u8], reserve: usize) -> &mut Self {
+        let limit = LINE_MAX.saturating_sub(reserve + CUT_MARKER.len() + 1);
         for &b in bytes {
+            if self.buf.len() + 4 > limit {
+                return self.bytes(CUT_MARKER);
+            }
             match b {
                 b'\n' => self.bytes(b"\\n"),
                 b'\t' => self.bytes(b"\\t"),

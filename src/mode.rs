@@ -2,7 +2,7 @@
 //! a tmpfs" (container roots often are).
 
 use crate::config::Mode;
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::sys::{env_var, Env};
 use rustix::fs::{statat, AtFlags, CWD};
 use rustix::io::Errno;
@@ -54,7 +54,7 @@ pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error<'static>> {
     match (own_mnt_ns, init_mnt_ns) {
         (Ok(own), Ok(init)) if own.st_ino != init.st_ino => Ok(Mode::Container),
         _ => Err(Error::usage(
-            "detect mode",
+            Stage::DetectMode,
             b"/proc/self/ns/mnt",
             Errno::PERM,
             "refusing to change the host's mounts; run in a mount namespace of its own (unshare -m) or pass --mode=",

@@ -1,7 +1,7 @@
 //! Loads the kernel modules the initramfs builder baked in, in its order, before the root is
 //! looked up. An already loaded or built-in module is not an error.
 
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::files::read_small_file;
 use crate::log::notice;
 use crate::path::Path;
@@ -13,6 +13,9 @@ use rustix::io::Errno;
 /// modprobe ignores errors from soft dependencies).
 pub const MODULE_LIST: &core::ffi::CStr = c"/etc/rspawn-init/modules";
 
+/// Longest module list read.
+pub const MODULE_LIST_MAX: usize = 8192;
+
 /// Loads every module of the list; a missing list means there is nothing to load.
 pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
     let list = match read_small_file(MODULE_LIST, list_buf) {
@@ -20,7 +23,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
         Err(Errno::NOENT) => return Ok(0),
         Err(errno) => {
             return Err(Error::failure(
-                "load modules",
+                Stage::LoadModules,
                 MODULE_LIST.to_bytes(),
                 errno,
                 "the module list is unreadable",
@@ -49,7 +52,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
 
 fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
     let fail = |errno| {
-        Error::failure("load module", path, errno, "the module does not fit this kernel or is damaged")
+        Error::failure(Stage::LoadModules, path, errno, "the module does not fit this kernel or is damaged")
     };
     let file = Path::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
     let fd = openat(CWD, file.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;

@@ -2,7 +2,8 @@
 //! the tree, leads to the deployment `/ostree/deploy/$OS/deploy/$CSUM.$SERIAL`; booting it is
 //! `--pivot-root=DEPLOYMENT:/sysroot --bind=+/sysroot/ostree/deploy/$OS/var:/var`.
 
-use crate::error::Error;
+use crate::arena::{Arena, Span};
+use crate::error::{Error, Stage};
 use crate::path::{components, Path};
 use crate::resolve::{resolve, Kind, Lookup, View};
 use rustix::io::Errno;
@@ -10,44 +11,61 @@ use rustix::io::Errno;
 /// Where the physical root stays visible in the booted deployment.
 pub const OSTREE_OLD_ROOT: &[u8] = b"/sysroot";
 
-/// The deployment and its OS's var directory, as paths inside the tree.
+/// The deployment and its OS's var directory, as paths inside the tree, in the plan's arena.
 pub struct Deployment {
-    pub root: Path,
-    /// `+/sysroot/ostree/deploy/$OS/var`, the bind source seen after the pivot.
-    pub var_source: Path,
+    pub root: Span,
+    /// `/sysroot/ostree/deploy/$OS/var`, the bind source seen after the pivot.
+    pub var_source: Span,
 }
 
-/// Resolves `ostree=` inside the tree and checks it lands on a deployment.
+/// Resolves `ostree=` inside the tree and checks it lands on a deployment; `found` is scratch.
 pub fn resolve_deployment<'a>(
     tree: &View,
+    arena: &mut Arena<'_>,
     lookup: &impl Lookup,
     value: &'a [u8],
+    found: &mut Path,
 ) -> Result<Deployment, Error<'a>> {
     let hint = "ostree= must lead to /ostree/deploy/OS/deploy/CHECKSUM.SERIAL inside the root";
-    let fail = |errno| Error::failure("resolve ostree=", value, errno, hint);
-    let found = resolve(tree, lookup, value, false).map_err(fail)?;
-    if found.kind != Kind::Directory {
+    let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, hint);
+    let resolved = resolve(tree, arena, lookup, value, false, found).map_err(fail)?;
+    if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
-    let mut parts = components(found.path.as_bytes());
+    let mut parts = components(found.as_bytes());
     let (Some(b"ostree"), Some(b"deploy"), Some(os), Some(b"deploy"), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(fail(Errno::INVAL));
     };
-    let mut var_source = Path::from_bytes(OSTREE_OLD_ROOT).map_err(|_| fail(Errno::NAMETOOLONG))?;
+    let full = |_| fail(Errno::NOSPC);
+    let mut var_source = arena.begin();
+    var_source.extend(arena, OSTREE_OLD_ROOT).map_err(full)?;
     for part in [&b"ostree"[..], b"deploy", os, b"var"] {
-        var_source.push(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
+        var_source.component(arena, part).map_err(full)?;
     }
-    drop(parts);
-    Ok(Deployment { root: found.path, var_source })
+    let var_source = var_source.finish(arena).map_err(full)?;
+    let root = arena.push(found.as_bytes()).map_err(full)?;
+    Ok(Deployment { root, var_source })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arena::Arena;
     use crate::error::rendered;
     use crate::simulated::Table;
+
+    fn resolved(value: &str) -> Result<(String, String), String> {
+        let mut buf = [0u8; 512];
+        let mut arena = Arena::new(&mut buf);
+        let view = View::at(arena.push(b"/s").unwrap());
+        let mut found = Path::root();
+        let d = resolve_deployment(&view, &mut arena, &tree(), value.as_bytes(), &mut found)
+            .map_err(|e| rendered(&e))?;
+        let text = |span| String::from_utf8(arena.bytes(span).to_vec()).unwrap();
+        Ok((text(d.root), text(d.var_source)))
+    }
 
     fn tree() -> Table {
         Table::default()
@@ -72,23 +90,22 @@ mod tests {
 
     #[test]
     fn boot_link_leads_to_the_deployment_and_its_var() {
-        let view = View::at(Path::from_bytes(b"/s").unwrap());
-        let d = resolve_deployment(&view, &tree(), b"/ostree/boot.1/os/csum/0").unwrap();
-        assert_eq!(d.root.as_bytes(), b"/ostree/deploy/os/deploy/abc.0");
-        assert_eq!(d.var_source.as_bytes(), b"/sysroot/ostree/deploy/os/var");
+        let (root, var) = resolved("/ostree/boot.1/os/csum/0").unwrap();
+        assert_eq!(root, "/ostree/deploy/os/deploy/abc.0");
+        assert_eq!(var, "/sysroot/ostree/deploy/os/var");
     }
 
     #[test]
     fn anything_else_is_refused_naming_the_value() {
-        let view = View::at(Path::from_bytes(b"/s").unwrap());
         for (value, errno) in [
             ("/ostree/boot.9/os/csum/0", "ENOENT"),
             ("/ostree/boot.1/os/csum/1", "EINVAL"),
             ("/ostree/boot.1/os/csum/2", "EINVAL"),
         ] {
-            let error = resolve_deployment(&view, &tree(), value.as_bytes()).err().unwrap();
+            let error = resolved(value).unwrap_err();
             assert!(
-                rendered(&error).starts_with(&format!("rspawn-init: resolve ostree=: {value}: {errno} — "))
+                error.starts_with(&format!("rspawn-init: resolve ostree=: {value}: {errno} — ")),
+                "{error}"
             );
         }
     }

@@ -51,6 +51,18 @@ impl Path {
         Ok(path)
     }
 
+    /// Makes the path a copy of `bytes` (which must not contain NUL), in place.
+    #[inline(never)]
+    pub fn set(&mut self, bytes: &[u8]) -> Result<(), TooLong> {
+        self.buf.clear();
+        let ok = self.buf.extend_from_slice(bytes).is_ok() && self.buf.push(0).is_ok();
+        if !ok {
+            self.buf.clear();
+            let _ = self.buf.extend_from_slice(b"/\0");
+        }
+        ok.then_some(()).ok_or(TooLong)
+    }
+
     /// The bytes without the trailing NUL. Out of line: inlined, it costs more at each of its
     /// many call sites than the call.
     #[inline(never)]
@@ -105,28 +117,6 @@ impl Path {
         self.buf.truncate(cut);
         let _ = self.buf.push(0);
     }
-
-    /// `prefix` followed by the components of `inner` (an absolute path inside `prefix`).
-    #[inline(never)]
-    pub fn joined(prefix: &Path, inner: &Path) -> Result<Path, TooLong> {
-        let mut path = prefix.clone();
-        path.push_all(inner.as_bytes())?;
-        Ok(path)
-    }
-
-    /// The part of `self` below `base`, compared component by component, or `None`.
-    #[inline(never)]
-    pub fn strip_prefix<'a>(&'a self, base: &Path) -> Option<&'a [u8]> {
-        if base.is_root() {
-            return Some(self.as_bytes());
-        }
-        let rest = self.as_bytes().strip_prefix(base.as_bytes())?;
-        match rest.first() {
-            None => Some(b"/"),
-            Some(b'/') => Some(rest),
-            Some(_) => None,
-        }
-    }
 }
 
 /// The non-empty components of a path, "." and ".." included as they are.
@@ -168,22 +158,16 @@ mod tests {
     }
 
     #[test]
-    fn strip_prefix_compares_whole_components() {
-        assert_eq!(path("/a/b").strip_prefix(&path("/a")), Some(&b"/b"[..]));
-        assert_eq!(path("/a").strip_prefix(&path("/a")), Some(&b"/"[..]));
-        assert_eq!(path("/ab").strip_prefix(&path("/a")), None);
-        assert_eq!(path("/x").strip_prefix(&Path::root()), Some(&b"/x"[..]));
+    fn set_replaces_in_place_and_refuses_overflow() {
+        let mut p = path("/a/b");
+        p.set(b"/c").unwrap();
+        assert_eq!(p.as_cstr().to_bytes(), b"/c");
+        assert_eq!(p.set(&[b'y'; PATH_MAX]), Err(TooLong));
+        assert_eq!(p.as_bytes(), b"/");
     }
 
     #[test]
     fn a_path_with_an_inner_nul_names_nothing() {
         assert_eq!(Path::from_bytes(b"/a\0b").unwrap().as_cstr().to_bytes(), b"");
-    }
-
-    #[test]
-    fn joined_puts_inner_below_prefix() {
-        assert_eq!(Path::joined(&path("/sysroot"), &path("/a/b")).unwrap().as_bytes(), b"/sysroot/a/b");
-        assert_eq!(Path::joined(&Path::root(), &path("/a")).unwrap().as_bytes(), b"/a");
-        assert_eq!(Path::joined(&path("/n"), &Path::root()).unwrap().as_bytes(), b"/n");
     }
 }

@@ -1,36 +1,51 @@
 //! Config + mode -> Plan: every path resolved and checked, every mount step listed, before
 //! anything changes. Pure over a `Probe`, so tests run it against tables.
+//!
+//! A plan is small: its paths are stored once in an arena the caller owns, and a step is a few
+//! bytes of spans into it.
 
-use crate::config::{Config, Words};
-use crate::error::Error;
-use crate::path::{Path, PATH_MAX};
+use crate::arena::{Arena, Full, Span};
+use crate::config::{Config, MAX_WORDS};
+use crate::error::{Error, Stage};
+use crate::ostree;
+use crate::path::Path;
 use crate::resolve::{resolve, Kind, Lookup, Resolved, View};
 use crate::spec::BindSpec;
+use core::ffi::CStr;
 use rustix::io::Errno;
 
-/// Most steps in one plan (16 binds of up to 4 steps each, plus the pivot's own).
+/// Most steps in one plan (16 binds of up to 4 steps each, the OSTree ones, the pivot's own).
 pub const MAX_STEPS: usize = 80;
 
+/// Bytes for the plan's paths (host paths of every step, the init and its arguments). A
+/// realistic OSTree boot with 16 binds needs about 6 KiB; a plan that needs more is refused
+/// before anything changes.
+pub const ARENA_BYTES: usize = 16 * 1024;
+
 /// The API file systems carried into the new root, with what is mounted below them.
-pub const API_MOUNTS: [&str; 4] = [
-    "/proc", // processes, and /proc/cmdline for the real init
-    "/sys",  // devices and cgroups
-    "/dev",  // device nodes; the real init expects /dev/console and /dev/null
-    "/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
+pub const API_MOUNTS: [&CStr; 4] = [
+    c"/proc", // processes, and /proc/cmdline for the real init
+    c"/sys",  // devices and cgroups
+    c"/dev",  // device nodes; the real init expects /dev/console and /dev/null
+    c"/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
 ];
 
-/// The step named in errors about the init (the stub maps them to 127/126).
-pub const FIND_INIT: &str = "find init";
+/// The inits the kernel tries when none is named, in its order (SPEC §4); also what the
+/// `continue` policy and a failed exec fall back to.
+pub const DEFAULT_INITS: [&CStr; 4] = [c"/sbin/init", c"/etc/init", c"/bin/init", c"/bin/sh"];
+
+/// `PATH` when the environment has none, as execvp's default for root.
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Questions the planner asks about the host beyond path lookups.
 pub trait Probe: Lookup {
     /// True when `host_path` is the root of a mount.
-    fn is_mount_point(&self, host_path: &Path) -> bool;
+    fn is_mount_point(&self, host_path: &CStr) -> bool;
 }
 
-/// One change to the mount table or the file system, all paths on the host.
+/// One change to the mount table or the file system; every path is a host path in the arena.
 #[cfg_attr(test, derive(Debug))]
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// The tree's root is not a mount point (e.g. a chroot): stack a copy of it on itself and
     /// enter it, since `pivot_root(2)` needs the current root to be a mount.
@@ -39,80 +54,118 @@ pub enum Step {
     MakePrivate,
     /// Creates the components of `path` from byte offset `from` on (mkdir -p).
     Mkdir {
-        path: Path,
-        from: usize,
+        path: Span,
+        from: u16,
     },
     /// Creates an empty file (a bind target, or a marker).
     CreateFile {
-        path: Path,
+        path: Span,
     },
     Bind {
-        source: Path,
-        target: Path,
+        source: Span,
+        target: Span,
         recursive: bool,
     },
     RemountReadOnly {
-        target: Path,
+        target: Span,
     },
     Move {
-        source: Path,
-        target: Path,
+        source: Span,
+        target: Span,
     },
     /// Moves the API mount at `source` to `target` if `source` is a mount point; otherwise (the
     /// kernel says EINVAL, or ENOENT when it is missing) there is nothing to carry. Asking the
     /// kernel at the move saves a call per API mount over asking it while planning.
     Carry {
-        source: Path,
-        target: Path,
+        source: Span,
+        target: Span,
     },
     /// `new` becomes `/`; the old root stays at `old` (a path inside `new`) or is detached.
     PivotRoot {
-        new: Path,
-        old: Option<Path>,
+        new: Span,
+        old: Option<Span>,
     },
     /// Moves `new` onto `/` and enters it; frees the initramfs contents when `free_old_root`.
     /// The point of no return of initrd mode.
     SwitchRoot {
-        new: Path,
+        new: Span,
         free_old_root: bool,
     },
 }
 
-/// The init to run once the plan is done: its path in the new root, then its arguments.
+/// Most words the init gets: its own argv[0], its arguments and the kernel's leftovers.
+pub const MAX_EXEC_WORDS: usize = 2 * MAX_WORDS + 1;
+
+/// The init to run once the plan is done.
 #[cfg_attr(test, derive(Debug))]
-pub struct Exec<'a> {
-    pub path: Path,
-    pub args: Words<'a>,
+#[derive(Default)]
+pub struct Exec {
+    /// The file, as resolved in the new root: no symlink left for the kernel to follow.
+    pub file: Span,
+    /// argv, argv[0] first as the command named it (a multi-call binary such as busybox reads
+    /// its name there), each with its NUL, so execve needs no copy.
+    pub argv: heapless::Vec<Span, MAX_EXEC_WORDS>,
 }
 
 /// What `act` performs, then whom it execs.
 #[cfg_attr(test, derive(Debug))]
-pub struct Plan<'a> {
+pub struct Plan<'b> {
     pub steps: heapless::Vec<Step, MAX_STEPS>,
-    pub exec: Exec<'a>,
+    pub paths: Arena<'b>,
+    pub exec: Exec,
 }
 
-impl Plan<'_> {
-    /// No steps, and `/` as the init until the planner names one.
-    pub fn empty() -> Self {
-        Plan { steps: heapless::Vec::new(), exec: Exec { path: Path::root(), args: Words::new() } }
+impl<'b> Plan<'b> {
+    /// No steps and no init yet, with its paths to be kept in `buf`.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        Plan { steps: heapless::Vec::new(), paths: Arena::new(buf), exec: Exec::default() }
     }
-}
 
-type Steps = heapless::Vec<Step, MAX_STEPS>;
+    /// The bytes of one of the plan's paths.
+    pub fn path(&self, span: Span) -> &[u8] {
+        self.paths.bytes(span)
+    }
 
-/// The tree as it is, and the view the init will have after the plan (NEW as `/`, the old
-/// root grafted at OLD), in which the init and `+` binds are resolved.
-struct Views {
-    tree: View,
-    after: View,
-}
+    fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
+        let hint = "too many steps; use fewer binds";
+        self.steps.push(step).map_err(|_| Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint))
+    }
 
-/// The pivot's resolved ends.
-struct PivotTarget {
-    new_host: Path,
-    /// OLD inside NEW, with the components still to create.
-    old: Option<Resolved>,
+    /// Adds a `Mkdir` or `CreateFile`, less what earlier steps already create: binds onto the
+    /// same or nested destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
+    fn push_creation(&mut self, step: Step) -> Result<(), Error<'static>> {
+        let (path, from) = match step {
+            Step::Mkdir { path, from } => (path, usize::from(from)),
+            Step::CreateFile { path } => (path, 0),
+            _ => return self.push(step),
+        };
+        let bytes = self.path(path);
+        let mut from = from;
+        for earlier in &self.steps {
+            match *earlier {
+                Step::Mkdir { path: made, .. } => {
+                    let made = self.path(made);
+                    if crate::resolve::strip_prefix(bytes, made).is_some() {
+                        from = from.max(made.len());
+                    }
+                }
+                Step::CreateFile { path: made } if self.path(made) == bytes => return Ok(()),
+                _ => {}
+            }
+        }
+        match step {
+            Step::Mkdir { .. } if from >= bytes.len() => Ok(()),
+            Step::Mkdir { .. } => {
+                let from = u16::try_from(from).unwrap_or(u16::MAX);
+                self.push(Step::Mkdir { path, from })
+            }
+            _ => self.push(step),
+        }
+    }
+
+    fn store(&mut self, bytes: &[u8]) -> Result<Span, Error<'static>> {
+        self.paths.push(bytes).map_err(arena_full)
+    }
 }
 
 /// How the plan ends: which switch makes the new root `/`.
@@ -133,298 +186,403 @@ pub const SWITCH_STAGE: &[u8] = b"/.rspawn-root";
 /// A file OSTree's tools look for to know they run on a deployment.
 pub const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
 
-/// Builds the plan for the tree at `tree` (host path of the tree's root).
-pub fn make_plan<'a>(
-    config: &Config<'a>,
-    tree: &Path,
-    probe: &impl Probe,
-    finale: Finale,
-) -> Result<Plan<'a>, Error<'a>> {
-    let mut plan = Plan::empty();
-    fill_plan(&mut plan, config, tree, probe, finale)?;
-    Ok(plan)
+/// The tree as it is, and the view the init will have after the plan (NEW as `/`, the old
+/// root grafted at OLD), in which the init and `+` binds are resolved.
+struct Views {
+    tree: View,
+    after: View,
 }
 
-/// `make_plan` into a plan the caller owns: the plan is large (up to 80 steps of two PATH_MAX
-/// paths), and moving it whole would touch, and keep resident, every page of its capacity.
+/// The pivot's resolved ends: NEW's host path, and OLD's path inside NEW with the directories
+/// to create for it.
+struct PivotTarget {
+    new: Span,
+    old: Option<(Span, Option<Step>)>,
+}
+
+/// Builds the plan for the tree at `tree` (host path of the tree's root) into `plan`.
 #[inline(never)]
-pub fn fill_plan<'a>(
-    plan: &mut Plan<'a>,
+pub fn make_plan<'a>(
+    plan: &mut Plan<'_>,
     config: &Config<'a>,
-    tree: &Path,
+    tree: &[u8],
     probe: &impl Probe,
     finale: Finale,
 ) -> Result<(), Error<'a>> {
-    let steps = &mut plan.steps;
-    let tree_view = View::at(tree.clone());
-    let pivot = match &config.pivot {
-        Some(spec) => plan_pivot_target(spec.new, spec.old, &tree_view, probe)?,
+    let tree = plan.store(tree)?;
+    let tree_view = View::at(tree);
+    let mut scratch = Path::root();
+    let deployment = match config.ostree {
+        Some(value) => {
+            Some(ostree::resolve_deployment(&tree_view, &mut plan.paths, probe, value, &mut scratch)?)
+        }
         None => None,
     };
-    let after = match &pivot {
-        Some(PivotTarget { new_host, old: Some(old), .. }) => {
-            let old = old.full_path().map_err(|_| too_long("resolve OLD", b"OLD"))?;
-            View { root: new_host.clone(), graft: Some((old, tree.clone())) }
+    let pivot = match (&config.pivot, &deployment) {
+        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.new, spec.old, tree_view, probe)?,
+        (None, Some(deployment)) => {
+            copy_into(&mut scratch, plan.path(deployment.root))?;
+            let value = config.ostree.unwrap_or_default();
+            let old = Some(ostree::OSTREE_OLD_ROOT);
+            plan_pivot_target(plan, scratch.as_bytes(), value, old, tree_view, probe)?
         }
-        Some(PivotTarget { new_host, old: None }) => View::at(new_host.clone()),
-        None => tree_view.clone(),
+        (None, None) => None,
+    };
+    let after = match &pivot {
+        Some(PivotTarget { new, old: Some((old, _)) }) => View { root: *new, graft: Some((*old, tree)) },
+        Some(PivotTarget { new, old: None }) => View::at(*new),
+        None => tree_view,
     };
     let views = Views { tree: tree_view, after };
     let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
-    if switches || !config.binds.is_empty() {
-        if !probe.is_mount_point(tree) {
-            push(steps, Step::MakeRootMount)?;
+    if switches || !config.binds.is_empty() || deployment.is_some() {
+        if !probe.is_mount_point(plan.paths.cstr(tree)) {
+            plan.push(Step::MakeRootMount)?;
         }
-        push(steps, Step::MakePrivate)?;
+        plan.push(Step::MakePrivate)?;
     }
     if let Some(pivot) = &pivot {
-        let new = pivot.new_host.clone();
-        push(steps, Step::Bind { source: new.clone(), target: new, recursive: true })?;
-        if let Some(old) = &pivot.old {
-            // OLD is created inside NEW itself, not below the graft that will show there.
-            plan_mkdir(steps, &View::at(pivot.new_host.clone()), old, b"OLD")?;
+        plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
+        if let Some((_, Some(mkdir))) = pivot.old {
+            plan.push_creation(mkdir)?;
         }
     }
-    if config.ostree_booted
-        && probe.kind(&Path::from_bytes(OSTREE_BOOTED).unwrap_or_else(|_| Path::root())).is_err()
-    {
-        let path = Path::from_bytes(OSTREE_BOOTED).map_err(|_| too_long("mark", OSTREE_BOOTED))?;
-        push(steps, Step::CreateFile { path })?;
+    if deployment.is_some() && probe.kind(c"/run/ostree-booted").is_err() {
+        let path = plan.store(OSTREE_BOOTED)?;
+        plan.push(Step::CreateFile { path })?;
     }
     if switches {
         if pivot.is_none() {
-            probe.expect_lookups_in(tree);
+            probe.expect_lookups_in(plan.path(tree));
         }
-        plan_api_mounts(steps, &views, probe)?;
+        plan_api_mounts(plan, &views, probe)?;
     }
     for bind in &config.binds {
-        plan_bind(steps, &views, bind, probe)?;
+        plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
+    }
+    if let Some(deployment) = &deployment {
+        // After the user's binds, as before: a bind list of any length keeps the OS's /var.
+        copy_into(&mut scratch, plan.path(deployment.var_source))?;
+        let var = BindSpec {
+            source: scratch.as_bytes(),
+            source_in_new_root: true,
+            destination: b"/var",
+            read_only: false,
+            recursive: true,
+        };
+        plan_bind(plan, &views, &var, (config.ostree.unwrap_or_default(), b"/var"), probe)?;
     }
     match (finale, pivot) {
-        (Finale::PivotRoot, Some(pivot)) => {
-            let old =
-                pivot.old.map(|r| r.full_path()).transpose().map_err(|_| too_long("resolve OLD", b"OLD"))?;
-            push(steps, Step::PivotRoot { new: pivot.new_host, old })?;
+        (Finale::PivotRoot, Some(PivotTarget { new, old })) => {
+            plan.push(Step::PivotRoot { new, old: old.map(|(old, _)| old) })?;
         }
         (Finale::PivotRoot, None) | (Finale::SwitchRoot { tree_is_mounted: false }, None) => {}
         (Finale::SwitchRoot { tree_is_mounted: true }, None) => {
-            push(steps, Step::SwitchRoot { new: tree.clone(), free_old_root: true })?;
+            plan.push(Step::SwitchRoot { new: tree, free_old_root: true })?;
         }
         (Finale::SwitchRoot { tree_is_mounted }, Some(pivot)) => {
-            plan_switch_stage(steps, pivot, tree, tree_is_mounted, probe)?;
+            plan_switch_stage(plan, pivot, tree, tree_is_mounted, probe)?;
         }
     }
-    plan.exec = plan_exec(config, &views.after, probe)?;
-    Ok(())
+    plan_exec(plan, config, &views.after, probe)
 }
 
 /// The initrd form of the pivot, as nspawn does it with a temporary directory: NEW is moved to
 /// the stage, the tree to OLD below it (the initramfs, which cannot move, is bound there), and
 /// the stage becomes `/`.
-fn plan_switch_stage<'a>(
-    steps: &mut Steps,
+fn plan_switch_stage(
+    plan: &mut Plan<'_>,
     pivot: PivotTarget,
-    tree: &Path,
+    tree: Span,
     tree_is_mounted: bool,
     probe: &impl Probe,
-) -> Result<(), Error<'a>> {
-    let stage = Path::from_bytes(SWITCH_STAGE).map_err(|_| too_long("stage", SWITCH_STAGE))?;
-    if probe.kind(&stage).is_err() {
-        push(steps, Step::Mkdir { path: stage.clone(), from: 1 })?;
+) -> Result<(), Error<'static>> {
+    let stage = plan.store(SWITCH_STAGE)?;
+    if probe.kind(plan.paths.cstr(stage)).is_err() {
+        plan.push(Step::Mkdir { path: stage, from: 1 })?;
     }
-    push(steps, Step::Move { source: pivot.new_host, target: stage.clone() })?;
-    if let Some(old) = pivot.old {
-        let inner = old.full_path().map_err(|_| too_long("resolve OLD", b"OLD"))?;
-        let old_host = Path::joined(&stage, &inner).map_err(|_| too_long("resolve OLD", b"OLD"))?;
-        push(
-            steps,
-            match tree_is_mounted {
-                true => Step::Move { source: tree.clone(), target: old_host },
-                false => Step::Bind { source: tree.clone(), target: old_host, recursive: false },
-            },
-        )?;
+    plan.push(Step::Move { source: pivot.new, target: stage })?;
+    if let Some((old, _)) = pivot.old {
+        let mut old_host = plan.paths.begin();
+        old_host.extend(&mut plan.paths, SWITCH_STAGE).map_err(arena_full)?;
+        let mut inner = Path::root();
+        copy_into(&mut inner, plan.path(old))?;
+        for component in crate::path::components(inner.as_bytes()) {
+            old_host.component(&mut plan.paths, component).map_err(arena_full)?;
+        }
+        let target = old_host.finish(&mut plan.paths).map_err(arena_full)?;
+        plan.push(match tree_is_mounted {
+            true => Step::Move { source: tree, target },
+            false => Step::Bind { source: tree, target, recursive: false },
+        })?;
     }
-    push(steps, Step::SwitchRoot { new: stage, free_old_root: tree_is_mounted })
+    plan.push(Step::SwitchRoot { new: stage, free_old_root: tree_is_mounted })
 }
 
 /// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
+/// `subject` names NEW in errors (the spec, or the `ostree=` value it came from).
 #[inline(never)]
 fn plan_pivot_target<'a>(
-    new: &'a [u8],
+    plan: &mut Plan<'_>,
+    new: &[u8],
+    subject: &'a [u8],
     old: Option<&'a [u8]>,
-    tree: &View,
+    tree: View,
     probe: &impl Probe,
 ) -> Result<Option<PivotTarget>, Error<'a>> {
     let new_hint = "NEW must be a directory inside the tree";
-    let new_dir =
-        resolve(tree, probe, new, false).map_err(|e| Error::failure("resolve NEW", new, e, new_hint))?;
+    let mut found = Path::root();
+    let new_dir = resolve(&tree, &plan.paths, probe, new, false, &mut found)
+        .map_err(|e| Error::failure(Stage::ResolveNew, subject, e, new_hint))?;
     if new_dir.kind != Kind::Directory {
-        return Err(Error::failure("resolve NEW", new, Errno::NOTDIR, new_hint));
+        return Err(Error::failure(Stage::ResolveNew, subject, Errno::NOTDIR, new_hint));
     }
-    if new_dir.path.is_root() {
+    if found.is_root() {
         return match old {
             None => Ok(None),
-            Some(_) => Err(Error::failure(
-                "resolve NEW",
-                new,
-                Errno::INVAL,
-                "NEW is the tree's root; nothing to pivot to",
-            )),
+            Some(_) => {
+                let hint = "NEW is the tree's root; nothing to pivot to";
+                Err(Error::failure(Stage::ResolveNew, subject, Errno::INVAL, hint))
+            }
         };
     }
-    let new_host = tree.host_path(&new_dir.path).map_err(|_| too_long("resolve NEW", new))?;
+    let new_host = tree.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(subject))?;
     // OLD, the API mount points and the init's first directory are all looked up in NEW.
-    probe.expect_lookups_in(&new_host);
+    probe.expect_lookups_in(plan.path(new_host));
     let Some(old) = old else {
-        return Ok(Some(PivotTarget { new_host, old: None }));
+        return Ok(Some(PivotTarget { new: new_host, old: None }));
     };
     let old_hint = "OLD must be a directory inside NEW, or creatable";
-    let old_dir = resolve(&View::at(new_host.clone()), probe, old, true)
-        .map_err(|e| Error::failure("resolve OLD", old, e, old_hint))?;
-    if old_dir.exists() && old_dir.kind != Kind::Directory {
-        return Err(Error::failure("resolve OLD", old, Errno::NOTDIR, old_hint));
+    let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, &mut found)
+        .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
+    if old_dir.exists && old_dir.kind != Kind::Directory {
+        return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
     }
-    if old_dir.exists() && old_dir.path.is_root() {
-        return Err(Error::failure("resolve OLD", old, Errno::INVAL, "OLD cannot be NEW itself"));
+    if found.is_root() {
+        return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, "OLD cannot be NEW itself"));
     }
-    Ok(Some(PivotTarget { new_host, old: Some(old_dir) }))
+    let old_inner = plan.paths.push(found.as_bytes()).map_err(arena_full)?;
+    // OLD is created inside NEW itself, not below the graft that will show there.
+    let (_, mkdir) = host_target(plan, &View::at(new_host), &found, old_dir, old)?;
+    Ok(Some(PivotTarget { new: new_host, old: Some((old_inner, mkdir)) }))
 }
 
 /// Moves each API mount the tree has into the same place in the new root.
 #[inline(never)]
-fn plan_api_mounts(steps: &mut Steps, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
+fn plan_api_mounts(plan: &mut Plan<'_>, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
     let hint = "the new root needs a directory here";
+    let mut found = Path::root();
     for name in API_MOUNTS {
-        let name = name.as_bytes();
         // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
         // initramfs's.
-        let source = Path::from_bytes(name).map_err(|_| too_long("carry API mounts", name))?;
-        let target = resolve(&views.after, probe, name, true)
-            .map_err(|e| Error::failure("resolve mount point", name, e, hint))?;
-        let target_host = host_of(&views.after, &target, name)?;
-        if target.exists() && target.kind == Kind::Directory {
-            push(steps, Step::Carry { source, target: target_host })?;
-            continue;
-        }
+        let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, &mut found)
+            .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
+        let carried = target.exists && target.kind == Kind::Directory;
         // A plain directory has nothing to carry, as switch_root skips it; only a mount that
         // will be carried is worth a change to the new root.
-        if !probe.is_mount_point(&source) {
+        if !carried && !probe.is_mount_point(name) {
             continue;
         }
-        if target.exists() {
-            return Err(Error::failure("resolve mount point", name, Errno::NOTDIR, hint));
+        if !carried && target.exists {
+            return Err(Error::failure(Stage::ResolveMountPoint, name.to_bytes(), Errno::NOTDIR, hint));
         }
-        plan_mkdir(steps, &views.after, &target, name)?;
-        push(steps, Step::Move { source, target: target_host })?;
+        let (target, mkdir) = host_target(plan, &views.after, &found, target, name.to_bytes())?;
+        let source = plan.store(name.to_bytes())?;
+        if let Some(mkdir) = mkdir {
+            plan.push_creation(mkdir)?;
+            plan.push(Step::Move { source, target })?;
+        } else {
+            plan.push(Step::Carry { source, target })?;
+        }
     }
     Ok(())
 }
 
 /// A bind: SRC from the old tree (or the new root with `+`), DST created when missing.
+/// `subjects` name SRC and DST in errors (the inputs they came from).
 #[inline(never)]
 fn plan_bind<'a>(
-    steps: &mut Steps,
+    plan: &mut Plan<'_>,
     views: &Views,
-    bind: &BindSpec<'a>,
+    bind: &BindSpec<'_>,
+    (source_subject, destination_subject): (&'a [u8], &'a [u8]),
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
-    let source = resolve(source_view, probe, bind.source, false)
-        .map_err(|e| Error::failure("resolve bind source", bind.source, e, "SRC must exist"))?;
+    let mut found = Path::root();
+    let source = resolve(source_view, &plan.paths, probe, bind.source, false, &mut found)
+        .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, "SRC must exist"))?;
+    let source_host =
+        source_view.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(source_subject))?;
     let destination_hint = "DST must be inside the new root";
-    let target = resolve(&views.after, probe, bind.destination, true)
-        .map_err(|e| Error::failure("resolve bind destination", bind.destination, e, destination_hint))?;
+    let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
+    let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, &mut found)
+        .map_err(|e| fail(e, destination_hint))?;
+    if found.is_root() {
+        // Over `/` the init would not find /proc, /dev or itself: no container manager allows it.
+        return Err(fail(Errno::INVAL, "DST cannot be the new root itself"));
+    }
     let wants_directory = source.kind == Kind::Directory;
-    if target.exists() && (target.kind == Kind::Directory) != wants_directory {
+    if target.exists && (target.kind == Kind::Directory) != wants_directory {
         let errno = if wants_directory { Errno::NOTDIR } else { Errno::ISDIR };
-        let hint = "SRC and DST must both be directories or both files";
-        return Err(Error::failure("resolve bind destination", bind.destination, errno, hint));
+        return Err(fail(errno, "SRC and DST must both be directories or both files"));
     }
-    let target_host = host_of(&views.after, &target, bind.destination)?;
-    if !target.exists() {
-        if wants_directory {
-            plan_mkdir(steps, &views.after, &target, bind.destination)?;
-        } else {
-            let parent = Resolved { missing: without_last_component(&target.missing), ..target.clone() };
-            plan_mkdir(steps, &views.after, &parent, bind.destination)?;
-            push(steps, Step::CreateFile { path: target_host.clone() })?;
+    let (target_host, creation) = if target.exists || wants_directory {
+        host_target(plan, &views.after, &found, target, destination_subject)?
+    } else {
+        // A file: the directories above it are made, then the file itself.
+        let file = views
+            .after
+            .host_span(&mut plan.paths, found.as_bytes())
+            .map_err(|_| too_long(destination_subject))?;
+        found.pop();
+        let parent = Resolved { exists: target.existing >= found.as_bytes().len(), ..target };
+        if let (_, Some(mkdir)) = host_target(plan, &views.after, &found, parent, destination_subject)? {
+            plan.push_creation(mkdir)?;
         }
+        (file, Some(Step::CreateFile { path: file }))
+    };
+    if let Some(step) = creation {
+        plan.push_creation(step)?;
     }
-    let source_host = host_of(source_view, &source, bind.source)?;
-    push(steps, Step::Bind { source: source_host, target: target_host.clone(), recursive: bind.recursive })?;
+    plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
     if bind.read_only {
-        push(steps, Step::RemountReadOnly { target: target_host })?;
+        plan.push(Step::RemountReadOnly { target: target_host })?;
     }
     Ok(())
 }
 
-/// A missing tail without its last component (the file itself).
-fn without_last_component(missing: &[u8]) -> heapless::Vec<u8, PATH_MAX> {
-    let cut = missing.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    heapless::Vec::from_slice(missing.get(..cut).unwrap_or(&[])).unwrap_or_default()
-}
-
-/// Adds a `Mkdir` for the missing components of `resolved`, if any.
-fn plan_mkdir<'a>(
-    steps: &mut Steps,
+/// The host path of the resolved view path `inner`, stored, and the `Mkdir` that creates its
+/// missing components, if any.
+fn host_target<'a>(
+    plan: &mut Plan<'_>,
     view: &View,
-    resolved: &Resolved,
-    input: &'a [u8],
-) -> Result<(), Error<'a>> {
-    if resolved.exists() {
-        return Ok(());
+    inner: &Path,
+    resolved: Resolved,
+    subject: &'a [u8],
+) -> Result<(Span, Option<Step>), Error<'a>> {
+    let host = view.host_span(&mut plan.paths, inner.as_bytes()).map_err(|_| too_long(subject))?;
+    if resolved.exists {
+        return Ok((host, None));
     }
-    let existing = view.host_path(&resolved.path).map_err(|_| too_long("mkdir", input))?;
-    let path = host_of(view, resolved, input)?;
-    push(steps, Step::Mkdir { path, from: existing.as_bytes().len() })
+    // The missing components are the same bytes at the end of the view path and the host path
+    // (with the separator before them, unless what exists is the view's root).
+    let existing = if resolved.existing == 1 { 0 } else { resolved.existing };
+    let missing = inner.as_bytes().len() - existing;
+    let from = plan.path(host).len().saturating_sub(missing).max(1);
+    let from = u16::try_from(from).map_err(|_| too_long(subject))?;
+    Ok((host, Some(Step::Mkdir { path: host, from })))
 }
 
-/// The init: the configured command, or the first of the kernel's defaults that exists.
+/// The init: the configured command (a bare name looked up in `PATH`), or the first of the
+/// kernel's defaults that exists; its argv stored with NULs, checked to fit `execve`.
 #[inline(never)]
-fn plan_exec<'a>(config: &Config<'a>, after: &View, probe: &impl Probe) -> Result<Exec<'a>, Error<'a>> {
-    const DEFAULT_INITS: [&[u8]; 4] = [b"/sbin/init", b"/etc/init", b"/bin/init", b"/bin/sh"];
-    let (path, mut args) = match &config.command {
+fn plan_exec<'a>(
+    plan: &mut Plan<'_>,
+    config: &Config<'a>,
+    after: &View,
+    probe: &impl Probe,
+) -> Result<(), Error<'a>> {
+    let mut found = Path::root();
+    let (name, args): (&'a [u8], &[&'a [u8]]) = match &config.command {
         Some(command) => {
-            let path = command.first().copied().unwrap_or_default();
-            check_init(path, after, probe)?;
-            (path, Words::from_slice(command.get(1..).unwrap_or(&[])).unwrap_or_default())
+            let name = command.first().copied().unwrap_or_default();
+            find_init(plan, name, config.search_path.unwrap_or(DEFAULT_PATH), after, probe, &mut found)?;
+            (name, command.get(1..).unwrap_or_default())
         }
         None => {
-            let found = DEFAULT_INITS.into_iter().find(|path| check_init(path, after, probe).is_ok());
+            let found_default = DEFAULT_INITS
+                .into_iter()
+                .map(CStr::to_bytes)
+                .find(|init| check_executable(plan, init, after, probe, &mut found).is_ok());
             let hint = "none exists in the new root; name one with init= or -- INIT";
             let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
-            (found.ok_or(Error::failure(FIND_INIT, tried, Errno::NOENT, hint))?, Words::new())
+            (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
         }
     };
-    for &word in &config.leftovers {
-        let hint = "more than 64 words for the init";
-        args.push(word).map_err(|_| Error::usage(FIND_INIT, word, Errno::TOOBIG, hint))?;
+    let hint = "the init's arguments do not fit execve's buffer";
+    let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, hint);
+    plan.exec.file = plan.store(found.as_bytes())?;
+    for &word in core::iter::once(&name).chain(args).chain(&config.leftovers) {
+        if word.contains(&0) {
+            return Err(Error::usage(
+                Stage::FindInit,
+                word,
+                Errno::INVAL,
+                "an argument cannot contain a NUL byte",
+            ));
+        }
+        let span = plan.paths.push(word).map_err(|_| too_big(word))?;
+        plan.exec.argv.push(span).map_err(|_| too_big(word))?;
     }
-    let path = Path::from_bytes(path).map_err(|_| too_long(FIND_INIT, path))?;
-    Ok(Exec { path, args })
+    Ok(())
 }
 
-/// The init must be an absolute path to an executable file in the new root.
-fn check_init<'a>(path: &'a [u8], after: &View, probe: &impl Probe) -> Result<(), Error<'a>> {
-    let hint = "the init must be an executable file in the new root";
-    if path.first() != Some(&b'/') {
-        return Err(Error::usage(FIND_INIT, path, Errno::INVAL, "the init must be an absolute path"));
+/// An absolute INIT must be an executable file in the new root; a bare name is looked up in
+/// each directory of `search_path`, as execvp does: the first executable file wins, and a
+/// match that is not executable makes the failure EACCES rather than ENOENT. `found` gets the
+/// file's path as resolved in the new root.
+fn find_init<'a>(
+    plan: &Plan<'_>,
+    name: &'a [u8],
+    search_path: &[u8],
+    after: &View,
+    probe: &impl Probe,
+    found: &mut Path,
+) -> Result<(), Error<'a>> {
+    if name.first() == Some(&b'/') {
+        return check_executable(plan, name, after, probe, found).map_err(|e| {
+            Error::failure(Stage::FindInit, name, e, "the init must be an executable file in the new root")
+        });
     }
-    let found = resolve(after, probe, path, false).map_err(|e| Error::failure(FIND_INIT, path, e, hint))?;
+    if name.is_empty() || name.contains(&b'/') {
+        let hint = "the init must be an absolute path or a bare name looked up in PATH";
+        return Err(Error::usage(Stage::FindInit, name, Errno::INVAL, hint));
+    }
+    let mut errno = Errno::NOENT;
+    let mut candidate = Path::root();
+    // Relative directories in PATH (and the empty one, meaning ".") have no meaning for PID 1.
+    for dir in search_path.split(|&b| b == b':').filter(|dir| dir.first() == Some(&b'/')) {
+        if copy_into(&mut candidate, dir).is_err() || candidate.push(name).is_err() {
+            continue;
+        }
+        match check_executable(plan, candidate.as_bytes(), after, probe, found) {
+            Ok(()) => return Ok(()),
+            Err(Errno::ACCESS) => errno = Errno::ACCESS,
+            Err(_) => {}
+        }
+    }
+    let hint = match errno {
+        Errno::ACCESS => "found in PATH, but not executable",
+        _ => "not found in any directory of PATH in the new root",
+    };
+    Err(Error::failure(Stage::FindInit, name, errno, hint))
+}
+
+/// `path` resolved in the new root into `found`, which must be an executable file.
+fn check_executable(
+    plan: &Plan<'_>,
+    path: &[u8],
+    after: &View,
+    probe: &impl Probe,
+    found: &mut Path,
+) -> Result<(), Errno> {
+    let resolved = resolve(after, &plan.paths, probe, path, false, found)?;
     // An execute bit is enough for root; a noexec mount is only found by execve, which fails
     // before anything is lost (the plan is rolled back).
-    (found.kind == Kind::Executable).then_some(()).ok_or(Error::failure(FIND_INIT, path, Errno::ACCESS, hint))
+    (resolved.kind == Kind::Executable).then_some(()).ok_or(Errno::ACCESS)
 }
 
-fn host_of<'a>(view: &View, resolved: &Resolved, input: &'a [u8]) -> Result<Path, Error<'a>> {
-    resolved.full_path().and_then(|inner| view.host_path(&inner)).map_err(|_| too_long("resolve", input))
+/// `bytes` into the scratch buffer `path`.
+fn copy_into(path: &mut Path, bytes: &[u8]) -> Result<(), Error<'static>> {
+    path.set(bytes).map_err(|_| too_long(b"path"))
 }
 
-fn push(steps: &mut Steps, step: Step) -> Result<(), Error<'static>> {
-    let hint = "too many steps; use fewer binds";
-    steps.push(step).map_err(|_| Error::failure("plan", b"steps", Errno::NOSPC, hint))
+fn too_long(input: &[u8]) -> Error<'_> {
+    Error::failure(Stage::Plan, input, Errno::NAMETOOLONG, "the resolved path is longer than PATH_MAX")
 }
 
-fn too_long<'a>(step: &'static str, input: &'a [u8]) -> Error<'a> {
-    Error::failure(step, input, Errno::NAMETOOLONG, "the resolved path is longer than PATH_MAX")
+fn arena_full(_: Full) -> Error<'static> {
+    let hint = "the plan's paths need more than 16 KiB; use fewer or shorter binds";
+    Error::failure(Stage::Plan, b"paths", Errno::NOSPC, hint)
 }

@@ -1,17 +1,15 @@
 //! The planner against a table file system, and the executor's undo journal against a
-//! simulated mount table with a failure injected at every call.
+//! simulated mount table with a failure injected at every call. Steps are compared as the
+//! `--dry-run` lines they print.
 
 use crate::act::{run_plan, undo_plan};
 use crate::config::Config;
+use crate::dry_run::{describe, describe_exec};
 use crate::error::rendered;
-use crate::path::Path;
-use crate::plan::{make_plan, Finale, Plan, Step};
+use crate::log::Line;
+use crate::plan::{make_plan, Finale, Plan, Step, ARENA_BYTES};
 use crate::simulated::{System, Table};
 use crate::spec::{parse_bind, parse_pivot};
-
-fn p(s: &str) -> Path {
-    Path::from_bytes(s.as_bytes()).unwrap()
-}
 
 /// A container tree: the old root with API mounts, a new root at /images/a.
 pub(crate) fn tree() -> Table {
@@ -34,49 +32,87 @@ fn config<'a>(pivot: &'a str, binds: &[(&'a str, bool)]) -> Config<'a> {
     config
 }
 
-fn plan<'a>(config: &Config<'a>, table: &Table) -> Plan<'a> {
-    make_plan(config, &Path::root(), table, Finale::PivotRoot).unwrap()
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim_end().to_string()
+}
+
+/// Steps as `--dry-run` prints them; a `Mkdir` also shows where its missing part starts.
+fn steps(plan: &Plan<'_>) -> Vec<String> {
+    let show = |step: &Step| {
+        let mut line = Line::new();
+        describe(plan, step, &mut line);
+        let shown = text(line.finish());
+        match *step {
+            Step::Mkdir { path, from } => {
+                format!("{shown} (below {})", text(plan.path(path).get(..usize::from(from)).unwrap()))
+            }
+            _ => shown,
+        }
+    };
+    plan.steps.iter().map(show).collect()
+}
+
+fn exec(plan: &Plan<'_>) -> String {
+    let mut line = Line::new();
+    describe_exec(plan, &mut line);
+    text(line.finish())
+}
+
+/// A plan of `config` for the tree at `tree`, or its error line. The arena lives as long as
+/// the test process (tests may leak).
+fn planned_at<'c>(
+    config: &Config<'c>,
+    tree: &str,
+    table: &Table,
+    finale: Finale,
+) -> Result<Plan<'static>, String> {
+    let mut plan = Plan::new(Box::leak(vec![0u8; ARENA_BYTES].into_boxed_slice()));
+    make_plan(&mut plan, config, tree.as_bytes(), table, finale).map_err(|e| rendered(&e))?;
+    Ok(plan)
+}
+
+pub(crate) fn planned(config: &Config<'_>, table: &Table) -> Result<Plan<'static>, String> {
+    planned_at(config, "/", table, Finale::PivotRoot)
+}
+
+fn plan(config: &Config<'_>, table: &Table) -> Plan<'static> {
+    planned(config, table).unwrap()
 }
 
 #[test]
 fn new_and_old_plan_the_nspawn_dance() {
     let plan = plan(&config("/current:/oldroot", &[]), &tree());
     let expected = [
-        Step::MakePrivate,
-        Step::Bind { source: p("/images/a"), target: p("/images/a"), recursive: true },
-        Step::Mkdir { path: p("/images/a/oldroot"), from: "/images/a".len() },
-        Step::Carry { source: p("/proc"), target: p("/images/a/proc") },
-        Step::Carry { source: p("/sys"), target: p("/images/a/sys") },
-        Step::Carry { source: p("/dev"), target: p("/images/a/dev") },
-        Step::Mkdir { path: p("/images/a/run"), from: "/images/a".len() },
-        Step::Move { source: p("/run"), target: p("/images/a/run") },
-        Step::PivotRoot { new: p("/images/a"), old: Some(p("/oldroot")) },
+        "make-private /",
+        "rbind /images/a -> /images/a",
+        "mkdir /images/a/oldroot (below /images/a)",
+        "carry /proc -> /images/a/proc (if mounted)",
+        "carry /sys -> /images/a/sys (if mounted)",
+        "carry /dev -> /images/a/dev (if mounted)",
+        "mkdir /images/a/run (below /images/a)",
+        "move /run -> /images/a/run",
+        "pivot-root /images/a (old root at /oldroot)",
     ];
-    assert_eq!(plan.steps.as_slice(), expected);
-    assert_eq!(plan.exec.path, p("/sbin/init"));
+    assert_eq!(steps(&plan), expected);
+    assert_eq!(exec(&plan), "plan: exec /sbin/init");
 }
 
 #[test]
 fn new_only_detaches_and_a_plain_root_is_made_a_mount() {
     let mut table = tree();
     table.mount_points.remove("/");
-    let plan = plan(&config("/images/a", &[]), &table);
-    assert_eq!(plan.steps.first(), Some(&Step::MakeRootMount));
-    assert_eq!(plan.steps.last(), Some(&Step::PivotRoot { new: p("/images/a"), old: None }));
-    assert!(!plan
-        .steps
-        .iter()
-        .any(|s| matches!(s, Step::Mkdir { path, .. } if path.as_bytes().ends_with(b"oldroot"))));
+    let steps = steps(&plan(&config("/images/a", &[]), &table));
+    assert_eq!(steps.first().unwrap(), "make-root-mount /");
+    assert_eq!(steps.last().unwrap(), "pivot-root /images/a (old root detached)");
+    assert!(!steps.iter().any(|s| s.contains("oldroot")));
 }
 
 #[test]
 fn new_that_is_the_root_is_no_pivot() {
-    let mut table = tree().executable("/sbin/init");
-    table.entries.insert("/sbin".into(), (crate::resolve::Kind::Directory, String::new()));
-    let plan = plan(&config("/", &[]), &table);
-    assert!(plan.steps.is_empty());
-    let refused = make_plan(&config("/.:/old", &[]), &Path::root(), &table, Finale::PivotRoot).unwrap_err();
-    assert!(rendered(&refused).contains("EINVAL — NEW is the tree's root"), "{}", rendered(&refused));
+    let table = tree().dirs(&["/sbin"]).executable("/sbin/init");
+    assert!(plan(&config("/", &[]), &table).steps.is_empty());
+    let refused = planned(&config("/.:/old", &[]), &table).unwrap_err();
+    assert!(refused.contains("EINVAL — NEW is the tree's root"), "{refused}");
 }
 
 #[test]
@@ -86,19 +122,101 @@ fn binds_resolve_their_source_in_the_right_root() {
         ("+/oldroot/ostree/deploy/os/var:/var", false),
         ("/data/file:/etc/f", true),
     ];
-    let plan = plan(&config("/images/a:/oldroot", &binds), &tree());
-    let steps = plan.steps.as_slice();
-    let bind =
-        |source: &str, target: &str| Step::Bind { source: p(source), target: p(target), recursive: true };
-    assert!(steps.contains(&Step::Mkdir { path: p("/images/a/mnt/data"), from: "/images/a".len() }));
-    assert!(steps.contains(&bind("/data", "/images/a/mnt/data")));
-    // `+` resolves after the pivot: /oldroot is the old root, so the host path is below "/".
-    assert!(steps.contains(&bind("/ostree/deploy/os/var", "/images/a/var")));
-    assert!(steps.contains(&Step::CreateFile { path: p("/images/a/etc/f") }));
-    assert!(steps.contains(&bind("/data/file", "/images/a/etc/f")));
-    assert!(steps.contains(&Step::RemountReadOnly { target: p("/images/a/etc/f") }));
-    let pivot_at = steps.iter().position(|s| matches!(s, Step::PivotRoot { .. })).unwrap();
-    assert_eq!(pivot_at, steps.len() - 1, "the pivot comes last, after every bind");
+    let steps = steps(&plan(&config("/images/a:/oldroot", &binds), &tree()));
+    for expected in [
+        "mkdir /images/a/mnt/data (below /images/a)",
+        "rbind /data -> /images/a/mnt/data",
+        // `+` resolves after the pivot: /oldroot is the old root, so the host path is below "/".
+        "rbind /ostree/deploy/os/var -> /images/a/var",
+        "create-file /images/a/etc/f",
+        "rbind /data/file -> /images/a/etc/f",
+        "remount-ro /images/a/etc/f",
+    ] {
+        assert!(steps.contains(&expected.to_string()), "{expected} missing from {steps:#?}");
+    }
+    assert!(steps.last().unwrap().starts_with("pivot-root"), "the pivot comes last, after every bind");
+}
+
+#[test]
+fn binds_onto_the_same_or_nested_destinations_stack() {
+    let binds =
+        [("/data:/x", false), ("/data:/x", false), ("/data:/x/y", false), ("/data/file:/x/y/f", false)];
+    let steps = steps(&plan(&config("/images/a:/oldroot", &binds), &tree()));
+    let mkdirs: Vec<&String> = steps.iter().filter(|s| s.starts_with("mkdir /images/a/x")).collect();
+    assert_eq!(
+        mkdirs,
+        ["mkdir /images/a/x (below /images/a)", "mkdir /images/a/x/y (below /images/a/x)"],
+        "each directory is made once: {steps:#?}"
+    );
+    assert_eq!(steps.iter().filter(|s| *s == "rbind /data -> /images/a/x").count(), 2);
+    assert_eq!(steps.iter().filter(|s| s.starts_with("create-file")).count(), 1);
+    assert_undone_at_every_failure(&plan(&config("/images/a:/oldroot", &binds), &tree()), &tree());
+}
+
+#[test]
+fn a_bind_onto_the_new_root_itself_is_refused() {
+    for destination in ["/", "/etc/..", "/.."] {
+        let bind = format!("/data:{destination}");
+        let refused = planned(&config("/images/a", &[(&bind, false)]), &tree()).unwrap_err();
+        assert!(refused.ends_with("EINVAL — DST cannot be the new root itself"), "{refused}");
+    }
+}
+
+#[test]
+fn the_init_is_executed_as_resolved_and_named_as_given() {
+    let table = tree()
+        .dirs(&["/images/a/usr", "/images/a/usr/lib", "/images/a/usr/bin"])
+        .executable("/images/a/usr/lib/systemd")
+        .executable("/images/a/usr/bin/python3")
+        .link("/images/a/sbin/init", "../usr/lib/systemd")
+        .link("/images/a/sbin/outside", "/proc/1/root/sbin/init")
+        .link("/images/a/bin", "usr/bin")
+        .link("/images/a/usr/bin/python", "python3");
+    let plan = plan(&config("/images/a", &[]), &table);
+    assert_eq!(exec(&plan), "plan: exec /usr/lib/systemd (as /sbin/init)");
+    let mut with_command = config("/images/a", &[]);
+    with_command.command = Some(heapless::Vec::from_slice(&[&b"python"[..], b"app.py"]).unwrap());
+    with_command.search_path = Some(b"relative:/usr/local/bin::/bin:/usr/bin");
+    let plan = planned(&with_command, &table).unwrap();
+    assert_eq!(exec(&plan), "plan: exec /usr/bin/python3 (as python) app.py", "found through PATH");
+    // A link through /proc/1/root is resolved inside the tree, where there is no such file.
+    with_command.command = Some(heapless::Vec::from_slice(&[&b"/sbin/outside"[..]]).unwrap());
+    let refused = planned(&with_command, &table).unwrap_err();
+    assert!(refused.starts_with("rspawn-init: find init: /sbin/outside: ENOENT"), "{refused}");
+}
+
+#[test]
+fn a_bare_name_uses_the_default_path_when_path_is_unset() {
+    let table = tree().dirs(&["/images/a/usr", "/images/a/usr/sbin"]).executable("/images/a/usr/sbin/nginx");
+    let mut config = config("/images/a", &[]);
+    config.command = Some(heapless::Vec::from_slice(&[&b"nginx"[..]]).unwrap());
+    assert_eq!(exec(&plan(&config, &table)), "plan: exec /usr/sbin/nginx (as nginx)");
+}
+
+#[test]
+fn arguments_that_cannot_fit_execve_are_refused_before_any_change() {
+    let long = vec![b'x'; 4000];
+    let mut config = config("/images/a", &[]);
+    let words: Vec<&[u8]> =
+        std::iter::once(&b"/sbin/init"[..]).chain(std::iter::repeat_n(&long[..], 5)).collect();
+    config.command = Some(heapless::Vec::from_slice(&words).unwrap());
+    let refused = planned(&config, &tree()).unwrap_err();
+    assert!(refused.contains("E2BIG — the init's arguments do not fit execve's buffer"), "{refused}");
+}
+
+#[test]
+fn the_ostree_var_bind_is_kept_with_a_full_bind_list() {
+    let binds: Vec<String> = (0..16).map(|n| format!("/data:/mnt/{n}")).collect();
+    let binds: Vec<(&str, bool)> = binds.iter().map(|b| (b.as_str(), false)).collect();
+    let mut config = config("/images/a:/sysroot", &binds);
+    config.pivot = None;
+    config.ostree = ostree_config().ostree;
+    let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
+    let table = initrd_tree().dirs(&["/sysroot/data", &format!("{deploy}/mnt")]);
+    let plan = planned_at(&config, "/sysroot", &table, Finale::SwitchRoot { tree_is_mounted: true }).unwrap();
+    let steps = steps(&plan);
+    assert!(steps.contains(&format!("rbind /sysroot/ostree/deploy/os/var -> {deploy}/var")), "{steps:#?}");
+    assert_eq!(steps.iter().filter(|s| s.starts_with("rbind /sysroot/data")).count(), 16);
 }
 
 /// Every plan the tests make, to run with a failure at each call.
@@ -111,11 +229,14 @@ fn plans() -> Vec<(Config<'static>, Table)> {
         ("/data:/mnt/deep/data", false),
         ("+/etc/hostname:/etc/copy", true),
         ("/data/file:/new/f", false),
+        ("/data:/mnt/deep", false),
+        ("/data:/mnt/deep/data/x", false),
     ];
     vec![
         (config("/images/a:/oldroot", &[]), tree()),
         (config("/images/a:/var/lib/old/root", &[]), tree()),
-        (config("/images/a", &[]), plain_root),
+        (config("/images/a", &[]), plain_root.clone()),
+        (config("/images/a:/oldroot", &[]), plain_root),
         (config("/current:/sysroot", &binds), tree()),
         (config("/images/a:/sysroot", &[("+/sysroot/ostree/deploy/os/var:/var", false)]), tree()),
         (config("/images/a:/oldroot", &[]), sys_unmounted),
@@ -129,28 +250,34 @@ fn an_api_directory_that_is_no_mount_is_not_carried() {
     table.mount_points.remove("/run");
     let plan = plan(&config("/images/a:/oldroot", &[]), &table);
     // NEW has sys (a carry the kernel will turn down) but no run: nothing is made for it.
-    assert!(plan.steps.contains(&Step::Carry { source: p("/sys"), target: p("/images/a/sys") }));
-    assert!(!plan.steps.iter().any(|s| matches!(s, Step::Mkdir { path, .. } if *path == p("/images/a/run"))));
+    let shown = steps(&plan);
+    assert!(shown.contains(&"carry /sys -> /images/a/sys (if mounted)".to_string()));
+    assert!(!shown.iter().any(|s| s.starts_with("mkdir /images/a/run")));
     let mut system = System::from_table(&table);
     run_plan(&plan, &mut system).unwrap();
     let points: Vec<&str> = system.mounts.iter().map(|(point, _)| point.as_str()).collect();
     assert!(points.contains(&"/proc") && !points.contains(&"/sys"), "{points:?}");
 }
 
+/// Runs `plan` with a failure at each of its calls in turn: every time, the whole state must be
+/// as it was (the mount table, directories, files, and whether the root is a mount).
+fn assert_undone_at_every_failure(plan: &Plan<'_>, table: &Table) {
+    let initial = System::from_table(table);
+    let mut clean = initial.clone();
+    run_plan(plan, &mut clean).unwrap();
+    for fail_at in 0..clean.calls {
+        let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
+        let failure = run_plan(plan, &mut system).unwrap_err();
+        assert!(failure.undo_error.is_none(), "undo failed: {}", rendered(&failure.undo_error.unwrap()));
+        let after = System { calls: 0, fail_at: None, ..system };
+        assert_eq!(after, initial, "failure at call {fail_at} of {:#?}", steps(plan));
+    }
+}
+
 #[test]
 fn a_failure_at_any_call_leaves_the_system_as_it_was() {
     for (config, table) in plans() {
-        let plan = plan(&config, &table);
-        let initial = System::from_table(&table);
-        let mut clean = initial.clone();
-        run_plan(&plan, &mut clean).unwrap();
-        for fail_at in 0..clean.calls {
-            let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
-            let failure = run_plan(&plan, &mut system).unwrap_err();
-            assert!(failure.undo_error.is_none(), "undo failed: {}", rendered(&failure.undo_error.unwrap()));
-            let after = System { calls: 0, fail_at: None, root_is_mount: initial.root_is_mount, ..system };
-            assert_eq!(after, initial, "failure at call {fail_at} of {:?}", plan.steps);
-        }
+        assert_undone_at_every_failure(&plan(&config, &table), &table);
     }
 }
 
@@ -163,7 +290,7 @@ fn undo_after_success_restores_plans_that_keep_the_old_root() {
         let journal = run_plan(&plan, &mut system).unwrap();
         assert_ne!(system.mounts, initial.mounts);
         undo_plan(&plan, journal, &mut system).unwrap();
-        assert_eq!(System { calls: 0, root_is_mount: initial.root_is_mount, ..system }, initial);
+        assert_eq!(System { calls: 0, ..system }, initial);
     }
 }
 
@@ -198,75 +325,69 @@ fn initrd_tree() -> Table {
 }
 
 fn ostree_config() -> Config<'static> {
-    let mut config =
-        config("/ostree/deploy/os/deploy/abc.0:/sysroot", &[("+/sysroot/ostree/deploy/os/var:/var", false)]);
-    config.ostree_booted = true;
-    config
+    Config { ostree: Some(b"/ostree/deploy/os/deploy/abc.0"), ..Config::default() }
+}
+
+fn initrd_plan(config: &Config<'_>, table: &Table) -> Plan<'static> {
+    planned_at(config, "/sysroot", table, Finale::SwitchRoot { tree_is_mounted: true }).unwrap()
 }
 
 #[test]
 fn initrd_moves_the_deployment_and_the_physical_root_then_switches() {
-    let finale = Finale::SwitchRoot { tree_is_mounted: true };
-    let plan = make_plan(&ostree_config(), &p("/sysroot"), &initrd_tree(), finale).unwrap();
+    let plan = initrd_plan(&ostree_config(), &initrd_tree());
     let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
     let expected = [
-        Step::MakePrivate,
-        Step::Bind { source: p(deploy), target: p(deploy), recursive: true },
-        Step::CreateFile { path: p("/run/ostree-booted") },
-        Step::Carry { source: p("/proc"), target: p(&format!("{deploy}/proc")) },
-        Step::Carry { source: p("/sys"), target: p(&format!("{deploy}/sys")) },
-        Step::Carry { source: p("/dev"), target: p(&format!("{deploy}/dev")) },
-        Step::Carry { source: p("/run"), target: p(&format!("{deploy}/run")) },
-        Step::Bind {
-            source: p("/sysroot/ostree/deploy/os/var"),
-            target: p(&format!("{deploy}/var")),
-            recursive: true,
-        },
-        Step::Mkdir { path: p("/.rspawn-root"), from: 1 },
-        Step::Move { source: p(deploy), target: p("/.rspawn-root") },
-        Step::Move { source: p("/sysroot"), target: p("/.rspawn-root/sysroot") },
-        Step::SwitchRoot { new: p("/.rspawn-root"), free_old_root: true },
+        "make-private /".to_string(),
+        format!("rbind {deploy} -> {deploy}"),
+        "create-file /run/ostree-booted".to_string(),
+        format!("carry /proc -> {deploy}/proc (if mounted)"),
+        format!("carry /sys -> {deploy}/sys (if mounted)"),
+        format!("carry /dev -> {deploy}/dev (if mounted)"),
+        format!("carry /run -> {deploy}/run (if mounted)"),
+        format!("rbind /sysroot/ostree/deploy/os/var -> {deploy}/var"),
+        "mkdir /.rspawn-root (below /)".to_string(),
+        format!("move {deploy} -> /.rspawn-root"),
+        "move /sysroot -> /.rspawn-root/sysroot".to_string(),
+        "switch-root /.rspawn-root (initramfs freed)".to_string(),
     ];
-    assert_eq!(plan.steps.as_slice(), expected);
-    assert_eq!(plan.exec.path, p("/sbin/init"));
+    assert_eq!(steps(&plan), expected);
+    assert_eq!(exec(&plan), "plan: exec /sbin/init");
 }
 
 #[test]
 fn initrd_without_a_pivot_switches_into_the_mounted_root_or_stays() {
-    let mut table = initrd_tree();
-    table.entries.insert("/sysroot/sbin".into(), (crate::resolve::Kind::Directory, String::new()));
-    let table = table.executable("/sysroot/sbin/init").executable("/sbin/init").dirs(&["/sbin"]);
-    let mounted = Finale::SwitchRoot { tree_is_mounted: true };
-    let plan = make_plan(&Config::default(), &p("/sysroot"), &table, mounted).unwrap();
-    assert_eq!(plan.steps.last(), Some(&Step::SwitchRoot { new: p("/sysroot"), free_old_root: true }));
-    assert!(plan.steps.contains(&Step::Move { source: p("/proc"), target: p("/sysroot/proc") }));
+    let table = initrd_tree()
+        .dirs(&["/sysroot/sbin", "/sbin"])
+        .executable("/sysroot/sbin/init")
+        .executable("/sbin/init");
+    let plan = initrd_plan(&Config::default(), &table);
+    let shown = steps(&plan);
+    assert_eq!(shown.last().unwrap(), "switch-root /sysroot (initramfs freed)");
+    assert!(shown.contains(&"move /proc -> /sysroot/proc".to_string()), "{shown:#?}");
     let initramfs = Finale::SwitchRoot { tree_is_mounted: false };
-    assert!(make_plan(&Config::default(), &Path::root(), &table, initramfs).unwrap().steps.is_empty());
+    assert!(planned_at(&Config::default(), "/", &table, initramfs).unwrap().steps.is_empty());
 }
 
 #[test]
 fn initrd_with_the_initramfs_as_tree_binds_it_at_old() {
     let table = tree().dirs(&["/newroot", "/newroot/sbin"]).executable("/newroot/sbin/init");
     let finale = Finale::SwitchRoot { tree_is_mounted: false };
-    let plan = make_plan(&config("/newroot:/oldroot", &[]), &Path::root(), &table, finale).unwrap();
-    let tail = &plan.steps[plan.steps.len() - 4..];
+    let shown = steps(&planned_at(&config("/newroot:/oldroot", &[]), "/", &table, finale).unwrap());
     assert_eq!(
-        tail,
+        shown[shown.len() - 4..],
         [
-            Step::Mkdir { path: p("/.rspawn-root"), from: 1 },
-            Step::Move { source: p("/newroot"), target: p("/.rspawn-root") },
-            Step::Bind { source: p("/"), target: p("/.rspawn-root/oldroot"), recursive: false },
-            Step::SwitchRoot { new: p("/.rspawn-root"), free_old_root: false },
+            "mkdir /.rspawn-root (below /)",
+            "move /newroot -> /.rspawn-root",
+            "bind / -> /.rspawn-root/oldroot",
+            "switch-root /.rspawn-root (initramfs kept)",
         ]
     );
 }
 
 #[test]
 fn initrd_plans_undo_at_any_failure_before_the_switch() {
-    let finale = Finale::SwitchRoot { tree_is_mounted: true };
-    let plan = make_plan(&ostree_config(), &p("/sysroot"), &initrd_tree(), finale).unwrap();
-    let initial = System::from_table(&initrd_tree());
-    let mut clean = initial.clone();
+    let plan = initrd_plan(&ostree_config(), &initrd_tree());
+    let mut clean = System::from_table(&initrd_tree());
     run_plan(&plan, &mut clean).unwrap();
     assert!(
         clean.mounts.iter().any(|(point, what)| point == "/sysroot" && what == "/sysroot"),
@@ -278,10 +399,5 @@ fn initrd_plans_undo_at_any_failure_before_the_switch() {
         "{:?}",
         clean.mounts
     );
-    for fail_at in 0..clean.calls {
-        let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
-        let failure = run_plan(&plan, &mut system).unwrap_err();
-        assert!(failure.undo_error.is_none());
-        assert_eq!(System { calls: 0, fail_at: None, ..system }, initial, "failure at call {fail_at}");
-    }
+    assert_undone_at_every_failure(&plan, &initrd_tree());
 }

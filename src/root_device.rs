@@ -2,7 +2,7 @@
 //! reading `/sys/class/block` and the devices' own superblocks and partition tables, waiting
 //! (polling, bounded) for the device to appear, then mounted at `/sysroot`.
 
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::files::read_small_file;
 use crate::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
 use crate::path::Path;
@@ -72,7 +72,7 @@ pub fn parse_root_device(value: &[u8]) -> Result<RootDevice<'_>, Refusal> {
 /// Waits for the device named by `params` and returns its /dev path and detected fs type.
 pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static str), Error<'a>> {
     let Some(device) = params.device else {
-        return Err(Error::failure("find root", b"root=", Errno::INVAL, "no root= given"));
+        return Err(Error::failure(Stage::FindRoot, b"root=", Errno::INVAL, "no root= given"));
     };
     sleep_ms(params.delay_seconds.saturating_mul(1000));
     let wait_ms = params.wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS).saturating_mul(1000);
@@ -83,7 +83,7 @@ pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static s
         }
         if waited >= wait_ms {
             let hint = "no block device matched in time; check root= and the disk driver modules";
-            return Err(Error::failure("find root", params.given, Errno::NODEV, hint));
+            return Err(Error::failure(Stage::FindRoot, params.given, Errno::NODEV, hint));
         }
         sleep_ms(pause);
         waited += pause;
@@ -222,7 +222,7 @@ pub fn mount_root<'a>(
     let flags = if params.read_write { MountFlags::empty() } else { MountFlags::RDONLY };
     let mut data_buf = [0u8; 512];
     let data = cstr_in(&mut data_buf, params.flags.unwrap_or_default()).ok_or(Error::usage(
-        "mount root",
+        Stage::MountRoot,
         params.flags.unwrap_or_default(),
         Errno::TOOBIG,
         "rootflags= is too long",
@@ -252,7 +252,7 @@ pub fn mount_root<'a>(
         }
     }
     Err(Error::failure(
-        "mount root",
+        Stage::MountRoot,
         b"/sysroot",
         last,
         "check rootfstype=, rootflags= and the file system modules",

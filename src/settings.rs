@@ -3,7 +3,7 @@
 
 use crate::cmdline::words;
 use crate::config::{Source, Words};
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::names::lookup;
 use crate::spec::{parse_bind, parse_pivot, Refusal};
 use rustix::io::Errno;
@@ -120,7 +120,7 @@ fn parse_parameters(value: &[u8]) -> Result<Option<Words<'_>>, Refusal> {
 
 fn line_error(number: usize, line: &[u8], refusal: Refusal) -> Error<'_> {
     let number = u32::try_from(number).unwrap_or(u32::MAX);
-    Error { settings_line: number, ..Error::usage("read settings", line, refusal.errno, refusal.hint) }
+    Error { settings_line: number, ..Error::usage(Stage::ReadSettings, line, refusal.errno, refusal.hint) }
 }
 
 #[cfg(test)]

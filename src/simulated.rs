@@ -2,14 +2,14 @@
 //! executor changes, with a failure injected at any call. Test-only.
 
 use crate::act::Ops;
-use crate::path::Path;
 use crate::plan::Probe;
 use crate::resolve::{Kind, Lookup};
 use rustix::io::Errno;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CStr;
 
-fn text(path: &Path) -> String {
-    String::from_utf8(path.as_bytes().to_vec()).unwrap()
+fn text(path: &CStr) -> String {
+    String::from_utf8(path.to_bytes().to_vec()).unwrap()
 }
 
 /// A file system as a table of host paths, with the mount points marked.
@@ -45,10 +45,10 @@ impl Table {
 }
 
 impl Lookup for Table {
-    fn kind(&self, host_path: &Path) -> Result<Kind, Errno> {
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
         self.entries.get(&text(host_path)).map(|e| e.0).ok_or(Errno::NOENT)
     }
-    fn read_link(&self, host_path: &Path, buf: &mut [u8]) -> Result<usize, Errno> {
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
         let target = self.entries.get(&text(host_path)).ok_or(Errno::NOENT)?.1.as_bytes();
         buf[..target.len()].copy_from_slice(target);
         Ok(target.len())
@@ -56,7 +56,7 @@ impl Lookup for Table {
 }
 
 impl Probe for Table {
-    fn is_mount_point(&self, host_path: &Path) -> bool {
+    fn is_mount_point(&self, host_path: &CStr) -> bool {
         self.mount_points.contains(&text(host_path))
     }
 }
@@ -127,10 +127,15 @@ impl Ops for System {
         self.root_is_mount = true;
         Ok(())
     }
+    fn unmake_root_mount(&mut self) -> Result<(), Errno> {
+        self.call()?;
+        self.root_is_mount = false;
+        Ok(())
+    }
     fn make_private(&mut self) -> Result<(), Errno> {
         self.call()
     }
-    fn mkdir(&mut self, path: &Path) -> Result<(), Errno> {
+    fn mkdir(&mut self, path: &CStr) -> Result<(), Errno> {
         self.call()?;
         if self.dirs.insert(text(path)) {
             Ok(())
@@ -138,33 +143,33 @@ impl Ops for System {
             Err(Errno::EXIST)
         }
     }
-    fn rmdir(&mut self, path: &Path) -> Result<(), Errno> {
+    fn rmdir(&mut self, path: &CStr) -> Result<(), Errno> {
         self.call()?;
         self.dirs.remove(&text(path)).then_some(()).ok_or(Errno::NOENT)
     }
-    fn create_file(&mut self, path: &Path) -> Result<(), Errno> {
+    fn create_file(&mut self, path: &CStr) -> Result<(), Errno> {
         self.call()?;
         self.files.insert(text(path)).then_some(()).ok_or(Errno::EXIST)
     }
-    fn unlink(&mut self, path: &Path) -> Result<(), Errno> {
+    fn unlink(&mut self, path: &CStr) -> Result<(), Errno> {
         self.call()?;
         self.files.remove(&text(path)).then_some(()).ok_or(Errno::NOENT)
     }
-    fn bind(&mut self, source: &Path, target: &Path, _recursive: bool) -> Result<(), Errno> {
+    fn bind(&mut self, source: &CStr, target: &CStr, _recursive: bool) -> Result<(), Errno> {
         self.call()?;
         self.mounts.push((text(target), format!("bind:{}", text(source))));
         Ok(())
     }
-    fn remount_read_only(&mut self, _target: &Path) -> Result<(), Errno> {
+    fn remount_read_only(&mut self, _target: &CStr) -> Result<(), Errno> {
         self.call()
     }
-    fn unmount(&mut self, target: &Path) -> Result<(), Errno> {
+    fn unmount(&mut self, target: &CStr) -> Result<(), Errno> {
         self.call()?;
         let index = self.mounts.iter().rposition(|(p, _)| *p == text(target)).ok_or(Errno::INVAL)?;
         self.mounts.remove(index);
         Ok(())
     }
-    fn move_mount(&mut self, source: &Path, target: &Path) -> Result<(), Errno> {
+    fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno> {
         self.call()?;
         let (from, to) = (text(source), text(target));
         if !self.mounts.iter().any(|(p, _)| *p == from) {
@@ -173,7 +178,7 @@ impl Ops for System {
         self.move_tree(&from, &to);
         Ok(())
     }
-    fn pivot_root(&mut self, new: &Path, old: Option<&Path>) -> Result<(), Errno> {
+    fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
         self.call()?;
         let (new, old) = (text(new), old.map(text).unwrap_or_else(|| "/detached".to_string()));
         for (point, _) in &mut self.mounts {
@@ -184,14 +189,14 @@ impl Ops for System {
         }
         Ok(())
     }
-    fn switch_root(&mut self, new: &Path, _free_old_root: bool) -> Result<(), Errno> {
+    fn switch_root(&mut self, new: &CStr, _free_old_root: bool) -> Result<(), Errno> {
         self.call()?;
         let new = text(new);
         self.mounts.retain(|(point, _)| Self::moved(point, &new, "/").is_some());
         self.move_tree(&new, "/");
         Ok(())
     }
-    fn unpivot_root(&mut self, new: &Path, old: &Path) -> Result<(), Errno> {
+    fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
         self.call()?;
         let (new, old) = (text(new), text(old));
         for (point, _) in &mut self.mounts {

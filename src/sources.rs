@@ -2,36 +2,10 @@
 //! command line (initrd and root modes), argv, and what OSTree's `ostree=` stands for.
 
 use crate::config::{Config, Mode, Source};
-use crate::error::Error;
+use crate::error::{Error, Stage};
 use crate::log::{self, Line};
-use crate::path::Path;
-use crate::{args, failure, files, host, kernel_config, ostree, settings, spec};
+use crate::{args, failure, files, host, kernel_config, settings};
 use rustix::io::Errno;
-
-/// OSTree: the deployment becomes NEW with the physical root at /sysroot and the OS's var at
-/// /var; an explicit pivot spec wins, with a warning.
-pub fn with_deployment<'a>(mut config: Config<'a>, deployment: Option<&'a ostree::Deployment>) -> Config<'a> {
-    let Some(deployment) = deployment else { return config };
-    if config.pivot.is_some() {
-        let mut line = Line::prefixed();
-        line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
-        log::notice(&mut line);
-    } else {
-        config.pivot =
-            Some(spec::PivotSpec { new: deployment.root.as_bytes(), old: Some(ostree::OSTREE_OLD_ROOT) });
-    }
-    let var = spec::BindSpec {
-        source: deployment.var_source.as_bytes(),
-        source_in_new_root: true,
-        destination: b"/var",
-        read_only: false,
-        recursive: true,
-    };
-    // A full bind list keeps the user's binds; the deployment then boots without its own /var.
-    let _ = config.binds.push(var);
-    config.ostree_booted = true;
-    config
-}
 
 /// The configuration from every source the mode allows, later winning.
 pub fn gather_config<'a>(
@@ -50,12 +24,17 @@ pub fn gather_config<'a>(
     }
     config.apply(invocation.source);
     failure::set_policy(config.on_failure);
+    if config.ostree.is_some() && config.pivot.is_some() {
+        let mut line = Line::prefixed();
+        line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
+        log::notice(&mut line);
+    }
     // Bare words are the command in a container, the kernel's leftovers for a machine's init.
     if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
         let first = invocation.bare_words.first().copied().unwrap_or_default();
         if first.starts_with(b"-") {
             // No kernel passes words to a container's init: this is a mistyped option.
-            return Err(Error::usage("command line", first, Errno::INVAL, "unknown option; see --help"));
+            return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, "unknown option; see --help"));
         }
         config.command = Some(invocation.bare_words);
     } else {
@@ -71,23 +50,23 @@ fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
         Err(Errno::NOENT) => Ok(Source::default()),
         Err(errno) => {
             let hint = "the settings file must be a readable text file of at most 16 KiB";
-            Err(Error::failure("read settings", settings::SETTINGS_PATH.as_bytes(), errno, hint))
+            Err(Error::failure(Stage::ReadSettings, settings::SETTINGS_PATH.as_bytes(), errno, hint))
         }
     }
 }
 
 /// The kernel command line, with /proc mounted first when the kernel started us bare.
 fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>, Error<'_>> {
-    if !host::is_mount_point(&Path::from_bytes(b"/proc").unwrap_or_else(|_| Path::root())) {
+    if !host::is_mount_point(c"/proc") {
         use rustix::mount::MountFlags;
         let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
         rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None).map_err(|errno| {
-            Error::failure("mount", b"/proc", errno, "the kernel command line is read from /proc")
+            Error::failure(Stage::Mount, b"/proc", errno, "the kernel command line is read from /proc")
         })?;
     }
     let hint = "the kernel command line must fit in 4096 bytes";
     let text = files::read_small_file(c"/proc/cmdline", buf)
-        .map_err(|errno| Error::failure("read", b"/proc/cmdline", errno, hint))?;
+        .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
     kernel_config::parse_kernel_cmdline(text).inspect_err(|_| {
         if let Some(policy) = kernel_config::failure_policy(text) {
             failure::set_policy(policy);

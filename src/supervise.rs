@@ -1,10 +1,11 @@
 //! `--as-pid2`: stay PID 1, run the init as a child, forward signals to it, reap every zombie,
 //! and exit with its status, as systemd-nspawn's stub and tini do.
 
-use crate::log::Line;
-use crate::plan::Exec;
+use crate::act;
+use crate::plan::Plan;
 use crate::sys::{self, Env, SignalSet};
 use core::ffi::c_int;
+use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::process::{wait, Pid, WaitOptions};
 
@@ -26,10 +27,16 @@ const FORWARDED: [c_int; 9] = [
 const FAULTS: [c_int; 7] =
     [libc::SIGFPE, libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
 
-/// Runs `exec` as a child and supervises it; exits with its exit code, or returns the code to
-/// leave with when the child could not be started.
+/// The running child and the signals the supervisor reads.
+pub struct Child {
+    pid: Pid,
+    signals: OwnedFd,
+}
+
+/// Starts the plan's init as a child. `Ok` once it runs (its exec succeeded); the errno of its
+/// exec otherwise, with the child reaped, so the caller can undo the plan and report.
 #[inline(never)]
-pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
+pub fn start(plan: &Plan<'_>, env: Env) -> Result<Child, Errno> {
     let mut blocked = SignalSet::full();
     for fault in FAULTS {
         blocked.remove(fault);
@@ -37,48 +44,51 @@ pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
     let original_mask = sys::set_signal_mask(&blocked);
     let mut watched: heapless::Vec<c_int, 10> = heapless::Vec::from_slice(&FORWARDED).unwrap_or_default();
     let _ = watched.push(libc::SIGCHLD);
-    let signals = match sys::signalfd(&SignalSet::of(&watched)) {
-        Ok(fd) => fd,
-        Err(errno) => return report("signalfd", b"", errno, 1),
+    let signals = sys::signalfd(&SignalSet::of(&watched))?;
+    // The child writes its exec's errno here; a successful exec closes it (close-on-exec) unwritten.
+    let (exec_result, exec_report) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let pid = match sys::fork()? {
+        Some(pid) => pid,
+        None => run_child(plan, env, &original_mask, exec_report),
     };
-    let child = match sys::fork() {
-        Ok(Some(child)) => child,
-        Ok(None) => run_child(exec, env, &original_mask),
-        Err(errno) => return report("fork", exec.path.as_bytes(), errno, 1),
-    };
-    forward_and_reap(child, signals)
+    drop(exec_report);
+    let mut errno = [0u8; 4];
+    match rustix::io::read(&exec_result, &mut errno) {
+        Ok(4) => {
+            let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+            sys::set_signal_mask(&original_mask);
+            Err(Errno::from_raw_os_error(i32::from_ne_bytes(errno)))
+        }
+        _ => Ok(Child { pid, signals }),
+    }
 }
 
-/// The supervisor's life once the child runs. It never returns (it ends the process), and takes
-/// everything it uses by value, so its callers' frames, the setup's stack, can be given back.
+/// The supervisor's life once the child runs: forward signals, reap, exit with the child's status.
 #[inline(never)]
-fn forward_and_reap(child: Pid, signals: rustix::fd::OwnedFd) -> ! {
-    let here = 0u8;
-    sys::release_callers_stack(&here);
+pub fn forward_and_reap(child: Child) -> ! {
     loop {
-        let signal = match sys::read_signal(rustix::fd::AsFd::as_fd(&signals)) {
+        let signal = match sys::read_signal(rustix::fd::AsFd::as_fd(&child.signals)) {
             Ok(signal) => signal,
             // Nothing may end PID 1 here: retry.
             Err(_) => continue,
         };
         if signal == libc::SIGCHLD {
-            if let Some(code) = reap_children(child) {
+            if let Some(code) = reap_children(child.pid) {
                 sys::exit(code);
             }
         } else {
             // ESRCH: the child is already gone; its SIGCHLD is on the way.
-            let _ = sys::kill(child, signal);
+            let _ = sys::kill(child.pid, signal);
         }
     }
 }
 
-fn run_child(exec: &Exec<'_>, env: Env, original_mask: &SignalSet) -> ! {
+fn run_child(plan: &Plan<'_>, env: Env, original_mask: &SignalSet, exec_report: OwnedFd) -> ! {
     sys::set_signal_mask(original_mask);
     let _ = rustix::process::setsid();
-    let errno = sys::execve(&exec.path, &exec.args, env);
-    let code = exec_failure_code(errno);
-    report("exec", exec.path.as_bytes(), errno, code);
-    sys::exit(code)
+    let errno = act::exec_init(plan, env);
+    let _ = rustix::io::write(&exec_report, &errno.raw_os_error().to_ne_bytes());
+    sys::exit(exec_failure_code(errno))
 }
 
 /// The exit code of a command that could not be executed, as tini and shells give it: 127
@@ -101,11 +111,4 @@ fn reap_children(main_child: Pid) -> Option<i32> {
         }
     }
     main_code
-}
-
-fn report(step: &str, subject: &[u8], errno: Errno, code: i32) -> i32 {
-    let mut line = Line::prefixed();
-    line.bytes(step.as_bytes()).bytes(b": ").bytes(subject).bytes(b": ").errno(errno.raw_os_error());
-    crate::log::write_all(sys::stderr(), line.finish());
-    code
 }

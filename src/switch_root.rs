@@ -1,7 +1,6 @@
 //! initrd mode's switch: move the new root onto `/` and chroot into it (the kernel refuses
 //! pivot_root(2) on rootfs), then free the initramfs contents it leaves behind.
 
-use crate::path::Path;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -12,10 +11,11 @@ const TMPFS_MAGIC: i64 = 0x0102_1994;
 /// Initramfs trees are shallow; deeper directories are left alone rather than recursing on.
 const MAX_DEPTH: usize = 24;
 
-/// Moves `new` onto `/`, enters it, then frees the old rootfs when `free_old_root`.
-pub fn switch_root(new: &Path, free_old_root: bool) -> Result<(), Errno> {
+/// Moves `new` (a directory opened by the caller) onto `/`, enters it, then frees the old rootfs
+/// when `free_old_root`.
+pub fn switch_root(new: OwnedFd, free_old_root: bool) -> Result<(), Errno> {
     let old_root = openat(CWD, c"/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    rustix::process::chdir(new.as_cstr())?;
+    rustix::process::fchdir(&new)?;
     rustix::mount::mount_move(c".", c"/")?;
     rustix::process::chroot(c".")?;
     rustix::process::chdir(c"/")?;

@@ -3,7 +3,6 @@
 //! The only module with `unsafe`; each block says why it is sound.
 #![allow(unsafe_code)]
 
-use crate::path::Path;
 use core::ffi::{c_char, c_int, CStr};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
@@ -95,34 +94,59 @@ pub fn stdout() -> BorrowedFd<'static> {
     }
 }
 
-/// Room for the init's argument strings, each copied with its NUL.
-const EXEC_BYTES: usize = 8192;
-const EXEC_WORDS: usize = 66;
-
-/// Replaces this process with `path`; returns only on failure, with the errno.
-pub fn execve(path: &Path, args: &[&[u8]], env: Env) -> Errno {
-    let mut bytes: heapless::Vec<u8, EXEC_BYTES> = heapless::Vec::new();
-    let mut offsets: heapless::Vec<usize, EXEC_WORDS> = heapless::Vec::new();
-    for word in core::iter::once(path.as_bytes()).chain(args.iter().copied()) {
-        let fits = offsets.push(bytes.len()).is_ok()
-            && bytes.extend_from_slice(word).is_ok()
-            && bytes.push(0).is_ok();
-        if !fits || word.contains(&0) {
+/// Replaces this process with `file`, giving it `argv` and `env`; returns only on failure.
+pub fn execve<'s>(file: &CStr, argv: impl Iterator<Item = &'s CStr>, env: Env) -> Errno {
+    let mut pointers: heapless::Vec<*const c_char, { crate::plan::MAX_EXEC_WORDS + 1 }> =
+        heapless::Vec::new();
+    for word in argv {
+        if pointers.push(word.as_ptr()).is_err() {
             return Errno::TOOBIG;
         }
-    }
-    let mut pointers: heapless::Vec<*const c_char, EXEC_WORDS> = heapless::Vec::new();
-    for &offset in &offsets {
-        // Every offset is inside `bytes`, which is not changed while the pointers live.
-        let _ = pointers.push(bytes.as_ptr().wrapping_add(offset).cast());
     }
     if pointers.push(core::ptr::null()).is_err() {
         return Errno::TOOBIG;
     }
-    // SAFETY: path is NUL-terminated; pointers is a NULL-terminated array of NUL-terminated
-    // strings inside `bytes`; env is the runtime's envp. execve only returns on failure.
-    unsafe { libc::execve(path.as_cstr().as_ptr(), pointers.as_ptr(), env.0) };
+    // SAFETY: file and every word are NUL-terminated and outlive the call; pointers is
+    // NULL-terminated; env is the runtime's envp. execve only returns on failure.
+    unsafe { libc::execve(file.as_ptr(), pointers.as_ptr(), env.0) };
     Errno::from_raw_os_error(errno())
+}
+
+/// The run's large buffers, in the binary's zero-filled data: not on the stack (every mode must
+/// run with 64 KiB of it), not on a heap, and resident only as far as they are written.
+pub struct Buffers {
+    pub settings: [u8; crate::settings::SETTINGS_MAX],
+    pub cmdline: [u8; crate::kernel_config::CMDLINE_MAX],
+    pub modules: [u8; crate::modules::MODULE_LIST_MAX],
+    pub plan: [u8; crate::plan::ARENA_BYTES],
+}
+
+struct TakeOnce {
+    taken: core::sync::atomic::AtomicBool,
+    buffers: core::cell::UnsafeCell<Buffers>,
+}
+
+// SAFETY: the buffers are handed out once (`take_buffers` swaps the flag atomically), so no two
+// references to them ever exist.
+unsafe impl Sync for TakeOnce {}
+
+static BUFFERS: TakeOnce = TakeOnce {
+    taken: core::sync::atomic::AtomicBool::new(false),
+    buffers: core::cell::UnsafeCell::new(Buffers {
+        settings: [0; crate::settings::SETTINGS_MAX],
+        cmdline: [0; crate::kernel_config::CMDLINE_MAX],
+        modules: [0; crate::modules::MODULE_LIST_MAX],
+        plan: [0; crate::plan::ARENA_BYTES],
+    }),
+};
+
+/// The buffers, the first time; `None` after.
+pub fn take_buffers() -> Option<&'static mut Buffers> {
+    if BUFFERS.taken.swap(true, core::sync::atomic::Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: the flag was false, so this is the only reference ever made (see `TakeOnce`).
+    Some(unsafe { &mut *BUFFERS.buffers.get() })
 }
 
 fn errno() -> i32 {
@@ -211,28 +235,6 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> Result<c_int, Errno> {
     }
     let signo = info.first_chunk::<4>().map_or(0, |b| u32::from_ne_bytes(*b));
     Ok(c_int::try_from(signo).unwrap_or(0))
-}
-
-/// Gives the stack between the caller's frame and the process's argument block back to the kernel.
-/// Only for a caller that never returns: that memory holds its callers' frames, dead from then
-/// on; for the `--as-pid2` supervisor those are the setup's plan and buffers, whose pages the
-/// stack probes all touched (about 700 KiB), kept resident for the container's whole life otherwise.
-pub fn release_callers_stack(caller_local: *const u8) {
-    // Aligned for 4 KiB and 64 KiB pages alike; the margin keeps the caller's own frame.
-    const ALIGN: usize = 64 * 1024;
-    const CALLER_FRAME_MARGIN: usize = 16 * 1024;
-    let envp = SAVED_ENV.load(core::sync::atomic::Ordering::Relaxed) as usize;
-    let low = (caller_local as usize + CALLER_FRAME_MARGIN).next_multiple_of(ALIGN);
-    let high = envp & !(ALIGN - 1);
-    if envp == 0 || high <= low {
-        return;
-    }
-    // SAFETY: [low, high) lies above the caller's frame and below the environment array at the
-    // top of the stack: only frames of functions the caller never returns to. MADV_DONTNEED
-    // makes them zero-filled anonymous memory, which nothing reads again.
-    let _ = unsafe {
-        rustix::mm::madvise(low as *mut core::ffi::c_void, high - low, rustix::mm::Advice::LinuxDontNeed)
-    };
 }
 
 /// Sends `signal` to `pid`.
