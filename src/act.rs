@@ -185,7 +185,7 @@ fn undo_step<'p>(plan: &'p Plan<'_>, step: &Step, done: Done, ops: &mut impl Ops
 /// Creates the components of `path` after byte `from`, counting those it made. Leading ones
 /// that exist already (an earlier mount's source holds them) are used as they are.
 fn mkdir_all(path: &[u8], from: usize, ops: &mut impl Ops, done: &mut Done) -> Result<(), Errno> {
-    let mut dir = Path::root();
+    let mut dir: Path = Path::root();
     dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
     for component in components(path.get(from..).unwrap_or(&[])) {
         dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
@@ -200,7 +200,7 @@ fn mkdir_all(path: &[u8], from: usize, ops: &mut impl Ops, done: &mut Done) -> R
 
 /// Removes the directories `mkdir_all` made, deepest first.
 fn rmdir_created(path: &[u8], from: usize, done: Done, ops: &mut impl Ops) -> Result<(), Errno> {
-    let mut dir = Path::root();
+    let mut dir: Path = Path::root();
     dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
     for component in
         components(path.get(from..).unwrap_or(&[])).take(usize::from(done.existed + done.created))

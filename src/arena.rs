@@ -100,6 +100,17 @@ impl Building {
         Ok(())
     }
 
+    /// Appends the bytes of `span`, a path already in the arena.
+    pub fn extend_from(&mut self, arena: &mut Arena<'_>, span: Span) -> Result<(), Full> {
+        let (from, len) = (usize::from(span.start), usize::from(span.len));
+        let at = self.start + self.len;
+        // The source ends before `at`: every stored path does.
+        arena.buf.get(at..at + len + 1).ok_or(Full)?;
+        arena.buf.copy_within(from..from + len, at);
+        self.len += len;
+        Ok(())
+    }
+
     /// Appends `/` (unless the path so far ends with one) and `component`.
     pub fn component(&mut self, arena: &mut Arena<'_>, component: &[u8]) -> Result<(), Full> {
         if self.len == 0 || arena.buf.get(self.start + self.len - 1) != Some(&b'/') {

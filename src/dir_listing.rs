@@ -17,7 +17,7 @@ const ENTRY_CAPACITY: usize = 64;
 /// A directory with a longer path is not listed (its names are looked up one by one).
 const DIR_CAPACITY: usize = 256;
 /// The buffer of the one `getdents64` call.
-const READ_BYTES: usize = 4096;
+const READ_BYTES: usize = 2048;
 const LIST_FLAGS: OFlags =
     OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
 
@@ -60,6 +60,7 @@ impl Listing {
     }
 
     /// Fills the listing from the first `getdents64` of the directory `fd`.
+    #[inline(never)]
     fn fill_from(&mut self, fd: rustix::fd::OwnedFd) {
         let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
         let mut entries = RawDir::new(fd, &mut buf);

@@ -16,6 +16,7 @@ pub struct Run {
 
 impl Run {
     /// Performs the plan, then execs the init (or supervises it); undoes the plan on failure.
+    #[inline(never)]
     pub fn act_and_exec(&self, plan: &plan::Plan<'_>, as_pid2: bool, mode: Mode) -> i32 {
         if as_pid2 && !self.pid_is_one {
             // Orphans of the init must still come to us to be reaped.
@@ -54,6 +55,7 @@ impl Run {
     }
 
     /// Reports `error`; PID 1 of a machine then follows the failure policy, others exit.
+    #[inline(never)]
     pub fn refuse(&self, error: Error<'_>, mode: Option<Mode>) -> i32 {
         let code = self.refuse_quietly(error);
         self.after_report(code, mode)

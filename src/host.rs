@@ -40,7 +40,7 @@ fn parent_and_name(path: &CStr) -> Result<(OwnedFd, &CStr), Errno> {
     let slash = bytes.iter().rposition(|&b| b == b'/').ok_or(Errno::INVAL)?;
     let name =
         CStr::from_bytes_with_nul(bytes.get(slash + 1..).unwrap_or_default()).map_err(|_| Errno::INVAL)?;
-    let mut parent = Path::root();
+    let mut parent: Path = Path::root();
     parent.set(bytes.get(..slash.max(1)).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
     Ok((place(parent.as_cstr())?, name))
 }
@@ -124,7 +124,7 @@ impl Ops for HostOps {
         rustix::process::fchdir(place(new)?)?;
         match old {
             Some(old) => {
-                let mut put_old = Path::root();
+                let mut put_old: Path = Path::root();
                 put_old.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
                 put_old.push_all(old.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
                 let how =
@@ -151,7 +151,7 @@ impl Ops for HostOps {
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
         rustix::process::chdir(old)?;
-        let mut relative = Path::root();
+        let mut relative: Path = Path::root();
         relative.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
         relative.push_all(new.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
         rustix::process::pivot_root(c".", relative.as_cstr())?;
@@ -202,7 +202,7 @@ pub fn is_mount_point(host_path: &CStr) -> bool {
             stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
         }
         Ok(stx) => {
-            let mut parent = Path::root();
+            let mut parent: Path = Path::root();
             if parent.set(host_path.to_bytes()).is_err() {
                 return false;
             }

@@ -43,6 +43,7 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
 }
 
 /// Finds the root device and mounts it at /sysroot.
+#[inline(never)]
 pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
     let (device, fstype) = find_root_device(params)?;
     match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {

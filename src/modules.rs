@@ -5,6 +5,9 @@ use crate::error::{Error, Stage};
 use crate::files::read_small_file;
 use crate::log::notice;
 use crate::path::Path;
+
+/// Longest module path (`/lib/modules/VERSION/…/NAME.ko`): far below PATH_MAX.
+type ModulePath = Path<512>;
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
@@ -17,6 +20,7 @@ pub const MODULE_LIST: &core::ffi::CStr = c"/etc/rspawn-init/modules";
 pub const MODULE_LIST_MAX: usize = 8192;
 
 /// Loads every module of the list; a missing list means there is nothing to load.
+#[inline(never)]
 pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
     let list = match read_small_file(MODULE_LIST, list_buf) {
         Ok(list) => list,
@@ -54,7 +58,7 @@ fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
     let fail = |errno| {
         Error::failure(Stage::LoadModules, path, errno, "the module does not fit this kernel or is damaged")
     };
-    let file = Path::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
+    let file = ModulePath::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
     let fd = openat(CWD, file.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;
     match rustix::system::finit_module(&fd, c"", 0) {
         // Already loaded, or built into this kernel.

@@ -2,7 +2,7 @@
 //! the tree, leads to the deployment `/ostree/deploy/$OS/deploy/$CSUM.$SERIAL`; booting it is
 //! `--pivot-root=DEPLOYMENT:/sysroot --bind=+/sysroot/ostree/deploy/$OS/var:/var`.
 
-use crate::arena::{Arena, Span};
+use crate::arena::Arena;
 use crate::error::{Error, Stage};
 use crate::path::{components, Path};
 use crate::resolve::{resolve, Kind, Lookup, View};
@@ -11,24 +11,27 @@ use rustix::io::Errno;
 /// Where the physical root stays visible in the booted deployment.
 pub const OSTREE_OLD_ROOT: &[u8] = b"/sysroot";
 
-/// The deployment and its OS's var directory, as paths inside the tree, in the plan's arena.
+/// `/sysroot/ostree/deploy/` + an OS name (at most NAME_MAX) + `/var`.
+const VAR_SOURCE_MAX: usize = 288;
+
+/// What booting the deployment needs besides NEW (which `ostree=` leads to).
 pub struct Deployment {
-    pub root: Span,
     /// `/sysroot/ostree/deploy/$OS/var`, the bind source seen after the pivot.
-    pub var_source: Span,
+    pub var_source: heapless::Vec<u8, VAR_SOURCE_MAX>,
 }
 
-/// Resolves `ostree=` inside the tree and checks it lands on a deployment; `found` is scratch.
+/// Resolves `ostree=` inside the tree and checks it lands on a deployment.
+#[inline(never)]
 pub fn resolve_deployment<'a>(
     tree: &View,
-    arena: &mut Arena<'_>,
+    arena: &Arena<'_>,
     lookup: &impl Lookup,
     value: &'a [u8],
-    found: &mut Path,
 ) -> Result<Deployment, Error<'a>> {
     let hint = "ostree= must lead to /ostree/deploy/OS/deploy/CHECKSUM.SERIAL inside the root";
     let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, hint);
-    let resolved = resolve(tree, arena, lookup, value, false, found).map_err(fail)?;
+    let mut found: Path = Path::root();
+    let resolved = resolve(tree, arena, lookup, value, false, &mut found).map_err(fail)?;
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
@@ -38,15 +41,11 @@ pub fn resolve_deployment<'a>(
     else {
         return Err(fail(Errno::INVAL));
     };
-    let full = |_| fail(Errno::NOSPC);
-    let mut var_source = arena.begin();
-    var_source.extend(arena, OSTREE_OLD_ROOT).map_err(full)?;
-    for part in [&b"ostree"[..], b"deploy", os, b"var"] {
-        var_source.component(arena, part).map_err(full)?;
+    let mut var_source = heapless::Vec::new();
+    for part in [OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
+        var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
     }
-    let var_source = var_source.finish(arena).map_err(full)?;
-    let root = arena.push(found.as_bytes()).map_err(full)?;
-    Ok(Deployment { root, var_source })
+    Ok(Deployment { var_source })
 }
 
 #[cfg(test)]
@@ -56,15 +55,12 @@ mod tests {
     use crate::error::rendered;
     use crate::simulated::Table;
 
-    fn resolved(value: &str) -> Result<(String, String), String> {
+    fn resolved(value: &str) -> Result<String, String> {
         let mut buf = [0u8; 512];
         let mut arena = Arena::new(&mut buf);
         let view = View::at(arena.push(b"/s").unwrap());
-        let mut found = Path::root();
-        let d = resolve_deployment(&view, &mut arena, &tree(), value.as_bytes(), &mut found)
-            .map_err(|e| rendered(&e))?;
-        let text = |span| String::from_utf8(arena.bytes(span).to_vec()).unwrap();
-        Ok((text(d.root), text(d.var_source)))
+        let d = resolve_deployment(&view, &arena, &tree(), value.as_bytes()).map_err(|e| rendered(&e))?;
+        Ok(String::from_utf8(d.var_source.to_vec()).unwrap())
     }
 
     fn tree() -> Table {
@@ -90,9 +86,7 @@ mod tests {
 
     #[test]
     fn boot_link_leads_to_the_deployment_and_its_var() {
-        let (root, var) = resolved("/ostree/boot.1/os/csum/0").unwrap();
-        assert_eq!(root, "/ostree/deploy/os/deploy/abc.0");
-        assert_eq!(var, "/sysroot/ostree/deploy/os/var");
+        assert_eq!(resolved("/ostree/boot.1/os/csum/0").unwrap(), "/sysroot/ostree/deploy/os/var");
     }
 
     #[test]

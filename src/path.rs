@@ -12,19 +12,24 @@ pub const PATH_MAX: usize = 4096;
 pub struct TooLong;
 
 /// An owned path that always keeps a trailing NUL, so it can be handed to the kernel as is.
+/// `N` bytes at most, NUL included: `PATH_MAX` for paths from the configuration or an image,
+/// less for paths whose length the kernel bounds (`/dev/NAME`).
 #[derive(PartialEq, Eq)]
-pub struct Path {
-    buf: heapless::Vec<u8, PATH_MAX>,
+pub struct Path<const N: usize = PATH_MAX> {
+    buf: heapless::Vec<u8, N>,
 }
 
+/// A path the kernel names: a block device below /dev or /sys (NAME_MAX bounds it).
+pub type DevicePath = Path<320>;
+
 #[cfg(test)]
-impl core::fmt::Debug for Path {
+impl<const N: usize> core::fmt::Debug for Path<N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(core::str::from_utf8(self.as_bytes()).unwrap_or("<non-utf8>"))
     }
 }
 
-impl Clone for Path {
+impl<const N: usize> Clone for Path<N> {
     // Out of line: a derived clone of a 4 KiB buffer is inlined at every use.
     #[inline(never)]
     fn clone(&self) -> Self {
@@ -32,7 +37,7 @@ impl Clone for Path {
     }
 }
 
-impl Path {
+impl<const N: usize> Path<N> {
     /// The path "/".
     #[inline(never)]
     pub fn root() -> Self {
@@ -94,7 +99,7 @@ impl Path {
             Ok(())
         } else {
             // Restore the NUL so the path stays valid after a refused push.
-            self.buf.truncate(PATH_MAX - 1);
+            self.buf.truncate(N - 1);
             let _ = self.buf.push(0);
             Err(TooLong)
         }
@@ -134,7 +139,7 @@ mod tests {
 
     #[test]
     fn push_and_pop_keep_one_separator() {
-        let mut p = Path::root();
+        let mut p: Path = Path::root();
         p.push(b"a").unwrap();
         p.push(b"b").unwrap();
         assert_eq!(p.as_bytes(), b"/a/b");
@@ -149,12 +154,12 @@ mod tests {
 
     #[test]
     fn overflow_is_refused_and_leaves_a_valid_path() {
-        let mut p = Path::root();
+        let mut p: Path = Path::root();
         let long = [b'x'; 4000];
         p.push(&long).unwrap();
         assert_eq!(p.push(&long), Err(TooLong));
         assert!(p.as_cstr().to_bytes().len() < PATH_MAX);
-        assert_eq!(Path::from_bytes(&[b'y'; PATH_MAX]), Err(TooLong));
+        assert_eq!(Path::<PATH_MAX>::from_bytes(&[b'y'; PATH_MAX]), Err(TooLong));
     }
 
     #[test]
@@ -168,6 +173,6 @@ mod tests {
 
     #[test]
     fn a_path_with_an_inner_nul_names_nothing() {
-        assert_eq!(Path::from_bytes(b"/a\0b").unwrap().as_cstr().to_bytes(), b"");
+        assert_eq!(Path::<PATH_MAX>::from_bytes(b"/a\0b").unwrap().as_cstr().to_bytes(), b"");
     }
 }

@@ -9,7 +9,7 @@ use crate::config::{Config, MAX_WORDS};
 use crate::error::{Error, Stage};
 use crate::ostree;
 use crate::path::Path;
-use crate::resolve::{resolve, Kind, Lookup, Resolved, View};
+use crate::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View};
 use crate::spec::BindSpec;
 use core::ffi::CStr;
 use rustix::io::Errno;
@@ -211,20 +211,15 @@ pub fn make_plan<'a>(
 ) -> Result<(), Error<'a>> {
     let tree = plan.store(tree)?;
     let tree_view = View::at(tree);
-    let mut scratch = Path::root();
     let deployment = match config.ostree {
-        Some(value) => {
-            Some(ostree::resolve_deployment(&tree_view, &mut plan.paths, probe, value, &mut scratch)?)
-        }
+        Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value)?),
         None => None,
     };
-    let pivot = match (&config.pivot, &deployment) {
-        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.new, spec.old, tree_view, probe)?,
-        (None, Some(deployment)) => {
-            copy_into(&mut scratch, plan.path(deployment.root))?;
-            let value = config.ostree.unwrap_or_default();
-            let old = Some(ostree::OSTREE_OLD_ROOT);
-            plan_pivot_target(plan, scratch.as_bytes(), value, old, tree_view, probe)?
+    let pivot = match (&config.pivot, config.ostree) {
+        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.old, tree_view, probe)?,
+        // The deployment is NEW: `ostree=` leads there again.
+        (None, Some(value)) => {
+            plan_pivot_target(plan, value, Some(ostree::OSTREE_OLD_ROOT), tree_view, probe)?
         }
         (None, None) => None,
     };
@@ -262,9 +257,8 @@ pub fn make_plan<'a>(
     }
     if let Some(deployment) = &deployment {
         // After the user's binds, as before: a bind list of any length keeps the OS's /var.
-        copy_into(&mut scratch, plan.path(deployment.var_source))?;
         let var = BindSpec {
-            source: scratch.as_bytes(),
+            source: &deployment.var_source,
             source_in_new_root: true,
             destination: b"/var",
             read_only: false,
@@ -303,13 +297,10 @@ fn plan_switch_stage(
     }
     plan.push(Step::Move { source: pivot.new, target: stage })?;
     if let Some((old, _)) = pivot.old {
+        // OLD is canonical and absolute: below the stage it is the two joined.
         let mut old_host = plan.paths.begin();
         old_host.extend(&mut plan.paths, SWITCH_STAGE).map_err(arena_full)?;
-        let mut inner = Path::root();
-        copy_into(&mut inner, plan.path(old))?;
-        for component in crate::path::components(inner.as_bytes()) {
-            old_host.component(&mut plan.paths, component).map_err(arena_full)?;
-        }
+        old_host.extend_from(&mut plan.paths, old).map_err(arena_full)?;
         let target = old_host.finish(&mut plan.paths).map_err(arena_full)?;
         plan.push(match tree_is_mounted {
             true => Step::Move { source: tree, target },
@@ -320,33 +311,31 @@ fn plan_switch_stage(
 }
 
 /// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
-/// `subject` names NEW in errors (the spec, or the `ostree=` value it came from).
 #[inline(never)]
 fn plan_pivot_target<'a>(
     plan: &mut Plan<'_>,
-    new: &[u8],
-    subject: &'a [u8],
+    new: &'a [u8],
     old: Option<&'a [u8]>,
     tree: View,
     probe: &impl Probe,
 ) -> Result<Option<PivotTarget>, Error<'a>> {
     let new_hint = "NEW must be a directory inside the tree";
-    let mut found = Path::root();
+    let mut found: Path = Path::root();
     let new_dir = resolve(&tree, &plan.paths, probe, new, false, &mut found)
-        .map_err(|e| Error::failure(Stage::ResolveNew, subject, e, new_hint))?;
+        .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
     if new_dir.kind != Kind::Directory {
-        return Err(Error::failure(Stage::ResolveNew, subject, Errno::NOTDIR, new_hint));
+        return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
     }
     if found.is_root() {
         return match old {
             None => Ok(None),
             Some(_) => {
                 let hint = "NEW is the tree's root; nothing to pivot to";
-                Err(Error::failure(Stage::ResolveNew, subject, Errno::INVAL, hint))
+                Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, hint))
             }
         };
     }
-    let new_host = tree.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(subject))?;
+    let new_host = tree.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(new))?;
     // OLD, the API mount points and the init's first directory are all looked up in NEW.
     probe.expect_lookups_in(plan.path(new_host));
     let Some(old) = old else {
@@ -371,7 +360,7 @@ fn plan_pivot_target<'a>(
 #[inline(never)]
 fn plan_api_mounts(plan: &mut Plan<'_>, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
     let hint = "the new root needs a directory here";
-    let mut found = Path::root();
+    let mut found: Path = Path::root();
     for name in API_MOUNTS {
         // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
         // initramfs's.
@@ -409,7 +398,7 @@ fn plan_bind<'a>(
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
-    let mut found = Path::root();
+    let mut found: Path = Path::root();
     let source = resolve(source_view, &plan.paths, probe, bind.source, false, &mut found)
         .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, "SRC must exist"))?;
     let source_host =
@@ -483,7 +472,7 @@ fn plan_exec<'a>(
     after: &View,
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
-    let mut found = Path::root();
+    let mut found: Path = Path::root();
     let (name, args): (&'a [u8], &[&'a [u8]]) = match &config.command {
         Some(command) => {
             let name = command.first().copied().unwrap_or_default();
@@ -494,7 +483,7 @@ fn plan_exec<'a>(
             let found_default = DEFAULT_INITS
                 .into_iter()
                 .map(CStr::to_bytes)
-                .find(|init| check_executable(plan, init, after, probe, &mut found).is_ok());
+                .find(|init| check_executable(plan, &[init], after, probe, &mut found).is_ok());
             let hint = "none exists in the new root; name one with init= or -- INIT";
             let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
             (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
@@ -531,7 +520,7 @@ fn find_init<'a>(
     found: &mut Path,
 ) -> Result<(), Error<'a>> {
     if name.first() == Some(&b'/') {
-        return check_executable(plan, name, after, probe, found).map_err(|e| {
+        return check_executable(plan, &[name], after, probe, found).map_err(|e| {
             Error::failure(Stage::FindInit, name, e, "the init must be an executable file in the new root")
         });
     }
@@ -540,13 +529,9 @@ fn find_init<'a>(
         return Err(Error::usage(Stage::FindInit, name, Errno::INVAL, hint));
     }
     let mut errno = Errno::NOENT;
-    let mut candidate = Path::root();
     // Relative directories in PATH (and the empty one, meaning ".") have no meaning for PID 1.
     for dir in search_path.split(|&b| b == b':').filter(|dir| dir.first() == Some(&b'/')) {
-        if copy_into(&mut candidate, dir).is_err() || candidate.push(name).is_err() {
-            continue;
-        }
-        match check_executable(plan, candidate.as_bytes(), after, probe, found) {
+        match check_executable(plan, &[dir, name], after, probe, found) {
             Ok(()) => return Ok(()),
             Err(Errno::ACCESS) => errno = Errno::ACCESS,
             Err(_) => {}
@@ -559,23 +544,19 @@ fn find_init<'a>(
     Err(Error::failure(Stage::FindInit, name, errno, hint))
 }
 
-/// `path` resolved in the new root into `found`, which must be an executable file.
+/// `path` (in parts joined by '/') resolved in the new root into `found`, which must be an
+/// executable file.
 fn check_executable(
     plan: &Plan<'_>,
-    path: &[u8],
+    path: &[&[u8]],
     after: &View,
     probe: &impl Probe,
     found: &mut Path,
 ) -> Result<(), Errno> {
-    let resolved = resolve(after, &plan.paths, probe, path, false, found)?;
+    let resolved = resolve_parts(after, &plan.paths, probe, path, false, found)?;
     // An execute bit is enough for root; a noexec mount is only found by execve, which fails
     // before anything is lost (the plan is rolled back).
     (resolved.kind == Kind::Executable).then_some(()).ok_or(Errno::ACCESS)
-}
-
-/// `bytes` into the scratch buffer `path`.
-fn copy_into(path: &mut Path, bytes: &[u8]) -> Result<(), Error<'static>> {
-    path.set(bytes).map_err(|_| too_long(b"path"))
 }
 
 fn too_long(input: &[u8]) -> Error<'_> {

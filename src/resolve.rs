@@ -67,7 +67,7 @@ impl View {
 
     /// The host path of `inner`, stored in the arena.
     pub fn host_span(&self, arena: &mut Arena<'_>, inner: &[u8]) -> Result<Span, TooLong> {
-        let mut host = Path::root();
+        let mut host: Path = Path::root();
         self.host_path(arena, inner, &mut host)?;
         arena.push(host.as_bytes()).map_err(|_| TooLong)
     }
@@ -106,11 +106,16 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(input: &[u8]) -> Result<Self, Errno> {
-        let start = PATH_MAX.checked_sub(input.len()).ok_or(Errno::NAMETOOLONG)?;
-        let mut pending = Pending { buf: [0; PATH_MAX], start };
-        pending.buf.get_mut(start..).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(input);
-        Ok(pending)
+    /// `parts` joined by '/', to walk.
+    fn load(&mut self, parts: &[&[u8]]) -> Result<(), Errno> {
+        self.start = PATH_MAX;
+        for part in parts.iter().rev() {
+            let at = self.start.checked_sub(part.len() + 1).ok_or(Errno::NAMETOOLONG)?;
+            self.buf.get_mut(at + 1..self.start).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(part);
+            *self.buf.get_mut(at).ok_or(Errno::NAMETOOLONG)? = b'/';
+            self.start = at;
+        }
+        Ok(())
     }
 
     /// The next component's place in the buffer, consumed.
@@ -147,7 +152,6 @@ impl Pending {
 /// Resolves `input` (absolute, inside the view) component by component into `out`. With
 /// `allow_missing`, a missing entry ends the walk and the rest is kept as components to create;
 /// otherwise it is ENOENT. A non-directory in the middle is ENOTDIR.
-#[inline(never)]
 pub fn resolve(
     view: &View,
     arena: &Arena<'_>,
@@ -156,9 +160,24 @@ pub fn resolve(
     allow_missing: bool,
     out: &mut Path,
 ) -> Result<Resolved, Errno> {
-    let mut pending = Pending::new(input)?;
+    resolve_parts(view, arena, lookup, &[input], allow_missing, out)
+}
+
+/// `resolve` of `parts` joined by '/' (a directory of PATH and a name), without joining them
+/// in a buffer of their own.
+#[inline(never)]
+pub fn resolve_parts(
+    view: &View,
+    arena: &Arena<'_>,
+    lookup: &impl Lookup,
+    parts: &[&[u8]],
+    allow_missing: bool,
+    out: &mut Path,
+) -> Result<Resolved, Errno> {
+    let mut pending = Pending { buf: [0; PATH_MAX], start: PATH_MAX };
+    pending.load(parts)?;
     out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
-    let mut host = Path::root();
+    let mut host: Path = Path::root();
     let mut kind = Kind::Directory;
     let mut followed = 0;
     while let Some(place) = pending.next() {

@@ -5,7 +5,7 @@
 use crate::error::{Error, Stage};
 use crate::files::read_small_file;
 use crate::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
-use crate::path::Path;
+use crate::path::DevicePath as Path;
 use crate::spec::Refusal;
 use crate::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
 use rustix::fd::OwnedFd;

@@ -8,6 +8,7 @@ use crate::{args, failure, files, host, kernel_config, settings};
 use rustix::io::Errno;
 
 /// The configuration from every source the mode allows, later winning.
+#[inline(never)]
 pub fn gather_config<'a>(
     mode: Mode,
     invocation: args::Invocation<'a>,
