@@ -15,10 +15,18 @@ pub trait Ops {
     fn make_private(&mut self) -> Result<(), Errno>;
     fn mkdir(&mut self, path: &CStr) -> Result<(), Errno>;
     fn rmdir(&mut self, path: &CStr) -> Result<(), Errno>;
-    fn create_file(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn create_file(&mut self, path: &CStr, content: &[u8]) -> Result<(), Errno>;
     fn unlink(&mut self, path: &CStr) -> Result<(), Errno>;
     fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno>;
-    fn remount_read_only(&mut self, target: &CStr) -> Result<(), Errno>;
+    fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno>;
+    fn overlay(
+        &mut self,
+        target: &CStr,
+        lower: &CStr,
+        upper: &CStr,
+        work: &CStr,
+        read_only: bool,
+    ) -> Result<(), Errno>;
     fn unmount(&mut self, target: &CStr) -> Result<(), Errno>;
     fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno>;
     /// Makes `new` the root; the old root goes to `old` inside it, or is detached.
@@ -116,9 +124,10 @@ fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
         Step::MakeRootMount => (Stage::MakeRootMount, b"/"),
         Step::MakePrivate => (Stage::MakePrivate, b"/"),
         Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
-        Step::CreateFile { path } => (Stage::CreateFile, plan.path(path)),
+        Step::CreateFile { path, .. } => (Stage::CreateFile, plan.path(path)),
         Step::Bind { source, .. } => (Stage::Bind, plan.path(source)),
-        Step::RemountReadOnly { target } => (Stage::RemountReadOnly, plan.path(target)),
+        Step::Remount { target, .. } => (Stage::Remount, plan.path(target)),
+        Step::Overlay { target, .. } => (Stage::Overlay, plan.path(target)),
         Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, plan.path(source)),
         Step::PivotRoot { new, .. } => (Stage::PivotRoot, plan.path(new)),
         Step::SwitchRoot { new, .. } => (Stage::SwitchRoot, plan.path(new)),
@@ -128,9 +137,10 @@ fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
 /// The path an undo of `step` works on, for its error.
 fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
     match *step {
-        Step::Bind { target, .. } | Step::Move { target, .. } | Step::Carry { target, .. } => {
-            plan.path(target)
-        }
+        Step::Bind { target, .. }
+        | Step::Move { target, .. }
+        | Step::Carry { target, .. }
+        | Step::Overlay { target, .. } => plan.path(target),
         Step::PivotRoot { old: Some(old), .. } => plan.path(old),
         _ => described(plan, step).1,
     }
@@ -152,9 +162,12 @@ fn do_step<'p>(
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakePrivate => ops.make_private(),
         Step::Mkdir { path: dir, from } => mkdir_all(plan.path(dir), from.into(), ops, done),
-        Step::CreateFile { path: file } => ops.create_file(path(file)),
+        Step::CreateFile { path: file, content } => ops.create_file(path(file), plan.path(content)),
         Step::Bind { source, target, recursive } => ops.bind(path(source), path(target), recursive),
-        Step::RemountReadOnly { target } => ops.remount_read_only(path(target)),
+        Step::Remount { target, read_only } => ops.remount(path(target), read_only),
+        Step::Overlay { target, lower, upper, work, read_only } => {
+            ops.overlay(path(target), path(lower), path(upper), path(work), read_only)
+        }
         Step::Move { source, target } => ops.move_mount(path(source), path(target)),
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
         Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
@@ -168,9 +181,10 @@ fn undo_step<'p>(plan: &'p Plan<'_>, step: &Step, done: Done, ops: &mut impl Ops
     let undone = match *step {
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
-        Step::MakePrivate | Step::RemountReadOnly { .. } => Ok(()),
+        Step::MakePrivate | Step::Remount { .. } => Ok(()),
         Step::Mkdir { path: dir, from } => rmdir_created(plan.path(dir), from.into(), done, ops),
-        Step::CreateFile { path: file } => ops.unlink(path(file)),
+        Step::CreateFile { path: file, .. } => ops.unlink(path(file)),
+        Step::Overlay { target, .. } => ops.unmount(path(target)),
         Step::Bind { target, .. } => ops.unmount(path(target)),
         Step::Move { source, target } | Step::Carry { source, target } => {
             ops.move_mount(path(target), path(source))

@@ -45,12 +45,18 @@ pub fn describe(plan: &Plan<'_>, step: &Step, line: &mut Line) {
         Step::MakeRootMount => line.bytes(b"make-root-mount /"),
         Step::MakePrivate => line.bytes(b"make-private /"),
         Step::Mkdir { path: dir, .. } => line.bytes(b"mkdir ").bytes(path(dir)),
-        Step::CreateFile { path: file } => line.bytes(b"create-file ").bytes(path(file)),
+        Step::CreateFile { path: file, .. } => line.bytes(b"create-file ").bytes(path(file)),
         Step::Bind { source, target, recursive } => {
             arrow(line, if recursive { b"rbind" } else { b"bind" }, path(source), path(target));
             line
         }
-        Step::RemountReadOnly { target } => line.bytes(b"remount-ro ").bytes(path(target)),
+        Step::Remount { target, read_only } => {
+            line.bytes(if read_only { b"remount-ro " } else { b"remount-rw " }).bytes(path(target))
+        }
+        Step::Overlay { target, lower, upper, read_only, .. } => {
+            line.bytes(if read_only { b"overlay-ro " } else { b"overlay " }).bytes(path(target));
+            line.bytes(b" (lower ").bytes(path(lower)).bytes(b", upper ").bytes(path(upper)).bytes(b")")
+        }
         Step::Move { source, target } => {
             arrow(line, b"move", path(source), path(target));
             line

@@ -84,10 +84,15 @@ impl Ops for HostOps {
         fs::unlinkat(&parent, name, AtFlags::REMOVEDIR)
     }
 
-    fn create_file(&mut self, path: &CStr) -> Result<(), Errno> {
+    fn create_file(&mut self, path: &CStr, content: &[u8]) -> Result<(), Errno> {
         let (parent, name) = parent_and_name(path)?;
         let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        fs::openat(&parent, name, flags, Mode::from_raw_mode(0o644)).map(drop)
+        let file = fs::openat(&parent, name, flags, Mode::from_raw_mode(0o644))?;
+        match rustix::io::write(&file, content) {
+            Ok(written) if written == content.len() => Ok(()),
+            Ok(_) => Err(Errno::NOSPC),
+            Err(errno) => Err(errno),
+        }
     }
 
     fn unlink(&mut self, path: &CStr) -> Result<(), Errno> {
@@ -105,9 +110,32 @@ impl Ops for HostOps {
         mount::move_mount(&tree, c"", &target, c"", EMPTY_PATHS)
     }
 
-    fn remount_read_only(&mut self, target: &CStr) -> Result<(), Errno> {
+    fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno> {
         // The bind just made is the mount at the checked place: a symlink cannot be on top of it.
-        mount::mount_remount(target, MountFlags::BIND | MountFlags::RDONLY, c"")
+        let flags = if read_only { MountFlags::BIND | MountFlags::RDONLY } else { MountFlags::BIND };
+        mount::mount_remount(target, flags, c"")
+    }
+
+    fn overlay(
+        &mut self,
+        target: &CStr,
+        lower: &CStr,
+        upper: &CStr,
+        work: &CStr,
+        read_only: bool,
+    ) -> Result<(), Errno> {
+        let target = place(target)?;
+        let context = mount::fsopen(c"overlay", mount::FsOpenFlags::FSOPEN_CLOEXEC)?;
+        for (key, dir) in [(c"lowerdir", lower), (c"upperdir", upper), (c"workdir", work)] {
+            // The overlay opens them itself: check each as every other path of a step is checked.
+            place(dir)?;
+            mount::fsconfig_set_string(&context, key, dir)?;
+        }
+        mount::fsconfig_create(&context)?;
+        let attributes =
+            if read_only { mount::MountAttrFlags::MOUNT_ATTR_RDONLY } else { mount::MountAttrFlags::empty() };
+        let overlay = mount::fsmount(&context, mount::FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
+        mount::move_mount(&overlay, c"", &target, c"", EMPTY_PATHS)
     }
 
     fn unmount(&mut self, target: &CStr) -> Result<(), Errno> {
@@ -190,6 +218,10 @@ impl Lookup for HostProbe {
 impl Probe for HostProbe {
     fn is_mount_point(&self, host_path: &CStr) -> bool {
         is_mount_point(host_path)
+    }
+
+    fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+        crate::files::read_small_file(host_path, buf)
     }
 }
 

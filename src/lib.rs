@@ -31,6 +31,7 @@ pub mod path;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
+pub mod prepare_root_conf;
 pub mod resolve;
 pub mod root_device;
 pub mod settings;

@@ -41,6 +41,8 @@ pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 pub trait Probe: Lookup {
     /// True when `host_path` is the root of a mount.
     fn is_mount_point(&self, host_path: &CStr) -> bool;
+    /// Reads the small regular file at `host_path` (a configuration file) into `buf`.
+    fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno>;
 }
 
 /// One change to the mount table or the file system; every path is a host path in the arena.
@@ -57,17 +59,29 @@ pub enum Step {
         path: Span,
         from: u16,
     },
-    /// Creates an empty file (a bind target, or a marker).
+    /// Creates a file holding `content` (empty: a bind target, or a marker).
     CreateFile {
         path: Span,
+        content: Span,
     },
     Bind {
         source: Span,
         target: Span,
         recursive: bool,
     },
-    RemountReadOnly {
+    /// Makes the bind at `target` read-only, or writable where the file system below allows it.
+    Remount {
         target: Span,
+        read_only: bool,
+    },
+    /// An overlay on `target`: `lower` seen through, changes kept in `upper` (`work` is the
+    /// overlay's scratch directory on the same file system).
+    Overlay {
+        target: Span,
+        lower: Span,
+        upper: Span,
+        work: Span,
+        read_only: bool,
     },
     Move {
         source: Span,
@@ -126,17 +140,17 @@ impl<'b> Plan<'b> {
         self.paths.bytes(span)
     }
 
-    fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
+    pub(crate) fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
         let hint = "too many steps; use fewer binds";
         self.steps.push(step).map_err(|_| Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint))
     }
 
     /// Adds a `Mkdir` or `CreateFile`, less what earlier steps already create: binds onto the
     /// same or nested destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
-    fn push_creation(&mut self, step: Step) -> Result<(), Error<'static>> {
+    pub(crate) fn push_creation(&mut self, step: Step) -> Result<(), Error<'static>> {
         let (path, from) = match step {
             Step::Mkdir { path, from } => (path, usize::from(from)),
-            Step::CreateFile { path } => (path, 0),
+            Step::CreateFile { path, .. } => (path, 0),
             _ => return self.push(step),
         };
         let bytes = self.path(path);
@@ -149,7 +163,7 @@ impl<'b> Plan<'b> {
                         from = from.max(made.len());
                     }
                 }
-                Step::CreateFile { path: made } if self.path(made) == bytes => return Ok(()),
+                Step::CreateFile { path: made, .. } if self.path(made) == bytes => return Ok(()),
                 _ => {}
             }
         }
@@ -163,7 +177,7 @@ impl<'b> Plan<'b> {
         }
     }
 
-    fn store(&mut self, bytes: &[u8]) -> Result<Span, Error<'static>> {
+    pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, Error<'static>> {
         self.paths.push(bytes).map_err(arena_full)
     }
 }
@@ -182,9 +196,6 @@ pub enum Finale {
 /// Where the initrd finale gathers the new root before moving it onto `/`: outside the tree,
 /// so the tree's own mount can be moved below it (to OLD).
 pub const SWITCH_STAGE: &[u8] = b"/.rspawn-root";
-
-/// A file OSTree's tools look for to know they run on a deployment.
-pub const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
 
 /// The tree as it is, and the view the init will have after the plan (NEW as `/`, the old
 /// root grafted at OLD), in which the init and `+` binds are resolved.
@@ -242,21 +253,20 @@ pub fn make_plan<'a>(
             plan.push_creation(mkdir)?;
         }
     }
-    if deployment.is_some() && probe.kind(c"/run/ostree-booted").is_err() {
-        let path = plan.store(OSTREE_BOOTED)?;
-        plan.push(Step::CreateFile { path })?;
-    }
+    let prepared = match (&deployment, &pivot) {
+        (Some(deployment), Some(pivot)) => {
+            Some(ostree::plan_deployment(plan, tree_view, View::at(pivot.new), deployment, probe)?)
+        }
+        _ => None,
+    };
     if switches {
         if pivot.is_none() {
             probe.expect_lookups_in(plan.path(tree));
         }
         plan_api_mounts(plan, &views, probe)?;
     }
-    for bind in &config.binds {
-        plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
-    }
     if let Some(deployment) = &deployment {
-        // After the user's binds, as before: a bind list of any length keeps the OS's /var.
+        // Before the user's binds, so that one below /var lands on the OS's var.
         let var = BindSpec {
             source: &deployment.var_source,
             source_in_new_root: true,
@@ -265,6 +275,13 @@ pub fn make_plan<'a>(
             recursive: true,
         };
         plan_bind(plan, &views, &var, (config.ostree.unwrap_or_default(), b"/var"), probe)?;
+    }
+    for bind in &config.binds {
+        plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
+    }
+    if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
+        // Last, so the deployment's binds made above keep their own flags.
+        plan.push(Step::Remount { target: tree, read_only: true })?;
     }
     match (finale, pivot) {
         (Finale::PivotRoot, Some(PivotTarget { new, old })) => {
@@ -429,21 +446,21 @@ fn plan_bind<'a>(
         if let (_, Some(mkdir)) = host_target(plan, &views.after, &found, parent, destination_subject)? {
             plan.push_creation(mkdir)?;
         }
-        (file, Some(Step::CreateFile { path: file }))
+        (file, Some(Step::CreateFile { path: file, content: Span::default() }))
     };
     if let Some(step) = creation {
         plan.push_creation(step)?;
     }
     plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
     if bind.read_only {
-        plan.push(Step::RemountReadOnly { target: target_host })?;
+        plan.push(Step::Remount { target: target_host, read_only: true })?;
     }
     Ok(())
 }
 
 /// The host path of the resolved view path `inner`, stored, and the `Mkdir` that creates its
 /// missing components, if any.
-fn host_target<'a>(
+pub(crate) fn host_target<'a>(
     plan: &mut Plan<'_>,
     view: &View,
     inner: &Path,

@@ -339,6 +339,7 @@ fn initrd_moves_the_deployment_and_the_physical_root_then_switches() {
     let expected = [
         "make-private /".to_string(),
         format!("rbind {deploy} -> {deploy}"),
+        "mkdir /run/ostree (below /run)".to_string(),
         "create-file /run/ostree-booted".to_string(),
         format!("carry /proc -> {deploy}/proc (if mounted)"),
         format!("carry /sys -> {deploy}/sys (if mounted)"),
@@ -400,4 +401,94 @@ fn initrd_plans_undo_at_any_failure_before_the_switch() {
         clean.mounts
     );
     assert_undone_at_every_failure(&plan, &initrd_tree());
+}
+
+/// A deployment as ostree makes it: /usr with the default /etc in /usr/etc, /boot for the
+/// physical root's boot files (on the same partition: /boot/loader is a symlink).
+fn os_tree() -> Table {
+    let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
+    initrd_tree()
+        .dirs(&[
+            &format!("{deploy}/usr"),
+            &format!("{deploy}/usr/etc"),
+            &format!("{deploy}/etc"),
+            &format!("{deploy}/boot"),
+        ])
+        .dirs(&[
+            "/sysroot/boot",
+            "/sysroot/boot/loader.0",
+            &format!("{deploy}/usr/lib"),
+            &format!("{deploy}/usr/lib/ostree"),
+        ])
+        .link("/sysroot/boot/loader", "loader.0")
+}
+
+fn os_steps(table: &Table) -> Result<Vec<String>, String> {
+    let finale = Finale::SwitchRoot { tree_is_mounted: true };
+    let plan = planned_at(&ostree_config(), "/sysroot", table, finale)?;
+    assert_undone_at_every_failure(&plan, table);
+    Ok(steps(&plan))
+}
+
+#[test]
+fn a_deployment_gets_boot_and_a_read_only_usr_as_ostree_prepare_root_makes_them() {
+    let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
+    let steps = os_steps(&os_tree()).unwrap();
+    let wanted = [
+        format!("bind /sysroot/boot -> {deploy}/boot"),
+        format!("bind {deploy}/usr -> {deploy}/usr"),
+        format!("remount-ro {deploy}/usr"),
+        "create-file /run/ostree-booted".to_string(),
+    ];
+    for line in &wanted {
+        assert!(steps.contains(line), "{line} missing from {steps:#?}");
+    }
+    let mut separate_boot = os_tree();
+    separate_boot.entries.remove("/sysroot/boot/loader");
+    assert!(
+        !os_steps(&separate_boot).unwrap().iter().any(|s| s.contains("/sysroot/boot ->")),
+        "a /boot partition is left to fstab"
+    );
+}
+
+#[test]
+fn prepare_root_conf_asks_for_a_read_only_sysroot_and_transient_overlays() {
+    let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
+    let conf = |text: &str| os_tree().file_with(&format!("{deploy}/usr/lib/ostree/prepare-root.conf"), text);
+    let steps = os_steps(&conf("[sysroot]\nreadonly=true\n[etc]\ntransient=true\n")).unwrap();
+    for line in [
+        format!("overlay {deploy}/etc (lower {deploy}/usr/etc, upper /run/ostree/transient-etc/upper)"),
+        "bind /sysroot/ostree/deploy/os/var -> /sysroot/ostree/deploy/os/var".to_string(),
+        "remount-rw /sysroot/ostree/deploy/os/var".to_string(),
+        "create-file /run/ostree-sysroot-ro.stamp".to_string(),
+        "remount-ro /sysroot".to_string(),
+    ] {
+        assert!(steps.contains(&line), "{line} missing from {steps:#?}");
+    }
+    let steps = os_steps(&conf("[root]\ntransient=true\n")).unwrap();
+    assert!(
+        steps.contains(&format!("overlay {deploy} (lower {deploy}, upper /run/ostree/.private/root/upper)")),
+        "{steps:#?}"
+    );
+    assert!(
+        !steps.iter().any(|s| s.starts_with("remount-ro")),
+        "a transient root keeps /usr writable: {steps:#?}"
+    );
+    let steps =
+        os_steps(&os_tree().dirs(&[&format!("{deploy}/.usr-ovl-work"), &format!("{deploy}/.usr-ovl-upper")]))
+            .unwrap();
+    assert!(
+        steps.contains(&format!("overlay {deploy}/usr (lower {deploy}/usr, upper {deploy}/.usr-ovl-upper)")),
+        "hotfix: {steps:#?}"
+    );
+    let refused = os_steps(&conf("[composefs]\nenabled=yes\n")).unwrap_err();
+    assert_eq!(
+        refused,
+        "rspawn-init: read prepare-root.conf: '/usr/lib/ostree/prepare-root.conf': EOPNOTSUPP — \
+         [composefs] enabled: composefs is not supported; use enabled=no or maybe"
+    );
+    let legacy = os_tree()
+        .file_with("/sysroot/ostree/repo/config", "[sysroot]\nreadonly=true\n")
+        .dirs(&["/sysroot/ostree/repo"]);
+    assert!(os_steps(&legacy).unwrap().contains(&"remount-ro /sysroot".to_string()));
 }

@@ -26,6 +26,11 @@ impl Table {
         }
         self
     }
+    /// A regular file holding `content`.
+    pub fn file_with(mut self, path: &str, content: &str) -> Self {
+        self.entries.insert(path.to_string(), (Kind::File, content.to_string()));
+        self
+    }
     pub fn file(mut self, path: &str) -> Self {
         self.entries.insert(path.to_string(), (Kind::File, String::new()));
         self
@@ -58,6 +63,12 @@ impl Lookup for Table {
 impl Probe for Table {
     fn is_mount_point(&self, host_path: &CStr) -> bool {
         self.mount_points.contains(&text(host_path))
+    }
+    fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+        let content = self.entries.get(&text(host_path)).ok_or(Errno::NOENT)?.1.as_bytes();
+        let read = buf.get_mut(..content.len()).ok_or(Errno::FBIG)?;
+        read.copy_from_slice(content);
+        Ok(read)
     }
 }
 
@@ -147,7 +158,7 @@ impl Ops for System {
         self.call()?;
         self.dirs.remove(&text(path)).then_some(()).ok_or(Errno::NOENT)
     }
-    fn create_file(&mut self, path: &CStr) -> Result<(), Errno> {
+    fn create_file(&mut self, path: &CStr, _content: &[u8]) -> Result<(), Errno> {
         self.call()?;
         self.files.insert(text(path)).then_some(()).ok_or(Errno::EXIST)
     }
@@ -160,8 +171,13 @@ impl Ops for System {
         self.mounts.push((text(target), format!("bind:{}", text(source))));
         Ok(())
     }
-    fn remount_read_only(&mut self, _target: &CStr) -> Result<(), Errno> {
+    fn remount(&mut self, _target: &CStr, _read_only: bool) -> Result<(), Errno> {
         self.call()
+    }
+    fn overlay(&mut self, target: &CStr, lower: &CStr, _: &CStr, _: &CStr, _: bool) -> Result<(), Errno> {
+        self.call()?;
+        self.mounts.push((text(target), format!("overlay:{}", text(lower))));
+        Ok(())
     }
     fn unmount(&mut self, target: &CStr) -> Result<(), Errno> {
         self.call()?;
