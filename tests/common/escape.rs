@@ -115,6 +115,20 @@ impl Observed {
         assert_eq!(before, after, "mounts outside the tree changed\n{self}");
     }
 
+    /// Refused before anything ran: one line on stderr naming `input`, exit 1 (failure) or 2
+    /// (usage), no payload output, and the mount table as it was.
+    pub fn assert_refused_cleanly(&self, input: &str) {
+        let lines = self.outcome.stderr_lines();
+        assert_eq!(lines.len(), 1, "expected exactly one line on stderr\n{self}");
+        assert!(
+            lines[0].starts_with("rspawn-init: ") && lines[0].contains(input),
+            "the line does not name {input:?}\n{self}"
+        );
+        assert!([1, 2].contains(&self.outcome.code), "expected exit 1 or 2\n{self}");
+        assert!(!self.outcome.stdout.contains("PAYLOAD=start"), "the payload ran\n{self}");
+        assert!(self.mounts_unchanged(), "the mount table changed\n{self}");
+    }
+
     /// The whole mount table is as before the run (mount ids, places, options, propagation with
     /// peer groups compared by membership).
     pub fn mounts_unchanged(&self) -> bool {
