@@ -155,18 +155,27 @@ impl Observed {
         }
     }
 
-    /// Mount points (inside the tree, as the init sees them) that differ between before and after.
+    /// Mount points inside the tree, as the init sees them (relative to the tree), that differ
+    /// between before and after. A change seen only outside the tree (a peer of the tree's mount
+    /// that lost it) counts as a change of the tree's root, `/`.
     pub fn changed_points(&self) -> Vec<String> {
         let (before, after) = (self.before.canonical(|_| true), self.after.canonical(|_| true));
-        let mut points: Vec<String> = before
+        let below = format!("{}/", self.tree);
+        let changed: Vec<String> = before
             .symmetric_difference(&after)
             .map(|line| line.split(' ').nth(1).unwrap_or_default().to_string())
-            .map(|point| match point.strip_prefix(&self.tree) {
-                Some("") => "/".to_string(),
-                Some(rest) => rest.to_string(),
-                None => point,
+            .collect();
+        let mut points: Vec<String> = changed
+            .iter()
+            .filter_map(|point| match point.strip_prefix(&self.tree) {
+                Some("") => Some("/".to_string()),
+                Some(_) => point.strip_prefix(below.trim_end_matches('/')).map(str::to_string),
+                None => None,
             })
             .collect();
+        if points.is_empty() && !changed.is_empty() {
+            points.push("/".to_string());
+        }
         points.sort();
         points.dedup();
         points
