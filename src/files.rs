@@ -11,15 +11,16 @@ use rustix::fs::{fstat, openat, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 /// Reads all of `path` into `buf`, which the caller may then rewrite in place. EISDIR for a
-/// directory and EBADFD for anything else that is not a regular file (systemd's
-/// `stat_verify_regular`); EFBIG when it does not fit, never a silent cut.
+/// directory and EINVAL for anything else that is not a regular file (systemd's
+/// `stat_verify_regular` says EBADFD, which has no name in our errno table); EFBIG when it does
+/// not fit, never a silent cut.
 pub fn read_small_file<'b>(path: &core::ffi::CStr, buf: &'b mut [u8]) -> Result<&'b mut [u8], Errno> {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     let fd = openat(CWD, path, flags, Mode::empty())?;
     match FileType::from_raw_mode(fstat(&fd)?.st_mode) {
         FileType::RegularFile => {}
         FileType::Directory => return Err(Errno::ISDIR),
-        _ => return Err(Errno::BADFD),
+        _ => return Err(Errno::INVAL),
     }
     let mut len = 0;
     loop {
@@ -84,9 +85,9 @@ mod tests {
         let fifo = dir.path().join("fifo");
         let fifo_c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
         rustix::fs::mknodat(CWD, &fifo_c, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
-        assert_eq!(read(&fifo, 16), Err(Errno::BADFD));
+        assert_eq!(read(&fifo, 16), Err(Errno::INVAL));
         // An endless device.
-        assert_eq!(read(std::path::Path::new("/dev/zero"), 16), Err(Errno::BADFD));
+        assert_eq!(read(std::path::Path::new("/dev/zero"), 16), Err(Errno::INVAL));
         assert_eq!(read(&dir.path().join("missing"), 16), Err(Errno::NOENT));
     }
 }
