@@ -71,7 +71,11 @@ const CASES: &[Case] = &[
     Case { source: Source::Settings, input: &["[Exec]\nPivotRoot=relative\n"], line: "read settings: /etc/rspawn-init.conf:2: 'PivotRoot=relative': EINVAL — NEW must be an absolute path" },
     Case { source: Source::Settings, input: &["[Exec]\nPivotRoot=\n"], line: "read settings: /etc/rspawn-init.conf:2: 'PivotRoot=': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths" },
     Case { source: Source::Settings, input: &["[Files]\nBind=src\n"], line: "read settings: /etc/rspawn-init.conf:2: 'Bind=src': EINVAL — SRC must be an absolute path" },
-    Case { source: Source::Settings, input: &["[Exec]\nParameters=/init \"x\n"], line: "read settings: /etc/rspawn-init.conf:2: 'Parameters=/init \"x': EINVAL — unterminated double quote" },
+    Case { source: Source::Settings, input: &["[Exec]\nParameters=/init \"x\n"], line: "read settings: /etc/rspawn-init.conf:2: 'Parameters=/init \"x': EINVAL — unterminated quote" },
+    Case { source: Source::Settings, input: &["[Exec]\nParameters=/init 'a b\n"], line: "read settings: /etc/rspawn-init.conf:2: 'Parameters=/init 'a b': EINVAL — unterminated quote" },
+    Case { source: Source::Settings, input: &["[Exec]\nParameters=/init \\\n  --debug\n"], line: "read settings: /etc/rspawn-init.conf:2: 'Parameters=/init \\': EINVAL — a trailing \\ continues the line in nspawn; join the lines" },
+    Case { source: Source::Settings, input: &["[Files]\nBind=/srv:/srv \\\n"], line: "read settings: /etc/rspawn-init.conf:2: 'Bind=/srv:/srv \\': EINVAL — a trailing \\ continues the line in nspawn; join the lines" },
+    Case { source: Source::Settings, input: &["[Exec]\nParameters=/init 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32\nParameters=33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64\n"], line: "read settings: /etc/rspawn-init.conf:3: 'Parameters=33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64': E2BIG — more than 64 words in Parameters=" },
     Case { source: Source::KernelCmdline, input: &["rspawn.pivot_root=new"], line: "read /proc/cmdline: 'rspawn.pivot_root=new': EINVAL — NEW must be an absolute path" },
     Case { source: Source::KernelCmdline, input: &["rspawn.pivot_root="], line: "read /proc/cmdline: 'rspawn.pivot_root=': EINVAL — NEW is empty; expected NEW[:OLD] with absolute paths" },
     Case { source: Source::KernelCmdline, input: &["rspawn.pivot_root"], line: "read /proc/cmdline: 'rspawn.pivot_root': EINVAL — this rspawn. key needs a value" },
@@ -156,7 +160,10 @@ fn refusal(case: &Case) -> String {
     let text = case.input.first().copied().unwrap_or_default().as_bytes();
     let error = match case.source {
         Source::Argv => parse_args(&argv).err(),
-        Source::Settings => parse_settings(text).err(),
+        Source::Settings => {
+            return parse_settings(&mut text.to_vec())
+                .map_or_else(|e| rendered(&e), |_| "accepted".to_string())
+        }
         Source::KernelCmdline => parse_kernel_cmdline(text).err(),
         Source::Tree => {
             let invocation = parse_args(&argv).expect("planner cases parse");

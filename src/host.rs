@@ -221,7 +221,7 @@ impl Probe for HostProbe {
     }
 
     fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-        crate::files::read_small_file(host_path, buf)
+        crate::files::read_small_file(host_path, buf).map(|text| &*text)
     }
 }
 

@@ -13,22 +13,41 @@ use rspawn_init::spec::{BindSpec, PivotSpec, Refusal};
 /// subject; set this to `true` with the fix to check the strict property.
 pub const SUBJECT_NEWLINES_ESCAPED: bool = true;
 
+/// Where an input lies in memory. A parser that rewrites its buffer in place (the settings
+/// file's `Parameters=`) keeps it borrowed with its result, so the result is checked against the
+/// buffer's span taken before the parse.
+#[derive(Clone, Copy)]
+pub struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl From<&[u8]> for Span {
+    fn from(input: &[u8]) -> Self {
+        Span { start: input.as_ptr() as usize, end: input.as_ptr() as usize + input.len() }
+    }
+}
+
+impl From<&mut [u8]> for Span {
+    fn from(input: &mut [u8]) -> Self {
+        Span::from(&*input)
+    }
+}
+
 /// `part` is a slice of one of `inputs`: the parsers borrow from their input and copy nothing.
 /// Empty slices may point anywhere (`&[]` is a valid empty result).
-pub fn assert_within(part: &[u8], inputs: &[&[u8]]) {
+pub fn assert_within<S: Into<Span> + Copy>(part: &[u8], inputs: &[S]) {
     if part.is_empty() {
         return;
     }
     let (start, end) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
-    let inside = inputs.iter().any(|input| {
-        let from = input.as_ptr() as usize;
-        from <= start && end <= from + input.len()
-    });
+    let inside =
+        inputs.iter().map(|&input| input.into()).any(|input: Span| input.start <= start && end <= input.end);
     assert!(inside, "{:?} is not a slice of the input", part.escape_ascii().to_string());
 }
 
 /// An absolute path taken from the input, as every accepted spec's paths must be.
-pub fn assert_path(path: &[u8], input: &[u8]) {
+pub fn assert_path(path: &[u8], input: impl Into<Span> + Copy) {
     assert_within(path, &[input]);
     assert_eq!(path.first(), Some(&b'/'), "path {:?} is not absolute", path.escape_ascii().to_string());
     assert!(!path.contains(&0), "path {:?} contains a NUL byte", path.escape_ascii().to_string());
@@ -36,7 +55,7 @@ pub fn assert_path(path: &[u8], input: &[u8]) {
 }
 
 /// An accepted `NEW[:OLD]`.
-pub fn assert_pivot(pivot: &PivotSpec<'_>, input: &[u8]) {
+pub fn assert_pivot(pivot: &PivotSpec<'_>, input: impl Into<Span> + Copy) {
     assert_path(pivot.new, input);
     assert!(!pivot.new.contains(&b':'), "NEW holds the separator");
     if let Some(old) = pivot.old {
@@ -45,14 +64,14 @@ pub fn assert_pivot(pivot: &PivotSpec<'_>, input: &[u8]) {
 }
 
 /// An accepted `[+]SRC[:DST[:OPTS]]`.
-pub fn assert_bind(bind: &BindSpec<'_>, input: &[u8]) {
+pub fn assert_bind(bind: &BindSpec<'_>, input: impl Into<Span> + Copy) {
     assert_path(bind.source, input);
     assert_path(bind.destination, input);
     assert!(!bind.source.contains(&b':') && !bind.destination.contains(&b':'), "a path holds the separator");
 }
 
 /// What one configuration source may hold.
-pub fn assert_source(source: &Source<'_>, input: &[u8]) {
+pub fn assert_source(source: &Source<'_>, input: impl Into<Span> + Copy) {
     if let Some(pivot) = &source.pivot {
         assert_pivot(pivot, input);
     }
@@ -84,7 +103,7 @@ pub fn assert_refusal(refusal: &Refusal) {
 /// An error renders to exactly one line: `rspawn-init: STEP: …: ERRNO — HINT` ending in a
 /// single `\n`, at most `LINE_MAX` bytes, naming the errno symbolically; and the subject, when the
 /// line was not cut, appears in it whole.
-pub fn assert_one_line(error: &Error<'_>, inputs: &[&[u8]]) {
+pub fn assert_one_line<S: Into<Span> + Copy>(error: &Error<'_>, inputs: &[S]) {
     assert_within(error.subject, inputs);
     assert!(error.kind == Kind::Usage, "a parser refuses input, it does not fail");
     assert_eq!(error.exit_code(), 2);

@@ -24,6 +24,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+pub mod escape;
 pub mod stub;
 
 /// How long one run (set-up, init, payload) may take before the test fails as hung.
@@ -139,8 +140,18 @@ pub fn sh_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
+/// The host path of the tree, in a word given to a run: `{T}` (e.g. systemd-nspawn's `--bind=`
+/// sources, which are host paths). Expanded by the shell that runs the command.
+pub const TREE_PLACEHOLDER: &str = "{T}";
+
+/// The host path of the scratch tmpfs that holds the tree and what lies beside it (`{M}`), in
+/// staged paths, symlink targets and file contents: a link that escaped would name it.
+pub const SCRATCH_PLACEHOLDER: &str = "{M}";
+
+/// Words quoted for `/bin/sh`, `{T}` left for the shell to expand to the tree's host path.
 fn sh_words(words: &[&str]) -> String {
-    words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" ")
+    let word = |w: &&str| w.split(TREE_PLACEHOLDER).map(sh_quote).collect::<Vec<_>>().join("\"$T\"");
+    words.iter().map(word).collect::<Vec<_>>().join(" ")
 }
 
 /// A file system tree to run the init in: the old root (the tree itself) and what it contains.
@@ -154,6 +165,7 @@ pub struct Tree {
     tree_is_mount_point: bool,
     new_roots: Vec<(String, String)>,
     outside_new_roots: Vec<(String, String)>,
+    outside_files: Vec<(String, String, u32)>,
     dirs: Vec<String>,
     files: Vec<(String, String, u32)>,
     symlinks: Vec<(String, String)>,
@@ -174,6 +186,7 @@ impl Tree {
             tree_is_mount_point: true,
             new_roots: Vec::new(),
             outside_new_roots: Vec::new(),
+            outside_files: Vec::new(),
             dirs: Vec::new(),
             files: Vec::new(),
             symlinks: Vec::new(),
@@ -197,6 +210,12 @@ impl Tree {
     /// tmpfs, so a symlink that escaped the tree would land there.
     pub fn with_outside_new_root(mut self, name: &str, label: &str) -> Self {
         self.outside_new_roots.push((name.to_string(), label.to_string()));
+        self
+    }
+
+    /// A file *outside* the tree: `path` (relative) below the tmpfs that holds the tree, beside it.
+    pub fn with_outside_file(mut self, path: &str, content: &str, mode: u32) -> Self {
+        self.outside_files.push((path.to_string(), content.to_string(), mode));
         self
     }
 
@@ -251,35 +270,40 @@ impl Tree {
     }
 
     /// Writes what goes into the tmpfs under `stage` (`stage/tree` is the tree; siblings are outside it).
-    fn stage(&self, stage: &Path, init: &Path) {
+    /// `{M}` in paths, targets and contents becomes `scratch`, the host path the tmpfs will have.
+    fn stage(&self, stage: &Path, init: &Path, scratch: &Path) {
+        let fill = |text: &str| text.replace(SCRATCH_PLACEHOLDER, &scratch.to_string_lossy());
         let tree = stage.join("tree");
         let payload = self.payload_script();
         stage_root(&tree, None, &payload);
         fs::write(tree.join("old-root-marker"), "old\n").expect("write old-root-marker");
         fs::copy(init, tree.join("rspawn-init")).expect("copy rspawn-init into the tree");
         for (path, label) in &self.new_roots {
-            stage_root(&inside(&tree, path), Some(label), &payload);
+            stage_root(&inside(&tree, &fill(path)), Some(label), &payload);
         }
         for (name, label) in &self.outside_new_roots {
             stage_root(&stage.join(name), Some(label), &payload);
         }
         for dir in &self.dirs {
-            fs::create_dir_all(inside(&tree, dir)).expect("create staged dir");
+            fs::create_dir_all(inside(&tree, &fill(dir))).expect("create staged dir");
         }
-        for (path, content, mode) in &self.files {
-            let file = inside(&tree, path);
+        let files =
+            self.files.iter().map(|(path, content, mode)| (inside(&tree, &fill(path)), content, mode));
+        let outside =
+            self.outside_files.iter().map(|(path, content, mode)| (stage.join(path), content, mode));
+        for (file, content, mode) in files.chain(outside) {
             if let Some(parent) = file.parent() {
                 fs::create_dir_all(parent).expect("create parent of staged file");
             }
-            fs::write(&file, content).expect("write staged file");
+            fs::write(&file, fill(content)).expect("write staged file");
             fs::set_permissions(&file, fs::Permissions::from_mode(*mode)).expect("chmod staged file");
         }
         for (path, target) in &self.symlinks {
-            let link = inside(&tree, path);
+            let link = inside(&tree, &fill(path));
             if let Some(parent) = link.parent() {
                 fs::create_dir_all(parent).expect("create parent of staged symlink");
             }
-            symlink(target, &link).expect("create staged symlink");
+            symlink(fill(target), &link).expect("create staged symlink");
         }
     }
 }
@@ -481,7 +505,7 @@ fn run_in_namespace(tree: &Tree, api: ApiMounts, command: &str, what: &str) -> (
         fs::create_dir(dir.join(sub)).expect("create scratch subdir");
     }
     fs::set_permissions(dir.join("stage"), fs::Permissions::from_mode(0o755)).expect("chmod stage");
-    tree.stage(&dir.join("stage"), &init);
+    tree.stage(&dir.join("stage"), &init, &dir.join("mnt"));
 
     let mut script = String::from(
         "set -eu\n\
