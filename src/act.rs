@@ -1,14 +1,21 @@
 //! Plan -> changes, with an undo journal: every step done is recorded, and a failure undoes
 //! the recorded steps in reverse so the mount table is as it was.
+//!
+//! A step acts on the paths the plan checked, except where an earlier step of the same plan has
+//! mounted something above one (a carried `/run`, a bind): that mount may hold symlinks the plan
+//! never saw, so the path is resolved again inside its root (NEW, or the tree) as the step runs.
 
+use crate::arena::Span;
 use crate::error::{Error, Stage};
 use crate::path::{components, Path};
 use crate::plan::{Plan, Step, MAX_STEPS};
+use crate::resolve::{resolve, strip_prefix, Lookup, View};
 use core::ffi::CStr;
 use rustix::io::Errno;
 
-/// The system calls a plan needs, on host paths; `HostOps` makes them, tests simulate them.
-pub trait Ops {
+/// The system calls a plan needs, on host paths; `HostOps` makes them, tests simulate them. The
+/// lookups resolve a path again inside its root when the step runs.
+pub trait Ops: Lookup {
     fn make_root_mount(&mut self) -> Result<(), Errno>;
     /// Reverts `make_root_mount`: back to the root as it was, the stacked copy detached.
     fn unmake_root_mount(&mut self) -> Result<(), Errno>;
@@ -54,11 +61,36 @@ pub struct Journal {
     done: heapless::Vec<Done, MAX_STEPS>,
 }
 
-/// A failed run: the error, and the first error met while undoing, if any.
+/// A failed run: the error, and what undoing it could not restore, if anything.
 #[cfg_attr(test, derive(Debug))]
 pub struct Failure<'p> {
     pub error: Error<'p>,
-    pub undo_error: Option<Error<'p>>,
+    pub undo_error: Option<NotRolledBack<'p>>,
+}
+
+/// An undo that did not restore everything: the first error met, and every step whose undo
+/// failed (their mount points are left as they are).
+#[cfg_attr(test, derive(Debug))]
+pub struct NotRolledBack<'p> {
+    pub error: Error<'p>,
+    pub steps: heapless::Vec<u8, MAX_STEPS>,
+}
+
+impl NotRolledBack<'_> {
+    /// The places a failed undo of `step` leaves changed, as the tree saw them before.
+    pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
+        match *step {
+            Step::MakeRootMount | Step::MakePrivate => [Some(b"/"), None],
+            Step::Bind { target, .. } | Step::Overlay { target, .. } | Step::Remount { target, .. } => {
+                [Some(plan.path(target)), None]
+            }
+            Step::Move { source, target } | Step::Carry { source, target } => {
+                [Some(plan.path(source)), Some(plan.path(target))]
+            }
+            Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => [Some(plan.path(path)), None],
+            Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => [Some(b"/"), Some(plan.path(new))],
+        }
+    }
 }
 
 /// Performs the plan's steps in order; on failure undoes what was done and reports both.
@@ -69,7 +101,7 @@ pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, F
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let mut done = Done { step: index as u8, ..Done::default() };
-        match do_step(plan, step, ops, &mut done) {
+        match do_step(plan, index, step, ops, &mut done) {
             // The journal has one slot per step, so this cannot overflow.
             Ok(Changed::Something) => {
                 let _ = journal.done.push(done);
@@ -99,17 +131,25 @@ pub fn exec_init(plan: &Plan<'_>, env: crate::sys::Env) -> Errno {
     crate::sys::execve(file, plan.exec.argv.iter().map(|&word| plan.paths.cstr(word)), env)
 }
 
-/// Undoes every journaled step in reverse; keeps going after an error and returns the first.
-pub fn undo_plan<'p>(plan: &'p Plan<'_>, mut journal: Journal, ops: &mut impl Ops) -> Result<(), Error<'p>> {
+/// Undoes every journaled step in reverse; keeps going after an error and returns the first,
+/// with every step it could not undo.
+pub fn undo_plan<'p>(
+    plan: &'p Plan<'_>,
+    mut journal: Journal,
+    ops: &mut impl Ops,
+) -> Result<(), NotRolledBack<'p>> {
     let mut first_error = None;
+    let mut failed = heapless::Vec::new();
     while let Some(done) = journal.done.pop() {
         if let Some(step) = plan.steps.get(usize::from(done.step)) {
-            if let Err(error) = undo_step(plan, step, done, ops) {
+            if let Err(error) = undo_step(plan, usize::from(done.step), step, done, ops) {
                 first_error.get_or_insert(error);
+                // One slot per step: it cannot overflow.
+                let _ = failed.push(done.step);
             }
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(()), |error| Err(NotRolledBack { error, steps: failed }))
 }
 
 /// Whether a step that succeeded left something to undo.
@@ -125,7 +165,8 @@ fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
         Step::MakePrivate => (Stage::MakePrivate, b"/"),
         Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
         Step::CreateFile { path, .. } => (Stage::CreateFile, plan.path(path)),
-        Step::Bind { source, .. } => (Stage::Bind, plan.path(source)),
+        // What goes wrong with a bind is mostly its destination (missing, read-only, busy).
+        Step::Bind { target, .. } => (Stage::Bind, plan.path(target)),
         Step::Remount { target, .. } => (Stage::Remount, plan.path(target)),
         Step::Overlay { target, .. } => (Stage::Overlay, plan.path(target)),
         Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, plan.path(source)),
@@ -146,13 +187,57 @@ fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
     }
 }
 
+/// Where the step at `index` acts on `span`, written to `out`; `Some(root length)` when it was
+/// resolved again because an earlier step mounted something above it (see the module comment).
+#[inline(never)]
+fn locate(
+    plan: &Plan<'_>,
+    index: usize,
+    span: Span,
+    lookup: &impl Lookup,
+    out: &mut Path,
+) -> Result<Option<usize>, Errno> {
+    let planned = plan.path(span);
+    let root_len = plan.paths.root_len(span);
+    let mounted_above = plan.steps.get(..index).unwrap_or_default().iter().any(|earlier| match *earlier {
+        // A bind of a directory onto itself shows what was there: nothing new above.
+        Step::Bind { source, target, .. } if source != target => below(planned, plan.path(target)),
+        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => {
+            below(planned, plan.path(target))
+        }
+        _ => false,
+    });
+    if root_len == 0 || !mounted_above {
+        out.set(planned).map_err(|_| Errno::NAMETOOLONG)?;
+        return Ok(None);
+    }
+    let root = span.prefix(root_len);
+    let inner = planned.get(root_len..).unwrap_or_default();
+    resolve(&View::at(root), &plan.paths, lookup, inner, true, out)?;
+    out.prepend(plan.paths.bytes(root)).map_err(|_| Errno::NAMETOOLONG)?;
+    Ok(Some(root_len))
+}
+
+/// `path` lies strictly below the mount point `point`.
+fn below(path: &[u8], point: &[u8]) -> bool {
+    strip_prefix(path, point).is_some_and(|rest| rest != b"/")
+}
+
 fn do_step<'p>(
     plan: &'p Plan<'_>,
+    index: usize,
     step: &Step,
     ops: &mut impl Ops,
     done: &mut Done,
 ) -> Result<Changed, Error<'p>> {
+    let (stage, subject) = described(plan, step);
+    let fail_here = |errno| fail(stage, subject, errno);
     let path = |span| plan.paths.cstr(span);
+    let (mut first, mut second): (Path, Path) = (Path::root(), Path::root());
+    // A path that cannot be found again names itself.
+    let at = |span, out: &mut Path| {
+        locate(plan, index, span, ops, out).map_err(|e| fail(stage, plan.path(span), e))
+    };
     let result = match *step {
         Step::Carry { source, target } => match ops.move_mount(path(source), path(target)) {
             // Not a mount point, or not there: nothing to carry.
@@ -161,31 +246,61 @@ fn do_step<'p>(
         },
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakePrivate => ops.make_private(),
-        Step::Mkdir { path: dir, from } => mkdir_all(plan.path(dir), from.into(), ops, done),
-        Step::CreateFile { path: file, content } => ops.create_file(path(file), plan.path(content)),
-        Step::Bind { source, target, recursive } => ops.bind(path(source), path(target), recursive),
-        Step::Remount { target, read_only } => ops.remount(path(target), read_only),
+        Step::Mkdir { path: dir, from } => {
+            let from = at(dir, &mut first)?.unwrap_or(usize::from(from));
+            mkdir_all(first.as_bytes(), from, ops, done)
+        }
+        Step::CreateFile { path: file, content } => {
+            at(file, &mut first)?;
+            ops.create_file(first.as_cstr(), plan.path(content))
+        }
+        Step::Bind { source, target, recursive } => {
+            at(source, &mut first)?;
+            at(target, &mut second)?;
+            ops.bind(first.as_cstr(), second.as_cstr(), recursive)
+        }
+        Step::Remount { target, read_only } => {
+            at(target, &mut first)?;
+            ops.remount(first.as_cstr(), read_only)
+        }
         Step::Overlay { target, lower, upper, work, read_only } => {
-            ops.overlay(path(target), path(lower), path(upper), path(work), read_only)
+            at(target, &mut first)?;
+            ops.overlay(first.as_cstr(), path(lower), path(upper), path(work), read_only)
         }
         Step::Move { source, target } => ops.move_mount(path(source), path(target)),
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
         Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
     };
-    let (stage, subject) = described(plan, step);
-    result.map(|()| Changed::Something).map_err(|errno| fail(stage, subject, errno))
+    result.map(|()| Changed::Something).map_err(fail_here)
 }
 
-fn undo_step<'p>(plan: &'p Plan<'_>, step: &Step, done: Done, ops: &mut impl Ops) -> Result<(), Error<'p>> {
+fn undo_step<'p>(
+    plan: &'p Plan<'_>,
+    index: usize,
+    step: &Step,
+    done: Done,
+    ops: &mut impl Ops,
+) -> Result<(), Error<'p>> {
+    let fail_here = |errno| fail(Stage::Undo, undo_subject(plan, step), errno);
     let path = |span| plan.paths.cstr(span);
+    let mut place: Path = Path::root();
+    let at = |span, out: &mut Path| locate(plan, index, span, ops, out).map_err(fail_here);
     let undone = match *step {
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
         Step::MakePrivate | Step::Remount { .. } => Ok(()),
-        Step::Mkdir { path: dir, from } => rmdir_created(plan.path(dir), from.into(), done, ops),
-        Step::CreateFile { path: file, .. } => ops.unlink(path(file)),
-        Step::Overlay { target, .. } => ops.unmount(path(target)),
-        Step::Bind { target, .. } => ops.unmount(path(target)),
+        Step::Mkdir { path: dir, from } => {
+            let from = at(dir, &mut place)?.unwrap_or(usize::from(from));
+            rmdir_created(place.as_bytes(), from, done, ops)
+        }
+        Step::CreateFile { path: file, .. } => {
+            at(file, &mut place)?;
+            ops.unlink(place.as_cstr())
+        }
+        Step::Overlay { target, .. } | Step::Bind { target, .. } => {
+            at(target, &mut place)?;
+            ops.unmount(place.as_cstr())
+        }
         Step::Move { source, target } | Step::Carry { source, target } => {
             ops.move_mount(path(target), path(source))
         }
@@ -193,7 +308,7 @@ fn undo_step<'p>(plan: &'p Plan<'_>, step: &Step, done: Done, ops: &mut impl Ops
         // Past the point of no return: the old root is detached or the initramfs freed.
         Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
     };
-    undone.map_err(|errno| fail(Stage::Undo, undo_subject(plan, step), errno))
+    undone.map_err(fail_here)
 }
 
 /// Creates the components of `path` after byte `from`, counting those it made. Leading ones

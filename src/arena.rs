@@ -2,6 +2,10 @@
 //! `Span`s, so a step is a few bytes and `Copy`, and a plan costs what its paths need instead of
 //! two `PATH_MAX` buffers a step. Every path keeps a trailing NUL so it goes to the kernel as is.
 //! A full arena is a clear error (`Full`), never a cut path.
+//!
+//! A host path also remembers how much of it is the root it was resolved in (NEW, or the tree):
+//! two bytes in front of it. The executor resolves it again inside that root when an earlier
+//! step has mounted something above it.
 
 use core::ffi::CStr;
 
@@ -26,6 +30,13 @@ pub struct Arena<'b> {
     used: usize,
 }
 
+impl Span {
+    /// The first `len` bytes of the path (its root, say); not NUL-terminated, so not for `cstr`.
+    pub fn prefix(self, len: usize) -> Span {
+        Span { start: self.start, len: u16::try_from(len).unwrap_or(0).min(self.len) }
+    }
+}
+
 impl<'b> Arena<'b> {
     /// An empty arena over `buf` (at most 64 KiB of it is used: spans are 16-bit).
     pub fn new(buf: &'b mut [u8]) -> Self {
@@ -39,6 +50,15 @@ impl<'b> Arena<'b> {
     pub fn bytes(&self, span: Span) -> &[u8] {
         let start = usize::from(span.start);
         self.buf.get(start..start + usize::from(span.len)).unwrap_or_default()
+    }
+
+    /// How many leading bytes of `span` are the root it was resolved in (0: none).
+    pub fn root_len(&self, span: Span) -> usize {
+        let start = usize::from(span.start);
+        let header = start.checked_sub(2).and_then(|at| self.buf.get(at..start));
+        header.map_or(0, |h| {
+            usize::from(u16::from_le_bytes([h.first().copied().unwrap_or(0), h.get(1).copied().unwrap_or(0)]))
+        })
     }
 
     /// `span` as a C string for system calls.
@@ -56,20 +76,24 @@ impl<'b> Arena<'b> {
     }
 
     /// `prefix` followed by the components of `inner` (an absolute path inside `prefix`), the
-    /// host path of a path inside a tree rooted at `prefix`.
+    /// host path of a path inside a tree rooted at `prefix`, which it remembers as its root.
     #[inline(never)]
     pub fn push_joined(&mut self, prefix: &[u8], inner: &[u8]) -> Result<Span, Full> {
         let mut path = self.begin();
         path.extend(self, prefix)?;
+        path.root = path.len;
         for component in crate::path::components(inner) {
             path.component(self, component)?;
+        }
+        if path.len == 0 {
+            path.extend(self, b"/")?;
         }
         path.finish(self)
     }
 
     /// Starts a path built piece by piece at the end of the arena.
     pub fn begin(&self) -> Building {
-        Building { start: self.used, len: 0 }
+        Building { start: self.used + 2, len: 0, root: 0 }
     }
 
     /// Bytes in use, for the plan's size report and the tests.
@@ -87,6 +111,8 @@ impl<'b> Arena<'b> {
 pub struct Building {
     start: usize,
     len: usize,
+    /// Bytes of the path so far that are its root.
+    root: usize,
 }
 
 impl Building {
@@ -119,12 +145,16 @@ impl Building {
         self.extend(arena, component)
     }
 
-    /// Ends the path with its NUL and keeps it; an empty path becomes "/".
-    pub fn finish(mut self, arena: &mut Arena<'_>) -> Result<Span, Full> {
-        if self.len == 0 {
-            self.extend(arena, b"/")?;
-        }
+    /// What is written so far is the root the rest is resolved in.
+    pub fn mark_root(&mut self) {
+        self.root = self.len;
+    }
+
+    /// Ends the path with its NUL and keeps it.
+    pub fn finish(self, arena: &mut Arena<'_>) -> Result<Span, Full> {
         *arena.buf.get_mut(self.start + self.len).ok_or(Full)? = 0;
+        let root = u16::try_from(self.root).map_err(|_| Full)?.to_le_bytes();
+        arena.buf.get_mut(self.start - 2..self.start).ok_or(Full)?.copy_from_slice(&root);
         arena.used = self.start + self.len + 1;
         let start = u16::try_from(self.start).map_err(|_| Full)?;
         let len = u16::try_from(self.len).map_err(|_| Full)?;
@@ -138,13 +168,16 @@ mod tests {
 
     #[test]
     fn paths_are_stored_once_with_their_nul() {
-        let mut buf = [0u8; 64];
+        let mut buf = [0u8; 96];
         let mut arena = Arena::new(&mut buf);
         let a = arena.push(b"/images/a").unwrap();
         let joined = arena.push_joined(b"/images/a", b"/sbin//init").unwrap();
         assert_eq!(arena.bytes(a), b"/images/a");
         assert_eq!(arena.cstr(joined).to_bytes(), b"/images/a/sbin/init");
-        assert_eq!(arena.used(), b"/images/a\0/images/a/sbin/init\0".len());
+        assert_eq!(arena.used(), b"../images/a\0../images/a/sbin/init\0".len(), "two header bytes each");
+        assert_eq!((arena.root_len(a), arena.root_len(joined)), (0, "/images/a".len()));
+        let empty = arena.push(b"").unwrap();
+        assert_eq!(arena.bytes(empty), b"", "an empty word stays empty");
         let root = arena.push_joined(b"/", b"/").unwrap();
         assert_eq!(arena.bytes(root), b"/");
         let run = arena.push_joined(b"/", b"/run").unwrap();
@@ -153,11 +186,11 @@ mod tests {
 
     #[test]
     fn a_full_arena_refuses_and_keeps_what_it_had() {
-        let mut buf = [0u8; 16];
+        let mut buf = [0u8; 18];
         let mut arena = Arena::new(&mut buf);
         let kept = arena.push(b"/0123456789").unwrap();
         assert_eq!(arena.push(b"/abcd"), Err(Full));
         assert_eq!(arena.bytes(kept), b"/0123456789");
-        assert_eq!(arena.used(), 12);
+        assert_eq!(arena.used(), 14);
     }
 }

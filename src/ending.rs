@@ -26,8 +26,9 @@ impl Run {
         let journal = match act::run_plan(plan, &mut ops) {
             Ok(journal) => journal,
             Err(failure) => {
-                if let Some(undo_error) = failure.undo_error {
-                    report(&undo_error);
+                if let Some(left) = &failure.undo_error {
+                    report(&failure.error);
+                    return self.after_report(report_not_rolled_back(plan, left), Some(mode));
                 }
                 return self.refuse(failure.error, Some(mode));
             }
@@ -44,11 +45,11 @@ impl Run {
         let undone = act::undo_plan(plan, journal, &mut ops);
         let hint = match &undone {
             Ok(()) => "the init did not start; rolled back",
-            Err(_) => "the init did not start; NOT rolled back: the mounts stay as the line below says",
+            Err(_) => "the init did not start",
         };
         let code = self.refuse_quietly(Error::failure(Stage::Exec, file, errno, hint));
-        if let Err(undo_error) = undone {
-            report(&undo_error);
+        if let Err(left) = &undone {
+            report_not_rolled_back(plan, left);
         }
         // The stub reports a command it cannot run as tini does.
         self.after_report(if as_pid2 { supervise::exec_failure_code(errno) } else { code }, Some(mode))
@@ -108,6 +109,21 @@ impl Run {
         let hint = "the root's own init did not start";
         report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, hint));
     }
+}
+
+/// Says what a failed undo left: the places of every step it could not undo, then its first
+/// error. Returns the exit code of a failure.
+fn report_not_rolled_back(plan: &plan::Plan<'_>, left: &act::NotRolledBack<'_>) -> i32 {
+    let mut line = crate::log::Line::prefixed();
+    line.bytes(b"not rolled back; left as they are:");
+    for step in left.steps.iter().filter_map(|&index| plan.steps.get(usize::from(index))) {
+        for place in act::NotRolledBack::places(plan, step).into_iter().flatten() {
+            line.bytes(b" ").escaped(place);
+        }
+    }
+    to_stderr(&mut line);
+    report(&left.error);
+    left.error.exit_code()
 }
 
 /// Writes one error line to the console.

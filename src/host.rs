@@ -48,6 +48,16 @@ fn parent_and_name(path: &CStr) -> Result<(OwnedFd, &CStr), Errno> {
 const EMPTY_PATHS: MoveMountFlags =
     MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH.union(MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH);
 
+impl Lookup for HostOps {
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
+        HostLookup.kind(host_path)
+    }
+
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        HostLookup.read_link(host_path, buf)
+    }
+}
+
 impl Ops for HostOps {
     fn make_root_mount(&mut self) -> Result<(), Errno> {
         // A recursive copy of the root tree, stacked on the root and entered: the process root

@@ -68,6 +68,20 @@ impl<const N: usize> Path<N> {
         ok.then_some(()).ok_or(TooLong)
     }
 
+    /// Puts `prefix` in front: the host path of a path resolved inside the tree at `prefix`
+    /// ("/" inside it is the tree itself).
+    #[inline(never)]
+    pub fn prepend(&mut self, prefix: &[u8]) -> Result<(), TooLong> {
+        if self.is_root() {
+            return self.set(prefix);
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + prefix.len(), 0).map_err(|_| TooLong)?;
+        self.buf.copy_within(..len, prefix.len());
+        self.buf.get_mut(..prefix.len()).ok_or(TooLong)?.copy_from_slice(prefix);
+        Ok(())
+    }
+
     /// The bytes without the trailing NUL. Out of line: inlined, it costs more at each of its
     /// many call sites than the call.
     #[inline(never)]

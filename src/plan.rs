@@ -208,7 +208,15 @@ struct Views {
 /// to create for it.
 struct PivotTarget {
     new: Span,
-    old: Option<(Span, Option<Step>)>,
+    old: Option<Old>,
+}
+
+/// OLD: its path inside NEW, its host path, and the `Mkdir` that creates it if needed.
+#[derive(Clone, Copy)]
+struct Old {
+    inner: Span,
+    host: Span,
+    mkdir: Option<Step>,
 }
 
 /// Builds the plan for the tree at `tree` (host path of the tree's root) into `plan`.
@@ -235,7 +243,7 @@ pub fn make_plan<'a>(
         (None, None) => None,
     };
     let after = match &pivot {
-        Some(PivotTarget { new, old: Some((old, _)) }) => View { root: *new, graft: Some((*old, tree)) },
+        Some(PivotTarget { new, old: Some(old) }) => View { root: *new, graft: Some((old.inner, tree)) },
         Some(PivotTarget { new, old: None }) => View::at(*new),
         None => tree_view,
     };
@@ -249,9 +257,6 @@ pub fn make_plan<'a>(
     }
     if let Some(pivot) = &pivot {
         plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
-        if let Some((_, Some(mkdir))) = pivot.old {
-            plan.push_creation(mkdir)?;
-        }
     }
     let prepared = match (&deployment, &pivot) {
         (Some(deployment), Some(pivot)) => {
@@ -276,8 +281,22 @@ pub fn make_plan<'a>(
         };
         plan_bind(plan, &views, &var, (config.ostree.unwrap_or_default(), b"/var"), probe)?;
     }
-    for bind in &config.binds {
+    for bind in in_mount_order(&config.binds) {
         plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
+    }
+    if let Some((new, Old { host, mkdir, .. })) =
+        pivot.as_ref().and_then(|pivot| Some((pivot.new, pivot.old?)))
+    {
+        // The old root goes where nothing of this plan is mounted over it (it would be hidden,
+        // or lead somewhere the plan never checked).
+        let old = config.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
+        if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
+            let hint = "OLD cannot be at or below /proc, /sys, /dev, /run or a bind destination";
+            return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, hint));
+        }
+        if let Some(mkdir) = mkdir {
+            plan.push_creation(mkdir)?;
+        }
     }
     if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
         // Last, so the deployment's binds made above keep their own flags.
@@ -285,7 +304,7 @@ pub fn make_plan<'a>(
     }
     match (finale, pivot) {
         (Finale::PivotRoot, Some(PivotTarget { new, old })) => {
-            plan.push(Step::PivotRoot { new, old: old.map(|(old, _)| old) })?;
+            plan.push(Step::PivotRoot { new, old: old.map(|old| old.inner) })?;
         }
         (Finale::PivotRoot, None) | (Finale::SwitchRoot { tree_is_mounted: false }, None) => {}
         (Finale::SwitchRoot { tree_is_mounted: true }, None) => {
@@ -313,7 +332,7 @@ fn plan_switch_stage(
         plan.push(Step::Mkdir { path: stage, from: 1 })?;
     }
     plan.push(Step::Move { source: pivot.new, target: stage })?;
-    if let Some((old, _)) = pivot.old {
+    if let Some(Old { inner: old, .. }) = pivot.old {
         // OLD is canonical and absolute: below the stage it is the two joined.
         let mut old_host = plan.paths.begin();
         old_host.extend(&mut plan.paths, SWITCH_STAGE).map_err(arena_full)?;
@@ -367,10 +386,10 @@ fn plan_pivot_target<'a>(
     if found.is_root() {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, "OLD cannot be NEW itself"));
     }
-    let old_inner = plan.paths.push(found.as_bytes()).map_err(arena_full)?;
+    let inner = plan.paths.push(found.as_bytes()).map_err(arena_full)?;
     // OLD is created inside NEW itself, not below the graft that will show there.
-    let (_, mkdir) = host_target(plan, &View::at(new_host), &found, old_dir, old)?;
-    Ok(Some(PivotTarget { new: new_host, old: Some((old_inner, mkdir)) }))
+    let (host, mkdir) = host_target(plan, &View::at(new_host), &found, old_dir, old)?;
+    Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, mkdir }) }))
 }
 
 /// Moves each API mount the tree has into the same place in the new root.
@@ -583,4 +602,39 @@ fn too_long(input: &[u8]) -> Error<'_> {
 fn arena_full(_: Full) -> Error<'static> {
     let hint = "the plan's paths need more than 16 KiB; use fewer or shorter binds";
     Error::failure(Stage::Plan, b"paths", Errno::NOSPC, hint)
+}
+
+/// Whether `step` mounts something at or above `path` below the new root `new` (a self-bind
+/// shows what was there; an overlay on the whole new root is the root the pivot is made into).
+fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {
+    let point = match *step {
+        Step::Bind { source, target, .. } if source != target => target,
+        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => target,
+        _ => return false,
+    };
+    plan.path(point) != new && crate::resolve::strip_prefix(path, plan.path(point)).is_some()
+}
+
+/// The binds in the order systemd-nspawn mounts them: by destination, a parent before what is
+/// below it (so `/x/y` lands inside a bind on `/x` whichever was given first), the same
+/// destination in the order given (the later on top).
+fn in_mount_order<'c, 'a>(binds: &'c [BindSpec<'a>]) -> impl Iterator<Item = &'c BindSpec<'a>> {
+    let mut order: heapless::Vec<u8, { crate::config::MAX_BINDS + 1 }> = (0..binds.len() as u8).collect();
+    // Insertion sort: stable, and there are at most 17.
+    for i in 1..order.len() {
+        let mut j = i;
+        while j > 0 && destination_order(binds, &order, j - 1, j) == core::cmp::Ordering::Greater {
+            order.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    order.into_iter().filter_map(move |i| binds.get(usize::from(i)))
+}
+
+fn destination_order(binds: &[BindSpec<'_>], order: &[u8], a: usize, b: usize) -> core::cmp::Ordering {
+    let destination = |i: usize| {
+        let index = order.get(i).copied().map_or(0, usize::from);
+        binds.get(index).map_or(&b""[..], |bind| bind.destination)
+    };
+    crate::path::components(destination(a)).cmp(crate::path::components(destination(b)))
 }

@@ -85,12 +85,12 @@ fn new_and_old_plan_the_nspawn_dance() {
     let expected = [
         "make-private /",
         "rbind /images/a -> /images/a",
-        "mkdir /images/a/oldroot (below /images/a)",
         "carry /proc -> /images/a/proc (if mounted)",
         "carry /sys -> /images/a/sys (if mounted)",
         "carry /dev -> /images/a/dev (if mounted)",
         "mkdir /images/a/run (below /images/a)",
         "move /run -> /images/a/run",
+        "mkdir /images/a/oldroot (below /images/a)",
         "pivot-root /images/a (old root at /oldroot)",
     ];
     assert_eq!(steps(&plan), expected);
@@ -268,7 +268,11 @@ fn assert_undone_at_every_failure(plan: &Plan<'_>, table: &Table) {
     for fail_at in 0..clean.calls {
         let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
         let failure = run_plan(plan, &mut system).unwrap_err();
-        assert!(failure.undo_error.is_none(), "undo failed: {}", rendered(&failure.undo_error.unwrap()));
+        assert!(
+            failure.undo_error.is_none(),
+            "undo failed: {}",
+            rendered(&failure.undo_error.unwrap().error)
+        );
         let after = System { calls: 0, fail_at: None, ..system };
         assert_eq!(after, initial, "failure at call {fail_at} of {:#?}", steps(plan));
     }
@@ -289,7 +293,7 @@ fn undo_after_success_restores_plans_that_keep_the_old_root() {
         let mut system = initial.clone();
         let journal = run_plan(&plan, &mut system).unwrap();
         assert_ne!(system.mounts, initial.mounts);
-        undo_plan(&plan, journal, &mut system).unwrap();
+        assert!(undo_plan(&plan, journal, &mut system).is_ok());
         assert_eq!(System { calls: 0, ..system }, initial);
     }
 }
@@ -491,4 +495,31 @@ fn prepare_root_conf_asks_for_a_read_only_sysroot_and_transient_overlays() {
         .file_with("/sysroot/ostree/repo/config", "[sysroot]\nreadonly=true\n")
         .dirs(&["/sysroot/ostree/repo"]);
     assert!(os_steps(&legacy).unwrap().contains(&"remount-ro /sysroot".to_string()));
+}
+
+#[test]
+fn old_where_a_mount_of_the_plan_would_cover_it_is_refused() {
+    for (pivot, binds) in [
+        ("/images/a:/run/old", vec![]),
+        ("/images/a:/proc/1/x", vec![]),
+        ("/images/a:/mnt/a/old", vec![("/data:/mnt/a", false)]),
+    ] {
+        let refused = planned(&config(pivot, &binds), &tree()).unwrap_err();
+        let old = pivot.split_once(':').unwrap().1;
+        assert_eq!(
+            refused,
+            format!("rspawn-init: resolve OLD: {old}: EINVAL — OLD cannot be at or below /proc, /sys, /dev, /run or a bind destination")
+        );
+    }
+}
+
+#[test]
+fn nested_destinations_are_mounted_outer_first_whatever_the_order_given() {
+    let binds = [("/data:/x/y", false), ("/data/file:/z", false), ("/data:/x", false)];
+    let steps = steps(&plan(&config("/images/a:/oldroot", &binds), &tree()));
+    let binds: Vec<&String> = steps.iter().filter(|s| s.starts_with("rbind /data")).collect();
+    assert_eq!(
+        binds,
+        ["rbind /data -> /images/a/x", "rbind /data -> /images/a/x/y", "rbind /data/file -> /images/a/z"]
+    );
 }

@@ -51,25 +51,40 @@ impl View {
         View { root, graft: None }
     }
 
+    /// The host tree `inner` lies in (the root, or the graft's host below its mount point) and
+    /// `inner`'s path inside it.
+    fn locate<'i>(&self, arena: &Arena<'_>, inner: &'i [u8]) -> (Span, &'i [u8]) {
+        match self.graft {
+            Some((mount_point, host)) => match strip_prefix(inner, arena.bytes(mount_point)) {
+                Some(rest) => (host, rest),
+                None => (self.root, inner),
+            },
+            None => (self.root, inner),
+        }
+    }
+
     /// Writes the host path of the canonical view path `inner` into `out`.
     #[inline(never)]
     pub fn host_path(&self, arena: &Arena<'_>, inner: &[u8], out: &mut Path) -> Result<(), TooLong> {
-        let (prefix, rest) = match self.graft {
-            Some((mount_point, host)) => match strip_prefix(inner, arena.bytes(mount_point)) {
-                Some(rest) => (arena.bytes(host), rest),
-                None => (arena.bytes(self.root), inner),
-            },
-            None => (arena.bytes(self.root), inner),
-        };
-        out.set(prefix)?;
+        let (root, rest) = self.locate(arena, inner);
+        out.set(arena.bytes(root))?;
         out.push_all(rest)
     }
 
-    /// The host path of `inner`, stored in the arena.
+    /// The host path of `inner`, stored in the arena with the host tree it lies in as its root.
+    #[inline(never)]
     pub fn host_span(&self, arena: &mut Arena<'_>, inner: &[u8]) -> Result<Span, TooLong> {
-        let mut host: Path = Path::root();
-        self.host_path(arena, inner, &mut host)?;
-        arena.push(host.as_bytes()).map_err(|_| TooLong)
+        let (root, rest) = self.locate(arena, inner);
+        let mut path = arena.begin();
+        path.extend_from(arena, root).map_err(|_| TooLong)?;
+        path.mark_root();
+        for component in components(rest) {
+            path.component(arena, component).map_err(|_| TooLong)?;
+        }
+        if arena.bytes(root).is_empty() && rest.iter().all(|&b| b == b'/') {
+            path.extend(arena, b"/").map_err(|_| TooLong)?;
+        }
+        path.finish(arena).map_err(|_| TooLong)
     }
 }
 

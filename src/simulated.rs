@@ -132,6 +132,23 @@ impl System {
     }
 }
 
+/// The simulated system has no symlinks: a path resolves to itself when it exists.
+impl Lookup for System {
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
+        let path = text(host_path);
+        if self.dirs.contains(&path) {
+            Ok(Kind::Directory)
+        } else if self.files.contains(&path) {
+            Ok(Kind::File)
+        } else {
+            Err(Errno::NOENT)
+        }
+    }
+    fn read_link(&self, _host_path: &CStr, _buf: &mut [u8]) -> Result<usize, Errno> {
+        Err(Errno::INVAL)
+    }
+}
+
 impl Ops for System {
     fn make_root_mount(&mut self) -> Result<(), Errno> {
         self.call()?;
