@@ -94,9 +94,6 @@ impl NotRolledBack<'_> {
 }
 
 /// Performs the plan's steps in order; on failure undoes what was done and reports both.
-// Two error values (about 130 bytes), made once at the end of a failed run: not worth a box
-// we could not have anyway.
-#[allow(clippy::result_large_err)]
 pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure<'p>> {
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
