@@ -117,15 +117,29 @@ pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, F
     Ok(journal)
 }
 
-/// The last step: replaces this process with the plan's init. The file was resolved in the new
-/// root when planned; it is opened again refusing any symlink, so a mount made since cannot
-/// turn it into another file. Returns only on failure.
-pub fn exec_init(plan: &Plan<'_>, env: crate::sys::Env) -> Errno {
-    let file = plan.paths.cstr(plan.exec.file);
-    if let Err(errno) = crate::host::place(file) {
-        return errno;
+/// The last step: replaces this process with the plan's init, the file as resolved in the new
+/// root when planned. When the plan mounted something into the new root (a bind, an overlay),
+/// that may have changed what the path leads to: it is resolved again, inside the new root that
+/// is now `/`. Returns only on failure.
+pub fn exec_init(plan: &Plan<'_>, lookup: &impl Lookup, env: crate::sys::Env) -> Errno {
+    let argv = plan.exec.argv.iter().map(|&word| plan.paths.cstr(word));
+    let mounts_into_new_root = plan.steps.iter().any(|step| match *step {
+        Step::Bind { source, target, .. } => source != target,
+        Step::Overlay { .. } => true,
+        _ => false,
+    });
+    if !mounts_into_new_root {
+        return crate::sys::execve(plan.paths.cstr(plan.exec.file), argv, env);
     }
-    crate::sys::execve(file, plan.exec.argv.iter().map(|&word| plan.paths.cstr(word)), env)
+    let mut file: Path = Path::root();
+    let root = plan.exec.file.prefix(1);
+    match resolve(&View::at(root), &plan.paths, lookup, plan.path(plan.exec.file), false, &mut file) {
+        Ok(found) if found.kind == crate::resolve::Kind::Executable => {
+            crate::sys::execve(file.as_cstr(), argv, env)
+        }
+        Ok(_) => Errno::ACCESS,
+        Err(errno) => errno,
+    }
 }
 
 /// Undoes every journaled step in reverse; keeps going after an error and returns the first,

@@ -5,6 +5,7 @@ use crate::config::{Config, Mode};
 use crate::error::{Error, Stage};
 use crate::host::{HostOps, HostProbe};
 use crate::log::to_stderr;
+use crate::resolve::HostLookup;
 use crate::sys::{self, Env};
 use crate::{act, config, failure, host, initrd, log, plan, supervise};
 
@@ -39,7 +40,7 @@ impl Run {
                 Err(errno) => errno,
             }
         } else {
-            act::exec_init(plan, self.env)
+            act::exec_init(plan, &HostLookup, self.env)
         };
         let file = plan.path(plan.exec.file);
         let undone = act::undo_plan(plan, journal, &mut ops);
@@ -105,7 +106,7 @@ impl Run {
         if let Err(failure) = act::run_plan(&plan, &mut HostOps::default()) {
             return report(&failure.error);
         }
-        let errno = act::exec_init(&plan, self.env);
+        let errno = act::exec_init(&plan, &HostLookup, self.env);
         let hint = "the root's own init did not start";
         report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, hint));
     }

@@ -8,45 +8,19 @@ use crate::resolve::{HostLookup, Kind, Lookup};
 use core::cell::RefCell;
 use core::ffi::CStr;
 use rustix::fd::OwnedFd;
-use rustix::fs::{self, AtFlags, Mode, OFlags, ResolveFlags, CWD};
+use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{self, MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags};
 
-/// Acts on the running system. Every path of a plan is canonical (no symlink in it when it was
-/// checked), so each one is opened with `RESOLVE_NO_SYMLINKS` when its step runs and the step
-/// acts on that descriptor: a symlink that an earlier step brought in (a carried `/run`, a bind's
-/// source) is refused with ELOOP instead of being followed out of the tree.
+/// Acts on the running system, on the host paths the plan checked (or that `act` resolved again
+/// inside their root when an earlier step mounted something above them): canonical paths, with
+/// no symlink left for the kernel to follow. Nothing else changes the tree meanwhile: PID 1 of a
+/// fresh mount namespace, or of a machine at boot, is alone in it.
 #[derive(Default)]
 pub struct HostOps {
     /// The root as it was before `make_root_mount` stacked a copy on it and entered the copy.
     original_root: Option<OwnedFd>,
 }
-
-const PATH_ONLY: OFlags = OFlags::PATH.union(OFlags::CLOEXEC);
-
-/// `path` opened as a place to mount on or from, refusing any symlink on the way.
-pub fn place(path: &CStr) -> Result<OwnedFd, Errno> {
-    let how = ResolveFlags::NO_SYMLINKS.union(ResolveFlags::NO_MAGICLINKS);
-    match fs::openat2(CWD, path, PATH_ONLY, Mode::empty(), how) {
-        // Kernels before 5.6: only the last component can be checked.
-        Err(Errno::NOSYS) => fs::openat(CWD, path, PATH_ONLY.union(OFlags::NOFOLLOW), Mode::empty()),
-        opened => opened,
-    }
-}
-
-/// The parent directory of `path`, checked as `place` does, and the last component.
-fn parent_and_name(path: &CStr) -> Result<(OwnedFd, &CStr), Errno> {
-    let bytes = path.to_bytes_with_nul();
-    let slash = bytes.iter().rposition(|&b| b == b'/').ok_or(Errno::INVAL)?;
-    let name =
-        CStr::from_bytes_with_nul(bytes.get(slash + 1..).unwrap_or_default()).map_err(|_| Errno::INVAL)?;
-    let mut parent: Path = Path::root();
-    parent.set(bytes.get(..slash.max(1)).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
-    Ok((place(parent.as_cstr())?, name))
-}
-
-const EMPTY_PATHS: MoveMountFlags =
-    MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH.union(MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH);
 
 impl Lookup for HostOps {
     fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
@@ -62,7 +36,8 @@ impl Ops for HostOps {
     fn make_root_mount(&mut self) -> Result<(), Errno> {
         // A recursive copy of the root tree, stacked on the root and entered: the process root
         // is then a mount root, which pivot_root(2) requires.
-        let original = fs::openat(CWD, c"/", PATH_ONLY.union(OFlags::DIRECTORY), Mode::empty())?;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let original = fs::openat(CWD, c"/", flags, Mode::empty())?;
         let tree = mount::open_tree(CWD, c"/", OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::AT_RECURSIVE)?;
         mount::move_mount(&tree, c"", CWD, c"/", MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
         self.original_root = Some(original);
@@ -85,43 +60,36 @@ impl Ops for HostOps {
     }
 
     fn mkdir(&mut self, path: &CStr) -> Result<(), Errno> {
-        let (parent, name) = parent_and_name(path)?;
-        fs::mkdirat(&parent, name, Mode::from_raw_mode(0o755))
+        fs::mkdirat(CWD, path, Mode::from_raw_mode(0o755))
     }
 
     fn rmdir(&mut self, path: &CStr) -> Result<(), Errno> {
-        let (parent, name) = parent_and_name(path)?;
-        fs::unlinkat(&parent, name, AtFlags::REMOVEDIR)
+        fs::unlinkat(CWD, path, AtFlags::REMOVEDIR)
     }
 
     fn create_file(&mut self, path: &CStr, content: &[u8]) -> Result<(), Errno> {
-        let (parent, name) = parent_and_name(path)?;
         let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let file = fs::openat(&parent, name, flags, Mode::from_raw_mode(0o644))?;
-        match rustix::io::write(&file, content) {
-            Ok(written) if written == content.len() => Ok(()),
-            Ok(_) => Err(Errno::NOSPC),
-            Err(errno) => Err(errno),
+        let file = fs::openat(CWD, path, flags, Mode::from_raw_mode(0o644))?;
+        match content {
+            [] => Ok(()),
+            _ if rustix::io::write(&file, content)? == content.len() => Ok(()),
+            _ => Err(Errno::NOSPC),
         }
     }
 
     fn unlink(&mut self, path: &CStr) -> Result<(), Errno> {
-        let (parent, name) = parent_and_name(path)?;
-        fs::unlinkat(&parent, name, AtFlags::empty())
+        fs::unlinkat(CWD, path, AtFlags::empty())
     }
 
     fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno> {
-        let (source, target) = (place(source)?, place(target)?);
-        let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::AT_EMPTY_PATH;
         if recursive {
-            flags |= OpenTreeFlags::AT_RECURSIVE;
+            mount::mount_bind_recursive(source, target)
+        } else {
+            mount::mount_bind(source, target)
         }
-        let tree = mount::open_tree(&source, c"", flags)?;
-        mount::move_mount(&tree, c"", &target, c"", EMPTY_PATHS)
     }
 
     fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno> {
-        // The bind just made is the mount at the checked place: a symlink cannot be on top of it.
         let flags = if read_only { MountFlags::BIND | MountFlags::RDONLY } else { MountFlags::BIND };
         mount::mount_remount(target, flags, c"")
     }
@@ -134,18 +102,15 @@ impl Ops for HostOps {
         work: &CStr,
         read_only: bool,
     ) -> Result<(), Errno> {
-        let target = place(target)?;
         let context = mount::fsopen(c"overlay", mount::FsOpenFlags::FSOPEN_CLOEXEC)?;
         for (key, dir) in [(c"lowerdir", lower), (c"upperdir", upper), (c"workdir", work)] {
-            // The overlay opens them itself: check each as every other path of a step is checked.
-            place(dir)?;
             mount::fsconfig_set_string(&context, key, dir)?;
         }
         mount::fsconfig_create(&context)?;
         let attributes =
             if read_only { mount::MountAttrFlags::MOUNT_ATTR_RDONLY } else { mount::MountAttrFlags::empty() };
         let overlay = mount::fsmount(&context, mount::FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
-        mount::move_mount(&overlay, c"", &target, c"", EMPTY_PATHS)
+        mount::move_mount(&overlay, c"", CWD, target, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
     }
 
     fn unmount(&mut self, target: &CStr) -> Result<(), Errno> {
@@ -153,24 +118,16 @@ impl Ops for HostOps {
     }
 
     fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno> {
-        // A source that is no mount's root is EINVAL, as with MS_MOVE.
-        let (source, target) = (place(source)?, place(target)?);
-        mount::move_mount(&source, c"", &target, c"", EMPTY_PATHS)
+        mount::mount_move(source, target)
     }
 
     fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
-        rustix::process::fchdir(place(new)?)?;
+        rustix::process::chdir(new)?;
         match old {
             Some(old) => {
                 let mut put_old: Path = Path::root();
                 put_old.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
                 put_old.push_all(old.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
-                let how =
-                    ResolveFlags::NO_SYMLINKS.union(ResolveFlags::NO_MAGICLINKS).union(ResolveFlags::BENEATH);
-                match fs::openat2(CWD, put_old.as_cstr(), PATH_ONLY, Mode::empty(), how) {
-                    Ok(_) | Err(Errno::NOSYS) => {}
-                    Err(errno) => return Err(errno),
-                }
                 rustix::process::pivot_root(c".", put_old.as_cstr())?;
             }
             None => {
@@ -183,7 +140,7 @@ impl Ops for HostOps {
     }
 
     fn switch_root(&mut self, new: &CStr, free_old_root: bool) -> Result<(), Errno> {
-        crate::switch_root::switch_root(place(new)?, free_old_root)
+        crate::switch_root::switch_root(new, free_old_root)
     }
 
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {

@@ -86,7 +86,7 @@ pub fn forward_and_reap(child: Child) -> ! {
 fn run_child(plan: &Plan<'_>, env: Env, original_mask: &SignalSet, exec_report: OwnedFd) -> ! {
     sys::set_signal_mask(original_mask);
     let _ = rustix::process::setsid();
-    let errno = act::exec_init(plan, env);
+    let errno = act::exec_init(plan, &crate::resolve::HostLookup, env);
     let _ = rustix::io::write(&exec_report, &errno.raw_os_error().to_ne_bytes());
     sys::exit(exec_failure_code(errno))
 }

@@ -11,11 +11,10 @@ const TMPFS_MAGIC: i64 = 0x0102_1994;
 /// Initramfs trees are shallow; deeper directories are left alone rather than recursing on.
 const MAX_DEPTH: usize = 24;
 
-/// Moves `new` (a directory opened by the caller) onto `/`, enters it, then frees the old rootfs
-/// when `free_old_root`.
-pub fn switch_root(new: OwnedFd, free_old_root: bool) -> Result<(), Errno> {
+/// Moves `new` onto `/`, enters it, then frees the old rootfs when `free_old_root`.
+pub fn switch_root(new: &core::ffi::CStr, free_old_root: bool) -> Result<(), Errno> {
     let old_root = openat(CWD, c"/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
-    rustix::process::fchdir(&new)?;
+    rustix::process::chdir(new)?;
     rustix::mount::mount_move(c".", c"/")?;
     rustix::process::chroot(c".")?;
     rustix::process::chdir(c"/")?;
