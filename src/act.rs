@@ -16,6 +16,9 @@ use rustix::io::Errno;
 /// The system calls a plan needs, on host paths; `HostOps` makes them, tests simulate them. The
 /// lookups resolve a path again inside its root when the step runs.
 pub trait Ops: Lookup {
+    fn new_mount_namespace(&mut self) -> Result<(), Errno>;
+    /// Returns to the namespace (and root directory) `new_mount_namespace` left.
+    fn leave_mount_namespace(&mut self) -> Result<(), Errno>;
     fn make_root_mount(&mut self) -> Result<(), Errno>;
     /// Reverts `make_root_mount`: back to the root as it was, the stacked copy detached.
     fn unmake_root_mount(&mut self) -> Result<(), Errno>;
@@ -80,7 +83,7 @@ impl NotRolledBack<'_> {
     /// The places a failed undo of `step` leaves changed, as the tree saw them before.
     pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
         match *step {
-            Step::MakeRootMount | Step::MakePrivate => [Some(b"/"), None],
+            Step::NewMountNamespace | Step::MakeRootMount | Step::MakePrivate => [Some(b"/"), None],
             Step::Bind { target, .. } | Step::Overlay { target, .. } | Step::Remount { target, .. } => {
                 [Some(plan.path(target)), None]
             }
@@ -143,21 +146,47 @@ pub fn exec_init(plan: &Plan<'_>, lookup: &impl Lookup, env: crate::sys::Env) ->
 }
 
 /// Undoes every journaled step in reverse; keeps going after an error and returns the first,
-/// with every step it could not undo.
+/// with every step it could not undo. In a mount namespace of its own, a mount that could not be
+/// undone goes away with the namespace, and a file or directory that could not be removed there
+/// (its path no longer leads to it, say after a pivot that detached the old root) is tried again
+/// in the original namespace.
 pub fn undo_plan<'p>(
     plan: &'p Plan<'_>,
     mut journal: Journal,
     ops: &mut impl Ops,
 ) -> Result<(), NotRolledBack<'p>> {
+    let step_of = |done: &Done| plan.steps.get(usize::from(done.step)).copied();
+    let isolated = journal.done.first().and_then(step_of) == Some(Step::NewMountNamespace);
     let mut first_error = None;
     let mut failed = heapless::Vec::new();
+    let mut retry: heapless::Vec<Done, MAX_STEPS> = heapless::Vec::new();
     while let Some(done) = journal.done.pop() {
-        if let Some(step) = plan.steps.get(usize::from(done.step)) {
-            if let Err(error) = undo_step(plan, usize::from(done.step), step, done, ops) {
-                first_error.get_or_insert(error);
-                // One slot per step: it cannot overflow.
-                let _ = failed.push(done.step);
+        let Some(step) = step_of(&done) else { continue };
+        let mut outcome = undo_step(plan, usize::from(done.step), &step, done, ops);
+        if isolated && outcome.is_err() {
+            match step {
+                Step::Mkdir { .. } | Step::CreateFile { .. } => {
+                    // One slot per step: it cannot overflow.
+                    let _ = retry.push(done);
+                    outcome = Ok(());
+                }
+                Step::NewMountNamespace => {}
+                _ => outcome = Ok(()),
             }
+        }
+        if isolated && step == Step::NewMountNamespace && outcome.is_ok() {
+            for done in retry.iter().copied() {
+                if let Some(step) = step_of(&done) {
+                    if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops) {
+                        first_error.get_or_insert(error);
+                        let _ = failed.push(done.step);
+                    }
+                }
+            }
+        }
+        if let Err(error) = outcome {
+            first_error.get_or_insert(error);
+            let _ = failed.push(done.step);
         }
     }
     first_error.map_or(Ok(()), |error| Err(NotRolledBack { error, steps: failed }))
@@ -172,6 +201,7 @@ enum Changed {
 /// How an error of `step` is reported: what was done, and to which path.
 fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
     match *step {
+        Step::NewMountNamespace => (Stage::NewMountNamespace, b"/proc/self/ns/mnt"),
         Step::MakeRootMount => (Stage::MakeRootMount, b"/"),
         Step::MakePrivate => (Stage::MakePrivate, b"/"),
         Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
@@ -255,6 +285,7 @@ fn do_step<'p>(
             Err(Errno::INVAL | Errno::NOENT) => return Ok(Changed::Nothing),
             done => done,
         },
+        Step::NewMountNamespace => ops.new_mount_namespace(),
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakePrivate => ops.make_private(),
         Step::Mkdir { path: dir, from } => {
@@ -297,6 +328,7 @@ fn undo_step<'p>(
     let mut place: Path = Path::root();
     let at = |span, out: &mut Path| locate(plan, index, span, ops, out).map_err(fail_here);
     let undone = match *step {
+        Step::NewMountNamespace => ops.leave_mount_namespace(),
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
         Step::MakePrivate | Step::Remount { .. } => Ok(()),

@@ -42,6 +42,7 @@ pub fn describe(plan: &Plan<'_>, step: &Step, line: &mut Line) {
         line.bytes(verb).bytes(b" ").bytes(a).bytes(b" -> ").bytes(b);
     };
     match *step {
+        Step::NewMountNamespace => line.bytes(b"new-mount-namespace"),
         Step::MakeRootMount => line.bytes(b"make-root-mount /"),
         Step::MakePrivate => line.bytes(b"make-private /"),
         Step::Mkdir { path: dir, .. } => line.bytes(b"mkdir ").bytes(path(dir)),

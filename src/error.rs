@@ -33,6 +33,7 @@ pub enum Stage {
     /// The plan's own limits (steps, the paths' arena).
     Plan,
     // The executor's steps, in the order a plan makes them.
+    NewMountNamespace,
     MakeRootMount,
     MakePrivate,
     CreateFile,
@@ -72,6 +73,7 @@ impl Stage {
             Stage::ResolveBindDestination => "resolve bind destination",
             Stage::FindInit => "find init",
             Stage::Plan => "plan",
+            Stage::NewMountNamespace => "enter a mount namespace of its own",
             Stage::MakeRootMount => "make root a mount",
             Stage::MakePrivate => "make mounts private",
             Stage::CreateFile => "create file",

@@ -20,6 +20,8 @@ use rustix::mount::{self, MountFlags, MountPropagationFlags, MoveMountFlags, Ope
 pub struct HostOps {
     /// The root as it was before `make_root_mount` stacked a copy on it and entered the copy.
     original_root: Option<OwnedFd>,
+    /// The mount namespace and root directory `new_mount_namespace` left.
+    outside: Option<(OwnedFd, OwnedFd)>,
 }
 
 impl Lookup for HostOps {
@@ -33,6 +35,26 @@ impl Lookup for HostOps {
 }
 
 impl Ops for HostOps {
+    fn new_mount_namespace(&mut self) -> Result<(), Errno> {
+        let namespace =
+            fs::openat(CWD, c"/proc/self/ns/mnt", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        // setns(2) puts the caller at the namespace's own root: a chrooted init must come back to
+        // its root, not to the runtime's.
+        let root = fs::openat(CWD, c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        crate::sys::unshare_mount_namespace()?;
+        self.outside = Some((namespace, root));
+        Ok(())
+    }
+
+    fn leave_mount_namespace(&mut self) -> Result<(), Errno> {
+        let (namespace, root) = self.outside.take().ok_or(Errno::BADF)?;
+        use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+        move_into_link_name_space(rustix::fd::AsFd::as_fd(&namespace), Some(LinkNameSpaceType::Mount))?;
+        rustix::process::fchdir(&root)?;
+        rustix::process::chroot(c".")?;
+        rustix::process::chdir(c"/")
+    }
+
     fn make_root_mount(&mut self) -> Result<(), Errno> {
         // A recursive copy of the root tree, stacked on the root and entered: the process root
         // is then a mount root, which pivot_root(2) requires.

@@ -106,6 +106,10 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         }
         Err(error) => return run.refuse(error, Some(mode)),
     };
+    if mode == Mode::Container && !plan.steps.is_empty() {
+        // Room was left for it: the planner keeps one slot free.
+        let _ = plan.steps.insert(0, plan::Step::NewMountNamespace);
+    }
     if dry_run || config.debug {
         dry_run::print_plan(mode, &plan);
         if dry_run {

@@ -49,6 +49,10 @@ pub trait Probe: Lookup {
 #[cfg_attr(test, derive(Debug))]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// Container mode: the dance happens in a mount namespace of its own, a copy of the one the
+    /// runtime made; a failure returns to the original, whose mounts (propagation and peers
+    /// included) were never touched.
+    NewMountNamespace,
     /// The tree's root is not a mount point (e.g. a chroot): stack a copy of it on itself and
     /// enter it, since `pivot_root(2)` needs the current root to be a mount.
     MakeRootMount,
@@ -142,6 +146,10 @@ impl<'b> Plan<'b> {
 
     pub(crate) fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
         let hint = "too many steps; use fewer binds";
+        // One slot stays free for the mount namespace a container's plan starts with.
+        if self.steps.len() + 1 >= MAX_STEPS {
+            return Err(Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint));
+        }
         self.steps.push(step).map_err(|_| Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint))
     }
 

@@ -523,3 +523,20 @@ fn nested_destinations_are_mounted_outer_first_whatever_the_order_given() {
         ["rbind /data -> /images/a/x", "rbind /data -> /images/a/x/y", "rbind /data/file -> /images/a/z"]
     );
 }
+
+#[test]
+fn in_a_mount_namespace_of_its_own_any_failure_leaves_the_outside_as_it_was() {
+    for (config, table) in plans() {
+        let mut plan = plan(&config, &table);
+        plan.steps.insert(0, Step::NewMountNamespace).unwrap();
+        assert_undone_at_every_failure(&plan, &table);
+        // Even when no mount can be undone in there (a pivot that detached the old root), leaving
+        // the namespace restores the mount table.
+        let initial = System::from_table(&table);
+        let mut system = initial.clone();
+        let journal = run_plan(&plan, &mut system).unwrap();
+        system.mounts.clear();
+        assert!(undo_plan(&plan, journal, &mut system).is_ok());
+        assert_eq!(System { calls: 0, ..system }.mounts, initial.mounts);
+    }
+}

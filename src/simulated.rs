@@ -80,6 +80,8 @@ pub struct System {
     pub files: BTreeSet<String>,
     pub mounts: Vec<(String, String)>,
     pub root_is_mount: bool,
+    /// The mount table outside, while in a mount namespace of its own.
+    pub outside: Option<(Vec<(String, String)>, bool)>,
     /// The n-th call (0-based) fails with EIO; `None`: nothing fails.
     pub fail_at: Option<usize>,
     pub calls: usize,
@@ -96,6 +98,7 @@ impl System {
             files: files.collect(),
             mounts,
             root_is_mount: table.mount_points.contains("/"),
+            outside: None,
             fail_at: None,
             calls: 0,
         }
@@ -153,6 +156,16 @@ impl Ops for System {
     fn make_root_mount(&mut self) -> Result<(), Errno> {
         self.call()?;
         self.root_is_mount = true;
+        Ok(())
+    }
+    fn new_mount_namespace(&mut self) -> Result<(), Errno> {
+        self.call()?;
+        self.outside = Some((self.mounts.clone(), self.root_is_mount));
+        Ok(())
+    }
+    fn leave_mount_namespace(&mut self) -> Result<(), Errno> {
+        self.call()?;
+        (self.mounts, self.root_is_mount) = self.outside.take().ok_or(Errno::BADF)?;
         Ok(())
     }
     fn unmake_root_mount(&mut self) -> Result<(), Errno> {

@@ -237,6 +237,13 @@ pub fn read_signal(fd: BorrowedFd<'_>) -> Result<c_int, Errno> {
     Ok(c_int::try_from(signo).unwrap_or(0))
 }
 
+/// `unshare(CLONE_NEWNS)`: the process gets a copy of its mount namespace of its own.
+pub fn unshare_mount_namespace() -> Result<(), Errno> {
+    // SAFETY: the process is single-threaded, so no other thread shares the file-system context
+    // that unshare detaches; only the mount namespace changes.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS) }
+}
+
 /// Sends `signal` to `pid`.
 pub fn kill(pid: rustix::process::Pid, signal: c_int) -> Result<(), Errno> {
     // SAFETY: kill has no memory arguments.
