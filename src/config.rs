@@ -76,6 +76,8 @@ pub struct Source<'a> {
     pub command: Option<Words<'a>>,
     pub on_failure: Option<Policy>,
     pub ostree: Option<&'a [u8]>,
+    /// `--grace=`, `rspawn.grace=`: seconds between SIGTERM and SIGKILL to every other process.
+    pub grace: Option<u32>,
 }
 
 /// The combined configuration the planner works from.
@@ -96,6 +98,8 @@ pub struct Config<'a> {
     pub root: crate::root_device::RootParams<'a>,
     /// `rspawn.debug`: print the plan before acting.
     pub debug: bool,
+    /// The stub's clean stop: seconds between SIGTERM and SIGKILL to every other process.
+    pub grace: Option<u32>,
 }
 
 impl<'a> Config<'a> {
@@ -115,6 +119,9 @@ impl<'a> Config<'a> {
         }
         if source.ostree.is_some() {
             self.ostree = source.ostree;
+        }
+        if source.grace.is_some() {
+            self.grace = source.grace;
         }
     }
 }

@@ -17,11 +17,27 @@ Usage: rspawn-init [OPTIONS] [--] [INIT [ARGS...]]
   --dry-run                  print the plan and change nothing
   --help, --version
 
+The container stub (--as-pid2; started as tini, docker-init or catatonit; or with a command and no
+pivot in a container):
+  --signal-group             forward signals to the child's process group (tini/catatonit -g,
+                             TINI_KILL_PROCESS_GROUP)
+  --parent-death-signal=SIG  ask for SIG when our parent dies (tini -p)
+  --remap-exit=CODE          report the child's exit code CODE as 0; repeatable (tini -e)
+  --grace=SECONDS            on the child's exit or a stop signal: SIGTERM to every other process,
+                             SIGKILL after SECONDS, all reaped (kernel command line rspawn.grace=)
+  As tini or docker-init also -s -g -p SIG -e CODE -w -v -h and TINI_SUBREAPER, TINI_VERBOSITY;
+  as catatonit also -g, -P (pause: no child, until SIGTERM or SIGINT), -h, -V.
+
 Configuration, later wins: /etc/rspawn-init.conf ([Exec] PivotRoot= Parameters=, [Files] Bind=
 BindReadOnly=), the kernel command line in root mode (rspawn.pivot_root= rspawn.bind= rspawn.bind_ro=
-rspawn.on_failure= init=), then this command line. The init defaults to the first of /sbin/init,
-/etc/init, /bin/init, /bin/sh in the new root.
+rspawn.on_failure= rspawn.grace= init=), then this command line. The init defaults to the first of
+/sbin/init, /etc/init, /bin/init, /bin/sh in the new root.
 ";
 
 pub const VERSION: &str =
     concat!("rspawn-init ", env!("CARGO_PKG_VERSION"), " (", env!("RSPAWN_COMMIT"), ")\n");
+
+/// `--version` under a runtime's name: `docker info` reads "tini version V - git.C", as catatonit
+/// knows.
+pub const TINI_VERSION: &str =
+    concat!("tini version ", env!("CARGO_PKG_VERSION"), "_rspawn-init - git.", env!("RSPAWN_COMMIT"), "\n");
