@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 pub mod stub;
+pub mod terminal;
 
 /// How long one run (set-up, init, payload) may take before the test fails as hung.
 pub const TIMEOUT: Duration = Duration::from_secs(30);

@@ -88,7 +88,7 @@ impl Stub {
     }
 
     /// Shell code that puts the stub into the tree at [`Stub::path`] (`$T` is the tree).
-    fn setup(self) -> String {
+    pub fn setup(self) -> String {
         let copy = |host: &str, package: &str| {
             assert!(
                 std::path::Path::new(host).is_file(),
@@ -173,7 +173,7 @@ impl Variant {
     }
 
     /// The whole argv, starting from PID 1 of the namespace.
-    fn argv<'a>(&'a self, command: &[&'a str]) -> Vec<&'a str> {
+    pub fn argv<'a>(&'a self, command: &[&'a str]) -> Vec<&'a str> {
         let mut argv: Vec<&str> = Vec::new();
         if self.not_pid1 {
             // `; exit $?` keeps the shell from exec'ing the stub in its place.
