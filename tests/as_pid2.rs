@@ -117,14 +117,19 @@ fn as_pid2_as_a_machines_pid1_reports_the_end_and_follows_the_failure_policy() {
         ["rspawn-init: the init ended with exit status 3", "rspawn-init: failure policy: halt"],
         "{outcome}"
     );
-    assert_eq!(outcome.signal, Some(2), "PID 1 did not halt (reboot(2) in a PID namespace: SIGINT)\n{outcome}");
+    assert_eq!(
+        outcome.signal,
+        Some(2),
+        "PID 1 did not halt (reboot(2) in a PID namespace: SIGINT)\n{outcome}"
+    );
 }
 
 #[test]
 fn as_pid2_in_a_container_exits_with_the_inits_status_without_a_policy() {
     // The same in container mode: no failure policy, the init's status is the exit status.
     let tree = Tree::new().with_payload_extra("exit 3");
-    let outcome = run_as_pid1(&tree, &["--mode=container", "--as-pid2", "--on-failure=halt", "--", "/payload"]);
+    let outcome =
+        run_as_pid1(&tree, &["--mode=container", "--as-pid2", "--on-failure=halt", "--", "/payload"]);
     outcome.assert_code(3);
     assert!(outcome.stderr_lines().is_empty(), "{outcome}");
 }
