@@ -52,12 +52,20 @@ fn boot(args: &[&str]) -> (Outcome, Payload) {
         lower = sh_quote(&root.to_string_lossy()),
     );
     let after = "cat \"$M/upper/root/boot-report\" 2>/dev/null || echo BOOT_REPORT=missing";
+    let started = std::time::Instant::now();
     let outcome = run_nspawn_with(&tree, &setup, args, after, BOOT_TIMEOUT);
+    eprintln!("boot with {} took {:?}", args.join(" "), started.elapsed());
     let report = Payload::parse(&outcome.stdout);
     (outcome, report)
 }
 
 fn assert_booted_cleanly(how: &str, outcome: &Outcome, report: &Payload) {
+    eprintln!(
+        "{how}: state {}, failed units [{}], PID 1 {}",
+        report.get_opt("SYSTEM_STATE").unwrap_or("?"),
+        report.get_opt("FAILED_UNITS").unwrap_or("?").trim(),
+        report.get_opt("PID1").unwrap_or("?")
+    );
     assert_eq!(
         report.get_opt("SYSTEM_STATE"),
         Some("running"),
