@@ -17,16 +17,12 @@ Usage: rspawn-init [OPTIONS] [--] [INIT [ARGS...]]
   --dry-run                  print the plan and change nothing
   --help, --version
 
-The container stub (--as-pid2; started as tini, docker-init or catatonit; or with a command and no
-pivot in a container):
-  --signal-group             forward signals to the child's process group (tini/catatonit -g,
-                             TINI_KILL_PROCESS_GROUP)
-  --parent-death-signal=SIG  ask for SIG when our parent dies (tini -p)
-  --remap-exit=CODE          report the child's exit code CODE as 0; repeatable (tini -e)
-  --grace=SECONDS            on the child's exit or a stop signal: SIGTERM to every other process,
-                             SIGKILL after SECONDS, all reaped (kernel command line rspawn.grace=)
-  As tini or docker-init also -s -g -p SIG -e CODE -w -v -h and TINI_SUBREAPER, TINI_VERBOSITY;
-  as catatonit also -g, -P (pause: no child, until SIGTERM or SIGINT), -h, -V.
+The stub (--as-pid2; named tini, docker-init, catatonit; a command and no pivot in a container):
+  --signal-group             signal the child's process group (tini -g)
+  --parent-death-signal=SIG  get SIG when our parent dies (tini -p)
+  --remap-exit=CODE          exit 0 when the child exits CODE (tini -e)
+  --grace=SECONDS            SIGTERM every process at the end, SIGKILL after SECONDS
+  --pause                    no child; exit on SIGTERM (catatonit -P)
 
 Configuration, later wins: /etc/rspawn-init.conf ([Exec] PivotRoot= Parameters=, [Files] Bind=
 BindReadOnly=), the kernel command line in root mode (rspawn.pivot_root= rspawn.bind= rspawn.bind_ro=

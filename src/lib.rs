@@ -100,11 +100,6 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     if stub.pause {
         return supervise::pause();
     }
-    if dialect != Dialect::Own && config.command.is_none() {
-        let hint = "a command to run is needed: [OPTIONS] [--] COMMAND [ARGS...]";
-        let program = argv.first().copied().unwrap_or_default();
-        return usage_code(run.refuse(Error::usage("command line", program, Errno::INVAL, hint), Some(mode)));
-    }
     as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
     as_pid2 |= dialect != Dialect::Own;
     let mut module_list = [0u8; 8192];

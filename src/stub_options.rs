@@ -8,7 +8,8 @@ use crate::cmdline::decimal;
 use crate::names::lookup;
 use crate::spec::Refusal;
 use crate::sys::{env_var, Env};
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering::Relaxed;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8};
 use rustix::io::Errno;
 
 /// Whose options argv[0] asks for.
@@ -125,63 +126,69 @@ impl StubOptions {
     #[inline(never)]
     pub fn store(&self) {
         for (word, bits) in REMAPPED.iter().zip(self.remapped_exits) {
-            word.store(bits, Ordering::Relaxed);
+            word.store(bits, Relaxed);
         }
-        let flags = u32::from(self.signal_group)
-            | u32::from(self.warn_on_reap) << 1
-            | u32::from(self.pause) << 2
-            | u32::from(self.machine) << 3
-            | u32::from(self.grace.is_some()) << 4
-            | u32::from(self.verbosity) << 8
-            | u32::from(self.parent_death_signal) << 16;
-        FLAGS.store(flags, Ordering::Relaxed);
-        GRACE.store(self.grace.unwrap_or(0), Ordering::Relaxed);
+        SIGNAL_GROUP.store(self.signal_group, Relaxed);
+        WARN_ON_REAP.store(self.warn_on_reap, Relaxed);
+        PAUSE.store(self.pause, Relaxed);
+        MACHINE.store(self.machine, Relaxed);
+        VERBOSITY.store(self.verbosity, Relaxed);
+        PARENT_DEATH_SIGNAL.store(self.parent_death_signal, Relaxed);
+        GRACE.store(self.grace.unwrap_or(NO_GRACE), Relaxed);
     }
 
     /// The options last stored (the defaults before).
     pub fn load() -> Self {
-        let flags = FLAGS.load(Ordering::Relaxed);
         let mut remapped_exits = [0; 8];
         for (bits, word) in remapped_exits.iter_mut().zip(&REMAPPED) {
-            *bits = word.load(Ordering::Relaxed);
+            *bits = word.load(Relaxed);
         }
         StubOptions {
-            signal_group: flags & 1 != 0,
-            warn_on_reap: flags & 2 != 0,
-            pause: flags & 4 != 0,
-            machine: flags & 8 != 0,
-            grace: (flags & 16 != 0).then(|| GRACE.load(Ordering::Relaxed)),
-            verbosity: (flags >> 8) as u8,
-            parent_death_signal: (flags >> 16) as u8,
+            signal_group: SIGNAL_GROUP.load(Relaxed),
+            warn_on_reap: WARN_ON_REAP.load(Relaxed),
+            pause: PAUSE.load(Relaxed),
+            machine: MACHINE.load(Relaxed),
+            verbosity: VERBOSITY.load(Relaxed),
+            parent_death_signal: PARENT_DEATH_SIGNAL.load(Relaxed),
+            grace: Some(GRACE.load(Relaxed)).filter(|&grace| grace != NO_GRACE),
             remapped_exits,
         }
     }
 }
 
-/// The stored options: what `StubOptions::store` packs (verbosity 1 when nothing was stored).
-static FLAGS: AtomicU32 = AtomicU32::new(1 << 8);
-static GRACE: AtomicU32 = AtomicU32::new(0);
+// The stored options, field by field (the defaults until `StubOptions::store`).
 static REMAPPED: [AtomicU32; 8] = [const { AtomicU32::new(0) }; 8];
+static SIGNAL_GROUP: AtomicBool = AtomicBool::new(false);
+static WARN_ON_REAP: AtomicBool = AtomicBool::new(false);
+static PAUSE: AtomicBool = AtomicBool::new(false);
+static MACHINE: AtomicBool = AtomicBool::new(false);
+static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+static PARENT_DEATH_SIGNAL: AtomicU8 = AtomicU8::new(0);
+/// `--grace=` is at most a day, so this stands for none.
+const NO_GRACE: u32 = u32::MAX;
+static GRACE: AtomicU32 = AtomicU32::new(NO_GRACE);
 
 /// tini's single-letter options (docker-init's too), as the options they stand for.
-const TINI_LETTERS: [(&str, Opt); 7] = [
-    ("-s", Opt::Subreaper),
-    ("-g", Opt::SignalGroup),
-    ("-w", Opt::WarnOnReap),
-    ("-v", Opt::Verbose),
-    ("-h", Opt::Help),
-    ("-p", Opt::ParentDeathSignal),
-    ("-e", Opt::RemapExit),
+const TINI_LETTERS: [(u8, Opt); 7] = [
+    (b's', Opt::Subreaper),
+    (b'g', Opt::SignalGroup),
+    (b'w', Opt::WarnOnReap),
+    (b'v', Opt::Verbose),
+    (b'h', Opt::Help),
+    (b'p', Opt::ParentDeathSignal),
+    (b'e', Opt::RemapExit),
 ];
 
 /// catatonit's single-letter options.
-const CATATONIT_LETTERS: [(&str, Opt); 4] =
-    [("-g", Opt::SignalGroup), ("-P", Opt::Pause), ("-h", Opt::Help), ("-V", Opt::Version)];
+const CATATONIT_LETTERS: [(u8, Opt); 4] =
+    [(b'g', Opt::SignalGroup), (b'P', Opt::Pause), (b'h', Opt::Help), (b'V', Opt::Version)];
 
-/// The option `letter` stands for in `dialect`, with its name for error lines.
+/// The option `letter` stands for in `dialect`, with its name for error lines (only the letters
+/// that take a value have errors of their own: tini's `-p` and `-e`).
 pub fn letter_option(dialect: Dialect, letter: u8) -> Option<(&'static str, Opt)> {
-    let table: &[(&str, Opt)] = if dialect == Dialect::Tini { &TINI_LETTERS } else { &CATATONIT_LETTERS };
-    table.iter().find(|(name, _)| name.as_bytes().get(1) == Some(&letter)).copied()
+    let table: &[(u8, Opt)] = if dialect == Dialect::Tini { &TINI_LETTERS } else { &CATATONIT_LETTERS };
+    let (_, option) = table.iter().find(|(known, _)| *known == letter)?;
+    Some((if *option == Opt::ParentDeathSignal { "-p" } else { "-e" }, *option))
 }
 
 #[cfg(test)]

@@ -12,9 +12,10 @@ use core::ffi::c_int;
 use rustix::io::Errno;
 use rustix::process::{wait, Pid, WaitOptions};
 
-/// Signals passed on to the child (SPEC §6). 37 is glibc's SIGRTMIN+3, systemd's "halt"
-/// request; musl's own SIGRTMIN differs, so the number is written out.
-const FORWARDED: [c_int; 9] = [
+/// What the signalfd reports: the signals passed on to the child (SPEC §6; 37 is glibc's SIGRTMIN+3,
+/// systemd's "halt" request, written out as musl's own SIGRTMIN differs), then children's ends and
+/// the end of `--grace`, which are not passed on.
+const WATCHED: [c_int; 11] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,
@@ -24,6 +25,8 @@ const FORWARDED: [c_int; 9] = [
     libc::SIGWINCH,
     libc::SIGCONT,
     37,
+    libc::SIGCHLD,
+    libc::SIGALRM,
 ];
 
 /// Forwarded signals that ask the container to stop: with `--grace` they also start the clean
@@ -61,7 +64,7 @@ pub fn supervise(exec: &Exec<'_>, env: Env) -> i32 {
         line.bytes(b"started ").bytes(exec.path.as_bytes()).bytes(b" as PID ");
         to_stderr(line.u64(child.as_raw_nonzero().get() as u64));
     }
-    Supervisor { main: Some(child), main_code: None, stopping: false, options }.run(signals)
+    Supervisor { main: Some(child), main_code: None, stopping: false, options, original_mask }.run(signals)
 }
 
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.
@@ -71,7 +74,9 @@ pub fn pause() -> i32 {
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     }
     match watch_signals() {
-        Ok((signals, _)) => Supervisor { main: None, main_code: None, stopping: false, options }.run(signals),
+        Ok((signals, original_mask)) => {
+            Supervisor { main: None, main_code: None, stopping: false, options, original_mask }.run(signals)
+        }
         Err(errno) => report("signalfd", b"", errno, 1),
     }
 }
@@ -84,10 +89,7 @@ fn watch_signals() -> Result<(rustix::fd::OwnedFd, SignalSet), Errno> {
         blocked.remove(fault);
     }
     let original_mask = sys::set_signal_mask(&blocked);
-    let mut watched: heapless::Vec<c_int, 11> = heapless::Vec::from_slice(&FORWARDED).unwrap_or_default();
-    let _ = watched.push(libc::SIGCHLD);
-    let _ = watched.push(libc::SIGALRM);
-    Ok((sys::signalfd(&SignalSet::of(&watched))?, original_mask))
+    Ok((sys::signalfd(&SignalSet::of(&WATCHED))?, original_mask))
 }
 
 /// The supervisor's state once the child runs (or, paused, without one).
@@ -98,6 +100,8 @@ struct Supervisor {
     /// `--grace`: SIGTERM went out to everyone; SIGALRM ends the grace.
     stopping: bool,
     options: StubOptions,
+    /// The signal mask we started with, for what runs after us (the failure policy's shell or init).
+    original_mask: SignalSet,
 }
 
 impl Supervisor {
@@ -216,9 +220,9 @@ impl Supervisor {
             to_stderr(&mut line);
         }
         if self.options.machine {
-            // The kernel panics when PID 1 exits: the failure policy decides instead, its shell
-            // with an empty signal mask, as the kernel starts PID 1.
-            sys::set_signal_mask(&SignalSet::of(&[]));
+            // The kernel panics when PID 1 exits: the failure policy decides instead, and what it
+            // starts gets the signal mask the kernel gave us.
+            sys::set_signal_mask(&self.original_mask);
             crate::failure::follow_policy(crate::failure::current_policy(), sys::saved_env());
         }
         sys::exit(code)
