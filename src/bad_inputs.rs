@@ -3,18 +3,23 @@
 //! `docs/bad-inputs.md` is generated from this table (`RSPAWN_BLESS=1 cargo test -p rspawn-init
 //! --lib bad_inputs` rewrites it), so the document cannot drift from the code.
 
-use crate::args::parse_args;
+use crate::args::{parse_args, parse_args_as};
 use crate::config::Config;
 use crate::error::rendered;
 use crate::kernel_config::parse_kernel_cmdline;
 use crate::plan_tests::{planned, tree};
 use crate::settings::parse_settings;
 use crate::simulated::Table;
+use crate::stub_options::Dialect;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
     /// rspawn-init's own arguments.
     Argv,
+    /// The arguments when started as `tini` or `docker-init`.
+    TiniArgv,
+    /// The arguments when started as `catatonit`.
+    CatatonitArgv,
     /// `/etc/rspawn-init.conf` (one file text).
     Settings,
     /// `/proc/cmdline` in initrd and root modes (one line).
@@ -28,6 +33,8 @@ impl Source {
     fn name(self) -> &'static str {
         match self {
             Source::Argv => "command line",
+            Source::TiniArgv => "command line as tini",
+            Source::CatatonitArgv => "command line as catatonit",
             Source::Settings => "settings file",
             Source::KernelCmdline => "kernel command line",
             Source::Tree => "the tree (planner)",
@@ -61,6 +68,29 @@ const CASES: &[Case] = &[
     Case { source: Source::Argv, input: &["--as-pid2=yes"], line: "command line: '--as-pid2=yes': EINVAL — this option takes no value" },
     Case { source: Source::Argv, input: &["--pivot"], line: "command line: '--pivot': EINVAL — unknown option; see --help" },
     Case { source: Source::Argv, input: &["--x"], line: "command line: '--x': EINVAL — unknown option; see --help" },
+    Case { source: Source::Argv, input: &["--remap-exit=256"], line: "--remap-exit: '256': EINVAL — expected an exit code from 0 to 255" },
+    Case { source: Source::Argv, input: &["--remap-exit=-1"], line: "--remap-exit: '-1': EINVAL — expected an exit code from 0 to 255" },
+    Case { source: Source::Argv, input: &["--remap-exit="], line: "--remap-exit: '': EINVAL — expected an exit code from 0 to 255" },
+    Case { source: Source::Argv, input: &["--parent-death-signal=SIGFOO"], line: "--parent-death-signal: 'SIGFOO': EINVAL — unknown signal; expected a name such as SIGTERM or SIGKILL (kill -l)" },
+    Case { source: Source::Argv, input: &["--parent-death-signal=9"], line: "--parent-death-signal: '9': EINVAL — unknown signal; expected a name such as SIGTERM or SIGKILL (kill -l)" },
+    Case { source: Source::Argv, input: &["--parent-death-signal=sigterm"], line: "--parent-death-signal: 'sigterm': EINVAL — unknown signal; expected a name such as SIGTERM or SIGKILL (kill -l)" },
+    Case { source: Source::Argv, input: &["--grace=soon"], line: "--grace: 'soon': EINVAL — expected whole seconds (0 to 86400)" },
+    Case { source: Source::Argv, input: &["--grace=99999"], line: "--grace: '99999': EINVAL — expected whole seconds (0 to 86400)" },
+    Case { source: Source::Argv, input: &["--grace"], line: "command line: '--grace': EINVAL — this option needs a value" },
+    Case { source: Source::Argv, input: &["--grace=1", "--grace=2"], line: "command line: '--grace=2': EINVAL — option given twice" },
+    Case { source: Source::Argv, input: &["--signal-group=yes"], line: "command line: '--signal-group=yes': EINVAL — this option takes no value" },
+    Case { source: Source::Argv, input: &["--pause=1"], line: "command line: '--pause=1': EINVAL — this option takes no value" },
+    Case { source: Source::TiniArgv, input: &["-e", "256"], line: "-e: '256': EINVAL — expected an exit code from 0 to 255" },
+    Case { source: Source::TiniArgv, input: &["-e3x"], line: "-e: '3x': EINVAL — expected an exit code from 0 to 255" },
+    Case { source: Source::TiniArgv, input: &["-g", "-e"], line: "command line: '-e': EINVAL — this option needs a value" },
+    Case { source: Source::TiniArgv, input: &["-p", "SIGFOO", "--", "sh"], line: "-p: 'SIGFOO': EINVAL — unknown signal; expected a name such as SIGTERM or SIGKILL (kill -l)" },
+    Case { source: Source::TiniArgv, input: &["-gx"], line: "command line: '-gx': EINVAL — unknown option; see -h" },
+    Case { source: Source::TiniArgv, input: &["-P"], line: "command line: '-P': EINVAL — unknown option; see -h" },
+    Case { source: Source::TiniArgv, input: &["--grace=-1"], line: "--grace: '-1': EINVAL — expected whole seconds (0 to 86400)" },
+    Case { source: Source::CatatonitArgv, input: &["-s"], line: "command line: '-s': EINVAL — unknown option; see -h" },
+    Case { source: Source::CatatonitArgv, input: &["-e", "3"], line: "command line: '-e': EINVAL — unknown option; see -h" },
+    Case { source: Source::KernelCmdline, input: &["rspawn.grace=soon"], line: "read /proc/cmdline: 'rspawn.grace=soon': EINVAL — expected whole seconds (0 to 86400)" },
+    Case { source: Source::KernelCmdline, input: &["rspawn.grace"], line: "read /proc/cmdline: 'rspawn.grace': EINVAL — this rspawn. key needs a value" },
     Case { source: Source::Settings, input: &["[Exec\n"], line: "read settings: /etc/rspawn-init.conf:1: '[Exec': EINVAL — unterminated section header" },
     Case { source: Source::Settings, input: &["[Boot]\n"], line: "read settings: /etc/rspawn-init.conf:1: '[Boot]': EINVAL — unknown section; known: [Exec], [Files], [Network]" },
     Case { source: Source::Settings, input: &["PivotRoot=/a\n"], line: "read settings: /etc/rspawn-init.conf:1: 'PivotRoot=/a': EINVAL — key outside a section; put it under [Exec] or [Files]" },
@@ -160,6 +190,8 @@ fn refusal(case: &Case) -> String {
     let text = case.input.first().copied().unwrap_or_default().as_bytes();
     let error = match case.source {
         Source::Argv => parse_args(&argv).err(),
+        Source::TiniArgv => parse_args_as(Dialect::Tini, &argv).err(),
+        Source::CatatonitArgv => parse_args_as(Dialect::Catatonit, &argv).err(),
         Source::Settings => {
             return parse_settings(&mut text.to_vec())
                 .map_or_else(|e| rendered(&e), |_| "accepted".to_string())

@@ -77,6 +77,8 @@ pub struct Source<'a> {
     pub command: Option<Words<'a>>,
     pub on_failure: Option<Policy>,
     pub ostree: Option<&'a [u8]>,
+    /// `--grace=`, `rspawn.grace=`: seconds between SIGTERM and SIGKILL to every other process.
+    pub grace: Option<u32>,
 }
 
 /// The combined configuration the planner works from.
@@ -97,6 +99,8 @@ pub struct Config<'a> {
     pub root: crate::root_device::RootParams<'a>,
     /// `rspawn.debug`: print the plan before acting.
     pub debug: bool,
+    /// The stub's clean stop: seconds between SIGTERM and SIGKILL to every other process.
+    pub grace: Option<u32>,
 }
 
 impl<'a> Config<'a> {
@@ -116,6 +120,9 @@ impl<'a> Config<'a> {
         }
         if source.ostree.is_some() {
             self.ostree = source.ostree;
+        }
+        if source.grace.is_some() {
+            self.grace = source.grace;
         }
     }
 }

@@ -34,13 +34,13 @@ impl Run {
                 return self.refuse(failure.error, Some(mode));
             }
         };
-        let errno = if as_pid2 {
+        let (stage, errno) = if as_pid2 {
             match supervise::start(plan, self.env) {
-                Ok(child) => supervise::forward_and_reap(child),
-                Err(errno) => errno,
+                Ok(child) => child.supervise(),
+                Err(error) => (error.stage, error.errno),
             }
         } else {
-            act::exec_init(plan, &HostLookup, self.env)
+            (Stage::Exec, act::exec_init(plan, &HostLookup, self.env))
         };
         let file = plan.path(plan.exec.file);
         let undone = act::undo_plan(plan, journal, &mut ops);
@@ -48,7 +48,7 @@ impl Run {
             Ok(()) => "the init did not start; rolled back",
             Err(_) => "the init did not start",
         };
-        let code = self.refuse_quietly(Error::failure(Stage::Exec, file, errno, hint));
+        let code = self.refuse_quietly(Error::failure(stage, file, errno, hint));
         if let Err(left) = &undone {
             report_not_rolled_back(plan, left);
         }

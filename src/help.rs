@@ -17,11 +17,23 @@ Usage: rspawn-init [OPTIONS] [--] [INIT [ARGS...]]
   --dry-run                  print the plan and change nothing
   --help, --version
 
+The stub (--as-pid2; named tini, docker-init, catatonit; a command and no pivot in a container):
+  --signal-group             signal the child's process group (tini -g)
+  --parent-death-signal=SIG  get SIG when our parent dies (tini -p)
+  --remap-exit=CODE          exit 0 when the child exits CODE (tini -e)
+  --grace=SECONDS            SIGTERM every process at the end, SIGKILL after SECONDS
+  --pause                    no child; exit on SIGTERM (catatonit -P)
+
 Configuration, later wins: /etc/rspawn-init.conf ([Exec] PivotRoot= Parameters=, [Files] Bind=
 BindReadOnly=), the kernel command line in root mode (rspawn.pivot_root= rspawn.bind= rspawn.bind_ro=
-rspawn.on_failure= init=), then this command line. The init defaults to the first of /sbin/init,
-/etc/init, /bin/init, /bin/sh in the new root.
+rspawn.on_failure= rspawn.grace= init=), then this command line. The init defaults to the first of
+/sbin/init, /etc/init, /bin/init, /bin/sh in the new root.
 ";
 
 pub const VERSION: &str =
     concat!("rspawn-init ", env!("CARGO_PKG_VERSION"), " (", env!("RSPAWN_COMMIT"), ")\n");
+
+/// `--version` under a runtime's name: `docker info` reads "tini version V - git.C", as catatonit
+/// knows.
+pub const TINI_VERSION: &str =
+    concat!("tini version ", env!("CARGO_PKG_VERSION"), "_rspawn-init - git.", env!("RSPAWN_COMMIT"), "\n");

@@ -57,9 +57,10 @@ enum Key {
     ReadWrite,
     RootWait,
     RootDelay,
+    Grace,
 }
 
-const KEYS: [(&str, Key); 15] = [
+const KEYS: [(&str, Key); 16] = [
     ("rspawn.pivot_root", Key::PivotRoot),
     ("rspawn.bind", Key::Bind),
     ("rspawn.bind_ro", Key::BindReadOnly),
@@ -75,6 +76,7 @@ const KEYS: [(&str, Key); 15] = [
     ("rw", Key::ReadWrite),
     ("rootwait", Key::RootWait),
     ("rootdelay", Key::RootDelay),
+    ("rspawn.grace", Key::Grace),
 ];
 
 const ON_FAILURE: &str = "rspawn.on_failure";
@@ -95,7 +97,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         (Key::ReadOnly, None) => config.root.read_write = false,
         (Key::ReadWrite, None) => config.root.read_write = true,
         (Key::RootWait, None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
-        (Key::PivotRoot | Key::Bind | Key::BindReadOnly | Key::OnFailure, None) => {
+        (Key::PivotRoot | Key::Bind | Key::BindReadOnly | Key::OnFailure | Key::Grace, None) => {
             return invalid("this rspawn. key needs a value")
         }
         // The kernel's own flags and keys with a value it does not expect are not ours to judge.
@@ -131,6 +133,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         (Key::RootFlags, Some(value)) => config.root.flags = Some(value),
         (Key::RootWait, Some(value)) => config.root.wait_seconds = Some(parse_seconds(value)?),
         (Key::RootDelay, Some(value)) => config.root.delay_seconds = parse_seconds(value)?,
+        (Key::Grace, Some(value)) => source.grace = Some(parse_seconds(value)?),
     }
     Ok(())
 }
@@ -146,7 +149,7 @@ pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
 }
 
 /// Seconds as a decimal number, at most a day.
-fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
+pub fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
     let bad = Refusal { errno: Errno::INVAL, hint: "expected whole seconds (0 to 86400)" };
     decimal(value).filter(|s| *s <= 86_400).ok_or(bad)
 }
@@ -184,6 +187,12 @@ mod tests {
             (true, Some(ROOTWAIT_DEFAULT_SECONDS), 3)
         );
         assert_eq!(parse_kernel_cmdline(b"rootwait=7").unwrap().root.wait_seconds, Some(7));
+    }
+
+    #[test]
+    fn the_grace_of_a_machine_stub() {
+        assert_eq!(parse_kernel_cmdline(b"quiet rspawn.grace=10").unwrap().source.grace, Some(10));
+        assert_eq!(parse_kernel_cmdline(b"quiet").unwrap().source.grace, None);
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub mod settings;
 mod simulated;
 mod sources;
 pub mod spec;
+pub mod stub_options;
 pub mod superblock;
 pub mod supervise;
 pub mod switch_root;
@@ -51,11 +52,8 @@ use host::HostProbe;
 use log::{to_stderr, write_all, Line};
 use rustix::io::Errno;
 use sources::gather_config;
+use stub_options::Dialect;
 use sys::Env;
-
-/// Names under which container runtimes start their init (`docker run --init`, podman
-/// `--init-path`): then rspawn-init is the stub, as tini and catatonit are.
-const STUB_NAMES: [&[u8]; 3] = [b"docker-init", b"tini", b"catatonit"];
 
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
 pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
@@ -67,12 +65,18 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         let error = Error::usage(Stage::CommandLine, b"argv", Errno::TOOBIG, "more than 256 arguments");
         return run.refuse(error, None);
     }
-    let invocation = match args::parse_args(argv.get(1..).unwrap_or(&[])) {
+    // Started under a runtime's name (`docker run --init`, podman `--init-path`), rspawn-init is
+    // the stub, as tini and catatonit are, and takes their options.
+    let dialect = Dialect::of_program(argv.first().copied().unwrap_or_default());
+    // tini and catatonit exit 1 on a bad command line.
+    let usage_code = |code: i32| if dialect == Dialect::Own { code } else { 1 };
+    let invocation = match args::parse_args_as(dialect, argv.get(1..).unwrap_or(&[])) {
         Ok(invocation) => invocation,
-        Err(error) => return run.refuse(error, mode::detect_mode(env, run.pid_is_one).ok()),
+        Err(error) => return usage_code(run.refuse(error, mode::detect_mode(env, run.pid_is_one).ok())),
     };
     if invocation.help || invocation.version {
-        write_all(sys::stdout(), if invocation.help { help::HELP } else { help::VERSION }.as_bytes());
+        let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
+        write_all(sys::stdout(), if invocation.help { help::HELP } else { version }.as_bytes());
         return 0;
     }
     let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, run.pid_is_one), Ok) {
@@ -84,14 +88,22 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
             return run.refuse(error, Some(mode));
         }
     }
-    let (dry_run, mut as_pid2) = (invocation.dry_run, invocation.as_pid2);
+    let (dry_run, mut as_pid2, mut stub) = (invocation.dry_run, invocation.as_pid2, invocation.stub);
+    if dialect == Dialect::Tini {
+        stub.read_tini_variables(env);
+    }
     let mut config = match gather_config(mode, invocation, &mut buffers.settings, &mut buffers.cmdline) {
         Ok(config) => config,
         Err(error) => return run.refuse(error, Some(mode)),
     };
     config.search_path = sys::env_var(env, b"PATH");
+    (stub.grace, stub.machine) = (config.grace, run.pid_is_one && mode != Mode::Container);
+    stub.store();
+    if stub.pause {
+        return supervise::pause();
+    }
     as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
-    as_pid2 |= STUB_NAMES.contains(&basename(argv.first().copied().unwrap_or_default()));
+    as_pid2 |= dialect != Dialect::Own;
     let (tree, finale) = match prepare_tree(mode, &config, &mut buffers.modules, dry_run) {
         Ok(tree) => tree,
         Err(error) => return run.refuse(error, Some(mode)),
@@ -142,10 +154,6 @@ fn prepare_tree<'a>(
         initrd::mount_sysroot(&config.root)?;
     }
     Ok((initrd::SYSROOT, plan::Finale::SwitchRoot { tree_is_mounted: true }))
-}
-
-fn basename(path: &[u8]) -> &[u8] {
-    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
 }
 
 /// Reports a panic and follows the failure policy when PID 1 of a machine; else exits 1.

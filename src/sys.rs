@@ -252,3 +252,28 @@ pub fn kill(pid: rustix::process::Pid, signal: c_int) -> Result<(), Errno> {
         _ => Err(Errno::from_raw_os_error(errno())),
     }
 }
+
+/// Standard input: the terminal whose foreground the stub's child takes, if it is one.
+pub fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: as for stderr; fd 0 is only passed to tcsetpgrp, which fails cleanly when it is closed.
+    #[allow(unused_unsafe)]
+    unsafe {
+        rustix::stdio::stdin()
+    }
+}
+
+/// `kill(2)` with a raw target: a process, `-pgid` for a process group, or -1 for every process
+/// we may signal (in a PID namespace, as its PID 1: every other process of the namespace).
+pub fn signal_pid(pid: i32, signal: c_int) -> Result<(), Errno> {
+    // SAFETY: kill has no memory arguments.
+    match unsafe { libc::kill(pid, signal) } {
+        0 => Ok(()),
+        _ => Err(Errno::from_raw_os_error(errno())),
+    }
+}
+
+/// SIGALRM to this process in `seconds` (0 cancels); the supervisor reads it from its signalfd.
+pub fn alarm(seconds: u32) {
+    // SAFETY: alarm has no memory arguments and cannot fail.
+    unsafe { libc::alarm(seconds) };
+}

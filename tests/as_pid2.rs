@@ -102,3 +102,34 @@ fn container_mode_without_pivot_spec_acts_as_the_stub() {
     assert_eq!(payload.get("PID1_COMM"), "rspawn-init", "{outcome}");
     assert!(payload.set("ROOT").contains("old-root-marker"), "no pivot expected\n{outcome}");
 }
+
+#[test]
+fn as_pid2_as_a_machines_pid1_reports_the_end_and_follows_the_failure_policy() {
+    // SPEC §6: as PID 1 of a machine (`--mode=root`: the kernel's PID 1) the stub must not exit when the
+    // init ends (the kernel would panic): it reports the end, then the failure policy decides. Here
+    // `halt`: reboot(2) in a PID namespace ends its PID 1 with SIGINT, which is what a halted machine
+    // shows from outside.
+    let tree = Tree::new().with_payload_extra("exit 3");
+    let outcome = run_as_pid1(&tree, &["--mode=root", "--as-pid2", "--on-failure=halt", "--", "/payload"]);
+    assert_eq!(outcome.payload().get("PID"), "2", "{outcome}");
+    assert_eq!(
+        outcome.stderr_lines(),
+        ["rspawn-init: the init ended with exit status 3", "rspawn-init: failure policy: halt"],
+        "{outcome}"
+    );
+    assert_eq!(
+        outcome.signal,
+        Some(2),
+        "PID 1 did not halt (reboot(2) in a PID namespace: SIGINT)\n{outcome}"
+    );
+}
+
+#[test]
+fn as_pid2_in_a_container_exits_with_the_inits_status_without_a_policy() {
+    // The same in container mode: no failure policy, the init's status is the exit status.
+    let tree = Tree::new().with_payload_extra("exit 3");
+    let outcome =
+        run_as_pid1(&tree, &["--mode=container", "--as-pid2", "--on-failure=halt", "--", "/payload"]);
+    outcome.assert_code(3);
+    assert!(outcome.stderr_lines().is_empty(), "{outcome}");
+}

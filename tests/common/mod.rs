@@ -26,6 +26,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 pub mod escape;
 pub mod stub;
+pub mod terminal;
 
 /// How long one run (set-up, init, payload) may take before the test fails as hung.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -308,6 +309,17 @@ impl Tree {
     }
 }
 
+/// Stages `tree` in a new directory on disk, for a client that takes a root directory itself (podman's
+/// `--rootfs`); returns the scratch directory (removed when dropped) and the tree's path in it.
+pub fn staged_tree(tree: &Tree) -> (tempfile::TempDir, PathBuf) {
+    require_busybox();
+    let scratch = tempfile::Builder::new().prefix("rspawn-tree-").tempdir().expect("create a temp dir");
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755)).expect("chmod the scratch dir");
+    tree.stage(scratch.path(), &init_binary(), scratch.path());
+    let path = scratch.path().join("tree");
+    (scratch, path)
+}
+
 /// `tree` + an absolute in-tree path, without ever leaving `tree`.
 fn inside(tree: &Path, path: &str) -> PathBuf {
     assert!(path.starts_with('/'), "tree paths are absolute: {path}");
@@ -494,6 +506,17 @@ enum ApiMounts {
 /// Stages `tree`, then runs `command` (shell code; `$T` is the tree, `$D` the scratch dir) inside a
 /// private mount namespace after mounting the tree on tmpfs. Returns the outcome and the scratch dir.
 fn run_in_namespace(tree: &Tree, api: ApiMounts, command: &str, what: &str) -> (Outcome, tempfile::TempDir) {
+    run_in_namespace_within(tree, api, command, what, TIMEOUT)
+}
+
+/// [`run_in_namespace`] with a longer `timeout`, for runs that boot a whole system.
+fn run_in_namespace_within(
+    tree: &Tree,
+    api: ApiMounts,
+    command: &str,
+    what: &str,
+    timeout: Duration,
+) -> (Outcome, tempfile::TempDir) {
     require_busybox();
     require_tool("unshare", "util-linux");
     require_tool("mount", "mount");
@@ -540,7 +563,7 @@ fn run_in_namespace(tree: &Tree, api: ApiMounts, command: &str, what: &str) -> (
     for (key, value) in &tree.env {
         unshare.env(key, value);
     }
-    let outcome = run_with_timeout(&mut unshare, dir, what);
+    let outcome = run_with_timeout(&mut unshare, dir, what, timeout);
     let setup_log = fs::read_to_string(dir.join("out/setup.log")).unwrap_or_default();
     assert!(
         setup_log.contains("SETUP_OK"),
@@ -550,7 +573,7 @@ fn run_in_namespace(tree: &Tree, api: ApiMounts, command: &str, what: &str) -> (
 }
 
 /// Runs `command` with stdout/stderr in files under `dir/out`, killing its process group on timeout.
-fn run_with_timeout(command: &mut Command, dir: &Path, what: &str) -> Outcome {
+fn run_with_timeout(command: &mut Command, dir: &Path, what: &str, timeout: Duration) -> Outcome {
     let stdout_path = dir.join("out/stdout");
     let stderr_path = dir.join("out/stderr");
     let mut child = command
@@ -560,7 +583,7 @@ fn run_with_timeout(command: &mut Command, dir: &Path, what: &str) -> Outcome {
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for the run") {
             break Some(status);
@@ -578,7 +601,7 @@ fn run_with_timeout(command: &mut Command, dir: &Path, what: &str) -> Outcome {
     let Some(status) = status else {
         panic!(
             "timed out after {} s (hung?): {what}\n--- stdout ---\n{stdout}--- stderr ---\n{stderr}--- end ---",
-            TIMEOUT.as_secs()
+            timeout.as_secs()
         );
     };
     let signal = status.signal();
@@ -663,6 +686,25 @@ pub fn run_nspawn(tree: &Tree, args: &[&str]) -> Outcome {
     );
     let what = format!("systemd-nspawn -D T {}", args.join(" "));
     run_in_namespace(tree, ApiMounts::None, &command, &what).0
+}
+
+/// Runs `systemd-nspawn … -D T ARGS` as [`run_nspawn`] does, after the shell code `setup` (`$T` is the
+/// tree, `$M` a scratch tmpfs beside it), then the shell code `after` (to collect what the container
+/// left); both runs may take up to `timeout`. Returns the outcome, `after`'s output included.
+pub fn run_nspawn_with(tree: &Tree, setup: &str, args: &[&str], after: &str, timeout: Duration) -> Outcome {
+    require_tool("systemd-nspawn", "systemd-container");
+    assert!(tree.tree_is_mount_point, "systemd-nspawn 252 needs -D to be a mount point");
+    let command = format!(
+        "mkdir -p /run/systemd/nspawn && mount -t tmpfs rspawn-test-nspawn /run/systemd/nspawn || exit 97\n\
+         set -e\n{setup}\nset +e\n\
+         systemd-nspawn -q --keep-unit --register=no --console=pipe -D \"$T\" {}\n\
+         rc=$?\n\
+         {after}\n\
+         exit $rc",
+        sh_words(args)
+    );
+    let what = format!("systemd-nspawn -D T {}", args.join(" "));
+    run_in_namespace_within(tree, ApiMounts::None, &command, &what, timeout).0
 }
 
 /// Runs shell code in the prepared namespace (API mounts as for a child run, `/proc` at `T/proc`);

@@ -67,7 +67,23 @@ const DEBIAN_PACKAGES: &[Package] = &[
         name: "squashfs-tools",
         needed_by: "QEMU tests: mksquashfs makes the read-only squashfs root image from a directory",
     },
-    Package { name: "catatonit", needed_by: "bench: a peer in size and stub memory (podman's --init)" },
+    Package {
+        name: "catatonit",
+        needed_by: "bench and tests: a peer in size, stub memory and the stub's flags (podman's --init)",
+    },
+    Package { name: "dumb-init", needed_by: "tests: a peer of the stub (PATH lookup, process-group signals)" },
+    Package {
+        name: "podman",
+        needed_by: "tests: podman run --init --init-path= with rspawn-init as the container's init",
+    },
+    Package {
+        name: "runc",
+        needed_by: "tests: podman's runtime there (crun refuses hosts with hybrid cgroups)",
+    },
+    Package {
+        name: "bsdutils",
+        needed_by: "tests: script(1) runs the stub under a pseudo-terminal (Ctrl-C, Ctrl-Z, fg)",
+    },
     Package {
         name: "klibc-utils",
         needed_by: "bench: klibc's run-init (with its klibc .so), a peer in size",
