@@ -152,7 +152,7 @@ impl Pending {
     }
 
     /// Puts the target of the symlink at `host` in front of what is left; true when absolute.
-    fn splice_link(&mut self, lookup: &impl Lookup, host: &Path) -> Result<bool, Errno> {
+    fn splice_link(&mut self, lookup: &dyn Lookup, host: &Path) -> Result<bool, Errno> {
         // Room for the target and the '/' that joins it to the rest.
         let room = self.start.checked_sub(1).ok_or(Errno::NAMETOOLONG)?;
         let len = lookup.read_link(host.as_cstr(), self.buf.get_mut(..room).unwrap_or_default())?;
@@ -170,7 +170,7 @@ impl Pending {
 pub fn resolve(
     view: &View,
     arena: &Arena<'_>,
-    lookup: &impl Lookup,
+    lookup: &dyn Lookup,
     input: &[u8],
     allow_missing: bool,
     out: &mut Path,
@@ -184,7 +184,7 @@ pub fn resolve(
 pub fn resolve_parts(
     view: &View,
     arena: &Arena<'_>,
-    lookup: &impl Lookup,
+    lookup: &dyn Lookup,
     parts: &[&[u8]],
     allow_missing: bool,
     out: &mut Path,
