@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::stub::run_argv_as_pid1;
 use common::{run_as_pid1, Tree};
 
 /// Starts an orphan (a subshell whose parent exits at once, so it is re-parented to PID 1), checks
@@ -132,4 +133,31 @@ fn as_pid2_in_a_container_exits_with_the_inits_status_without_a_policy() {
         run_as_pid1(&tree, &["--mode=container", "--as-pid2", "--on-failure=halt", "--", "/payload"]);
     outcome.assert_code(3);
     assert!(outcome.stderr_lines().is_empty(), "{outcome}");
+}
+
+#[test]
+fn as_pid2_as_a_machines_pid1_takes_its_grace_from_the_kernel_command_line() {
+    // `rspawn.grace=` (SPEC §6) on the kernel command line of a machine (`--mode=root`, /proc/cmdline
+    // replaced by a bind): when the init ends, the process it left behind gets SIGTERM (its trap runs)
+    // before the end is reported and the failure policy halts the machine.
+    let tree = Tree::new()
+        .with_file("/cmdline", "quiet rspawn.grace=5 rspawn.on_failure=halt\n")
+        .with_payload_extra("sh -c 'trap \"echo LEFT_BEHIND=got-term; exit 0\" TERM; while :; do sleep 0.1; done' &\nsleep 0.3\nexit 3");
+    let boot = "mount --bind /cmdline /proc/cmdline && exec /rspawn-init --mode=root --as-pid2 -- /payload";
+    let outcome = run_argv_as_pid1(&tree, "", &["/bin/sh", "-c", boot], None).outcome;
+    assert_eq!(
+        outcome.payload().get("LEFT_BEHIND"),
+        "got-term",
+        "the grace did not stop it with SIGTERM\n{outcome}"
+    );
+    // (Its shell reports the `sleep` that the SIGTERM to every process ended: "Terminated".)
+    let ours: Vec<&str> =
+        outcome.stderr_lines().into_iter().filter(|l| l.starts_with("rspawn-init:")).collect();
+    assert_eq!(
+        ours,
+        ["rspawn-init: the init ended with exit status 3", "rspawn-init: failure policy: halt"],
+        "{outcome}"
+    );
+    // This harness reports the namespace's end as its shell's status: 128 + SIGINT.
+    assert_eq!(outcome.code, 130, "PID 1 did not halt (reboot(2) in a PID namespace: SIGINT)\n{outcome}");
 }

@@ -131,3 +131,23 @@ fn no_brk_or_mmap_in_the_as_pid2_supervisor() {
         assert_no_heap(&tree, &["--mode=container", "--as-pid2", "--pivot-root=/images/a", "--", "/payload"]);
     assert!(calls.iter().any(|c| c.starts_with("wait")), "the supervisor never waited: {calls:?}");
 }
+
+#[test]
+fn no_brk_or_mmap_in_the_stubs_clean_stop() {
+    // --grace: the payload leaves a process behind, which the supervisor stops (SIGTERM) and reaps.
+    let tree =
+        Tree::new().with_new_root("/images/a").with_payload_extra("sh -c 'sleep 5' &\nsleep 0.2\nexit 3");
+    let args = [
+        "--mode=container",
+        "--as-pid2",
+        "--grace=2",
+        "--signal-group",
+        "--remap-exit=3",
+        "--parent-death-signal=SIGTERM",
+        "--pivot-root=/images/a",
+        "--",
+        "/payload",
+    ];
+    let calls = assert_no_heap(&tree, &args);
+    assert!(calls.iter().any(|c| c.starts_with("kill")), "the supervisor signalled nobody: {calls:?}");
+}
