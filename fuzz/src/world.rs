@@ -479,7 +479,11 @@ impl Ops for World {
                 if !self.within(place, new_place.0) {
                     return Err(Errno::INVAL);
                 }
-                self.check("pivot_root put_old", &Path::from_bytes(&path).map_err(|_| Errno::NAMETOOLONG)?, place.1);
+                self.check(
+                    "pivot_root put_old",
+                    &Path::from_bytes(&path).map_err(|_| Errno::NAMETOOLONG)?,
+                    place.1,
+                );
                 Some(place)
             }
             None => None,
