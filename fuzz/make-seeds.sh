@@ -68,6 +68,8 @@ printf '[Exec]\r\nPivotRoot=/a\r\nParameters=\r\n' | seed settings crlf-reset
 printf '[Exec]\nParameters=/init "x\n' | seed settings bad-quote
 printf 'PivotRoot=/a\n[Boot]\n' | seed settings bad-outside-section
 
+printf '[Exec]\nParameters=/init '"'"'a b'"'"' "c d" x"y z"w e\\f '"''"'\nParameters=more\n' | seed settings parameters-quotes
+
 # --- cmdline: /proc/cmdline -------------------------------------------------------------------
 printf '%s\n' 'BOOT_IMAGE=/vmlinuz-6.1.0-57-amd64 root=LABEL=os ro quiet rspawn.pivot_root="/new:/old" rspawn.bind=/a rspawn.bind_ro=+/b:/c init=/lib/systemd/systemd rspawn.on_failure=poweroff ostree=/ostree/boot.1/os/abc/0 rspawn.debug' |
     seed cmdline debian-ostree
@@ -79,6 +81,18 @@ printf '%s' 'root=/dev/vda1 rootdelay=86400 rspawn.on_failure=continue rspawn.on
     seed cmdline root-path
 printf '%s' 'ro rspawn.pivot_root="/a b' | seed cmdline bad-quote
 printf '%s' 'rootwait=4294967296 rspawn.pivotroot=/a' | seed cmdline bad-number
+
+# --- plan: choice bytes for fuzz_targets/plan.rs (see build() there for their order) ------------
+# tree is a mount; 2 entries: carried /run holds x -> /etc, NEW/run/x is a directory; /images/a:/oldroot;
+# one bind /data:/run/x.
+printf '\x00\x02\x05\x00\x03\x00\x00\x01\x00\x00\x00\x00\x01\x01\x00\x03\x00' | seed plan run-link-to-etc
+# NEW/mnt/a/x a directory, NEW/srv/src/x -> /etc; binds +/srv/src:/mnt/a then /data:/mnt/a/x.
+printf '\x00\x03\x02\x04\x00\x00\x02\x00\x00\x02\x03\x00\x03\x00\x00\x00\x01\x03\x02\x05\x00\x00\x06\x00' |
+    seed plan plus-bind-link-to-etc
+# carried /run holds old -> /etc; /images/a:/run/old.
+printf '\x00\x01\x05\x03\x03\x00\x00\x00\x02\x00' | seed plan old-below-run-link
+# nested binds /data:/x and /etc:/x/y.
+printf '\x00\x00\x00\x01\x03\x00\x01\x00\x04\x02\x00' | seed plan nested-binds
 
 # --- superblock: 4 KiB head + the 1 KiB btrfs area at 64 KiB, from real file systems ----------
 # head IMAGE NAME: the bytes identify() reads from the device.

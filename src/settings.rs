@@ -104,12 +104,14 @@ fn apply_line<'a>(
     };
     let key = lookup(&KEYS, key);
     if section == Section::Exec && matches!(key, Some(Key::Parameters)) {
+        // nspawn's value is a C string: a NUL ends it.
+        let end = value_at + line.get(value_at..).unwrap_or_default().iter().take_while(|&&b| b != 0).count();
         // Checked before anything is rewritten, so a refused line is quoted as written.
         let given = source.command.as_ref().map_or(0, |words| words.len());
-        if let Err(refused) = parameters(line.get_mut(value_at..).unwrap_or_default(), None, given) {
+        if let Err(refused) = parameters(line.get_mut(value_at..end).unwrap_or_default(), None, given) {
             return Err((line, refused));
         }
-        let value = line.get_mut(value_at..).unwrap_or_default();
+        let value = line.get_mut(value_at..end).unwrap_or_default();
         if value.is_empty() {
             source.command = None;
         } else {
@@ -170,12 +172,12 @@ struct Word {
 
 /// The next word of `text`, as systemd's `extract_first_word` with `EXTRACT_UNQUOTE |
 /// EXTRACT_RETAIN_ESCAPE` (what `config_parse_strv` passes for nspawn's `Parameters=`): blanks
-/// (systemd's WHITESPACE; a NUL, which ends a C string) split words outside quotes; `'…'` and
+/// (systemd's WHITESPACE) split words outside quotes; `'…'` and
 /// `"…"` group, anywhere in a word, and are removed; a backslash is an ordinary byte. With
 /// `write`, the unquoted word is written over its own text from `start` on (never ahead of
 /// what is read).
 fn next_word(text: &mut [u8], write: bool) -> Result<Option<Word>, Refusal> {
-    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | 0);
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r');
     let Some(start) = text.iter().position(|&b| !blank(b)) else { return Ok(None) };
     let (mut quote, mut end, mut len) = (0, start, 0);
     while let Some(&byte) = text.get(end) {
@@ -187,8 +189,6 @@ fn next_word(text: &mut [u8], write: bool) -> Result<Option<Word>, Refusal> {
             quote = 0;
         } else if quote == 0 && matches!(byte, b'\'' | b'"') {
             quote = byte;
-        } else if byte == 0 {
-            break;
         } else {
             if let Some(slot) = text.get_mut(start + len).filter(|_| write) {
                 *slot = byte;
@@ -324,6 +324,9 @@ mod tests {
         assert!(refused("Parameters=/show x\\   ").contains("a trailing \\ continues the line"));
         assert!(refused("Parameters=/show one\\\\").contains("a trailing \\ continues the line"));
         assert!(refused("Parameters=/show 'a\0b'").contains("unterminated quote"));
+        // A NUL ends the value, as it ends nspawn's C string.
+        assert_eq!(parameters("[Exec]\nParameters=/show a\0 /evil\n"), words(&["/show", "a"]));
+        assert_eq!(parameters("[Exec]\nParameters=/show\nParameters=\0/evil\n"), Ok(None));
     }
 
     #[test]

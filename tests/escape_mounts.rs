@@ -3,7 +3,7 @@
 //! step runs, the carried `/run` of the starting root, or an earlier `+SRC` bind, shows a symlink at
 //! that place. Each step must resolve its places when it runs, inside the new root: a symlink there
 //! is followed as if NEW were `/` (as systemd-nspawn chases a bind destination inside the
-//! container), so `/run/x -> /etc` means NEW's `/etc`, never the starting root's; a magic link that
+//! container; checked side by side with the real nspawn for the `+SRC` case), so `/run/x -> /etc` means NEW's `/etc`, never the starting root's; a magic link that
 //! would leave the tree is refused with one line and everything is rolled back.
 //!
 //! In each case the image itself has a directory where the plan looks (so the plan binds onto it,
@@ -17,7 +17,7 @@
 mod common;
 
 use common::escape::{run_observed, Launch, Observed};
-use common::Tree;
+use common::{run_nspawn, Tree};
 
 /// The payload's report: NEW's /etc, the old root's /etc, and a destination below /etc.
 const REPORT: &str = r#"
@@ -106,11 +106,21 @@ fn bind_below_the_carried_run_through_a_magic_link_never_leaves_the_tree() {
 }
 
 #[test]
-fn bind_below_an_earlier_plus_bind_through_its_symlink_lands_on_new_etc() {
+fn bind_below_an_earlier_plus_bind_through_its_symlink_lands_on_new_etc_as_with_nspawn() {
     let tree = tree()
         .with_dir("/images/a/srv/src")
         .with_dir("/images/a/mnt/a/x")
         .with_symlink("/images/a/srv/src/x", "/etc");
+    // The reference: nspawn chases the destination inside the container. After its pivot the tree's
+    // host path shows NEW, and the starting root is below it at /oldroot.
+    let nspawn = run_nspawn(
+        &tree,
+        &[PIVOT, "--bind={T}/srv/src:/mnt/a", "--bind={T}/oldroot/data:/mnt/a/x", "/payload", "/oldroot"],
+    );
+    nspawn.assert_code(0);
+    let payload = nspawn.payload();
+    assert_eq!((payload.get("ETC_HELLO"), payload.get("OLD_ETC_HELLO")), ("from-data", "none"), "{nspawn}");
+
     let args = [PIVOT, "--bind=+/srv/src:/mnt/a", "--bind=/data:/mnt/a/x", "--", "/payload", "/oldroot"];
     let run = run_observed(&tree, &Launch::default(), &args);
     assert_landed_on_new_etc(&run);

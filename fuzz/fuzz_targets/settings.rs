@@ -22,6 +22,8 @@ fn nspawn_parameters(text: &[u8]) -> Option<Vec<Vec<u8>>> {
         if !exec || line.starts_with(b"#") || line.starts_with(b";") {
             continue;
         }
+        // A C string there: a NUL ends it.
+        let value = value.split(|&b| b == 0).next().unwrap_or_default();
         if value.is_empty() {
             command = None;
             continue;
@@ -33,7 +35,7 @@ fn nspawn_parameters(text: &[u8]) -> Option<Vec<Vec<u8>>> {
             match quote {
                 Some(open) if byte == open => quote = None,
                 Some(_) => word.get_or_insert_with(Vec::new).push(byte),
-                None if matches!(byte, b' ' | b'\t' | b'\r' | 0) => words.extend(word.take()),
+                None if matches!(byte, b' ' | b'\t' | b'\r') => words.extend(word.take()),
                 None if byte == b'\'' || byte == b'"' => {
                     word.get_or_insert_with(Vec::new);
                     quote = Some(byte);

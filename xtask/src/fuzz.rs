@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// One per parser family; the names of fuzz/fuzz_targets/*.rs.
-const TARGETS: &[&str] = &["spec", "args", "settings", "cmdline", "superblock", "partition_table", "modinfo"];
+/// One per parser family, and the planner + executor against a model namespace (`plan`); the
+/// names of fuzz/fuzz_targets/*.rs.
+const TARGETS: &[&str] =
+    &["spec", "args", "settings", "cmdline", "superblock", "partition_table", "modinfo", "plan"];
 /// The cargo-fuzz release known to build on stable with `--sanitizer none`.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// cargo-fuzz builds for an explicit target so that RUSTFLAGS (the coverage passes) skip build scripts.
