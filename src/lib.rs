@@ -4,55 +4,21 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod act;
-pub mod arena;
-pub mod args;
-#[cfg(test)]
-mod bad_inputs;
-pub mod cmdline;
 pub mod config;
-pub mod dir_listing;
-pub mod dry_run;
-mod ending;
-pub mod errno_names;
-pub mod error;
-pub mod failure;
-pub mod files;
-pub mod help;
-pub mod host;
 pub mod initrd;
-pub mod kernel_config;
-pub mod log;
-pub mod mode;
-pub mod modules;
-pub mod names;
-pub mod ostree;
-pub mod partition_table;
-pub mod path;
+pub mod pid1;
 pub mod plan;
-#[cfg(test)]
-mod plan_tests;
-pub mod prepare_root_conf;
-pub mod resolve;
-pub mod root_device;
-pub mod settings;
-#[cfg(test)]
-mod simulated;
-mod sources;
-pub mod spec;
-pub mod stub_options;
-pub mod superblock;
-pub mod supervise;
-pub mod switch_root;
 pub mod sys;
+#[cfg(test)]
+mod testing;
 
-use config::{Config, Mode};
-use ending::Run;
-use error::{Error, Stage};
-use host::HostProbe;
-use log::{to_stderr, write_all, Line};
+use act::{dry_run, host, host::HostProbe};
+use config::{args, help, sources::gather_config, stub_options::Dialect, Config, Mode};
+use initrd::modules;
+use pid1::{failure_policy as failure, mode, outcome::Run, supervise};
 use rustix::io::Errno;
-use sources::gather_config;
-use stub_options::Dialect;
+use sys::error::{Error, Stage};
+use sys::log::{to_stderr, write_all, Line};
 use sys::Env;
 
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.

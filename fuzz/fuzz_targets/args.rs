@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_source};
-use rspawn_init::args::parse_args;
+use rspawn_init::config::args::parse_args;
 use rspawn_init::config::MAX_WORDS;
 
 /// What a plain walk over the options says the invocation is.

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rspawn_init::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid};
+use rspawn_init::initrd::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid};
 
 fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(buf.get(at..at + 4)?.try_into().ok()?))

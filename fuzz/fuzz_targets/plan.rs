@@ -9,9 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::world::{Entry, NodeId, Resolution, World};
 use rspawn_init::act::run_plan;
 use rspawn_init::config::Config;
-use rspawn_init::path::Path;
+use rspawn_init::sys::path::Path;
 use rspawn_init::plan::{make_plan, Finale};
-use rspawn_init::spec::{parse_bind, parse_pivot};
+use rspawn_init::config::spec::{parse_bind, parse_pivot};
 use std::collections::BTreeMap;
 
 /// How `HostOps` resolves a step's paths today: host paths, followed by the kernel when the step

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_source, Span};
 use rspawn_init::config::MAX_WORDS;
-use rspawn_init::settings::parse_settings;
+use rspawn_init::config::settings::parse_settings;
 
 /// A plain restatement of what nspawn's `Parameters=` lines give (systemd's `config_parse_strv`:
 /// `extract_first_word` with `EXTRACT_UNQUOTE | EXTRACT_RETAIN_ESCAPE`, words added line after

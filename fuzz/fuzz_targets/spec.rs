@@ -5,9 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_bind, assert_one_line, assert_pivot, assert_refusal};
-use rspawn_init::error::Error;
-use rspawn_init::path::PATH_MAX;
-use rspawn_init::spec::{parse_bind, parse_pivot};
+use rspawn_init::sys::error::Error;
+use rspawn_init::sys::path::PATH_MAX;
+use rspawn_init::config::spec::{parse_bind, parse_pivot};
 
 /// Whether `path` is acceptable as any path of a spec.
 fn valid_path(path: &[u8]) -> bool {

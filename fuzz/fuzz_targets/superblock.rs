@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::assert_within;
-use rspawn_init::superblock::{identify, HEAD_LEN};
+use rspawn_init::initrd::superblock::{identify, HEAD_LEN};
 
 /// 16 bytes rendered by the standard library, as blkid prints them; empty when `raw` is missing.
 fn uuid_of(raw: &[u8]) -> Vec<u8> {

@@ -4,10 +4,10 @@
 pub mod world;
 
 use rspawn_init::config::{Source, MAX_BINDS, MAX_WORDS};
-use rspawn_init::error::{Error, Kind};
-use rspawn_init::log::LINE_MAX;
-use rspawn_init::path::PATH_MAX;
-use rspawn_init::spec::{BindSpec, PivotSpec, Refusal};
+use rspawn_init::sys::error::{Error, Kind};
+use rspawn_init::sys::log::LINE_MAX;
+use rspawn_init::sys::path::PATH_MAX;
+use rspawn_init::config::spec::{BindSpec, PivotSpec, Refusal};
 
 /// Known bug, reported: `Line::quoted` copies the subject as is, so an input holding a newline
 /// (an argument, a quoted kernel command line word) makes a multi-line error message. Until the

@@ -13,9 +13,9 @@
 //! nspawn; the undo moving mounts home) are the plan's intent and not checked here.
 
 use rspawn_init::act::Ops;
-use rspawn_init::path::Path;
+use rspawn_init::sys::path::Path;
 use rspawn_init::plan::Probe;
-use rspawn_init::resolve::{Kind, Lookup};
+use rspawn_init::plan::resolve::{Kind, Lookup};
 use rustix::io::Errno;
 use std::collections::{BTreeMap, BTreeSet};
 

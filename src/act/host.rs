@@ -1,0 +1,237 @@
+//! The real `Ops` and `Probe`: rustix calls on host paths.
+
+use crate::act::Ops;
+use crate::plan::dir_listing::Listing;
+use crate::plan::resolve::{HostLookup, Kind, Lookup};
+use crate::plan::Probe;
+use crate::sys::path::Path;
+use core::cell::RefCell;
+use core::ffi::CStr;
+use rustix::fd::OwnedFd;
+use rustix::fs::{self, AtFlags, Mode, OFlags, CWD};
+use rustix::io::Errno;
+use rustix::mount::{self, MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags};
+
+/// Acts on the running system, on the host paths the plan checked (or that `act` resolved again
+/// inside their root when an earlier step mounted something above them): canonical paths, with
+/// no symlink left for the kernel to follow. Nothing else changes the tree meanwhile: PID 1 of a
+/// fresh mount namespace, or of a machine at boot, is alone in it.
+#[derive(Default)]
+pub struct HostOps {
+    /// The root as it was before `make_root_mount` stacked a copy on it and entered the copy.
+    original_root: Option<OwnedFd>,
+    /// The mount namespace and root directory `new_mount_namespace` left.
+    outside: Option<(OwnedFd, OwnedFd)>,
+}
+
+impl Lookup for HostOps {
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
+        HostLookup.kind(host_path)
+    }
+
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        HostLookup.read_link(host_path, buf)
+    }
+}
+
+impl Ops for HostOps {
+    fn new_mount_namespace(&mut self) -> Result<(), Errno> {
+        let namespace =
+            fs::openat(CWD, c"/proc/self/ns/mnt", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        // setns(2) puts the caller at the namespace's own root: a chrooted init must come back to
+        // its root, not to the runtime's.
+        let root = fs::openat(CWD, c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        crate::sys::unshare_mount_namespace()?;
+        self.outside = Some((namespace, root));
+        Ok(())
+    }
+
+    fn leave_mount_namespace(&mut self) -> Result<(), Errno> {
+        let (namespace, root) = self.outside.take().ok_or(Errno::BADF)?;
+        use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
+        move_into_link_name_space(rustix::fd::AsFd::as_fd(&namespace), Some(LinkNameSpaceType::Mount))?;
+        rustix::process::fchdir(&root)?;
+        rustix::process::chroot(c".")?;
+        rustix::process::chdir(c"/")
+    }
+
+    fn make_root_mount(&mut self) -> Result<(), Errno> {
+        // A recursive copy of the root tree, stacked on the root and entered: the process root
+        // is then a mount root, which pivot_root(2) requires.
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let original = fs::openat(CWD, c"/", flags, Mode::empty())?;
+        let tree = mount::open_tree(CWD, c"/", OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::AT_RECURSIVE)?;
+        mount::move_mount(&tree, c"", CWD, c"/", MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
+        self.original_root = Some(original);
+        rustix::process::fchdir(&tree)?;
+        rustix::process::chroot(c".")?;
+        rustix::process::chdir(c"/")
+    }
+
+    fn unmake_root_mount(&mut self) -> Result<(), Errno> {
+        let original = self.original_root.take().ok_or(Errno::BADF)?;
+        // The copy is the root now: detach it, then enter the root it was stacked on.
+        mount::unmount(c"/", UnmountFlags::DETACH)?;
+        rustix::process::fchdir(&original)?;
+        rustix::process::chroot(c".")?;
+        rustix::process::chdir(c"/")
+    }
+
+    fn make_private(&mut self) -> Result<(), Errno> {
+        mount::mount_change(c"/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
+    }
+
+    fn mkdir(&mut self, path: &CStr) -> Result<(), Errno> {
+        fs::mkdirat(CWD, path, Mode::from_raw_mode(0o755))
+    }
+
+    fn rmdir(&mut self, path: &CStr) -> Result<(), Errno> {
+        fs::unlinkat(CWD, path, AtFlags::REMOVEDIR)
+    }
+
+    fn create_file(&mut self, path: &CStr, content: &[u8]) -> Result<(), Errno> {
+        let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let file = fs::openat(CWD, path, flags, Mode::from_raw_mode(0o644))?;
+        match content {
+            [] => Ok(()),
+            _ if rustix::io::write(&file, content)? == content.len() => Ok(()),
+            _ => Err(Errno::NOSPC),
+        }
+    }
+
+    fn unlink(&mut self, path: &CStr) -> Result<(), Errno> {
+        fs::unlinkat(CWD, path, AtFlags::empty())
+    }
+
+    fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno> {
+        if recursive {
+            mount::mount_bind_recursive(source, target)
+        } else {
+            mount::mount_bind(source, target)
+        }
+    }
+
+    fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno> {
+        let flags = if read_only { MountFlags::BIND | MountFlags::RDONLY } else { MountFlags::BIND };
+        mount::mount_remount(target, flags, c"")
+    }
+
+    fn overlay(
+        &mut self,
+        target: &CStr,
+        lower: &CStr,
+        upper: &CStr,
+        work: &CStr,
+        read_only: bool,
+    ) -> Result<(), Errno> {
+        let context = mount::fsopen(c"overlay", mount::FsOpenFlags::FSOPEN_CLOEXEC)?;
+        for (key, dir) in [(c"lowerdir", lower), (c"upperdir", upper), (c"workdir", work)] {
+            mount::fsconfig_set_string(&context, key, dir)?;
+        }
+        mount::fsconfig_create(&context)?;
+        let attributes =
+            if read_only { mount::MountAttrFlags::MOUNT_ATTR_RDONLY } else { mount::MountAttrFlags::empty() };
+        let overlay = mount::fsmount(&context, mount::FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
+        mount::move_mount(&overlay, c"", CWD, target, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
+    }
+
+    fn unmount(&mut self, target: &CStr) -> Result<(), Errno> {
+        mount::unmount(target, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW)
+    }
+
+    fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno> {
+        mount::mount_move(source, target)
+    }
+
+    fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
+        rustix::process::chdir(new)?;
+        match old {
+            Some(old) => {
+                let mut put_old: Path = Path::root();
+                put_old.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
+                put_old.push_all(old.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
+                rustix::process::pivot_root(c".", put_old.as_cstr())?;
+            }
+            None => {
+                // The old root is stacked on the new one, then detached: nothing can reach it.
+                rustix::process::pivot_root(c".", c".")?;
+                mount::unmount(c".", UnmountFlags::DETACH)?;
+            }
+        }
+        rustix::process::chdir(c"/")
+    }
+
+    fn switch_root(&mut self, new: &CStr, free_old_root: bool) -> Result<(), Errno> {
+        crate::act::switch_root::switch_root(new, free_old_root)
+    }
+
+    fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
+        // The old root is at `old`; make it `/` again and put the new root back where it was.
+        rustix::process::chdir(old)?;
+        let mut relative: Path = Path::root();
+        relative.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
+        relative.push_all(new.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
+        rustix::process::pivot_root(c".", relative.as_cstr())?;
+        rustix::process::chdir(c"/")
+    }
+}
+
+/// Reads the running system; names in the directory the planner expects to ask most about (the
+/// new root) come from one listing of it.
+#[derive(Default)]
+pub struct HostProbe {
+    listing: RefCell<Listing>,
+}
+
+impl Lookup for HostProbe {
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
+        let path = host_path.to_bytes();
+        let slash = path.iter().rposition(|&b| b == b'/').unwrap_or_default();
+        let (parent, name) =
+            (path.get(..slash.max(1)).unwrap_or_default(), path.get(slash + 1..).unwrap_or_default());
+        let listed = self.listing.try_borrow_mut().ok().and_then(|mut listing| listing.kind(parent, name));
+        listed.map_or_else(|| HostLookup.kind(host_path), Ok)
+    }
+
+    fn expect_lookups_in(&self, dir: &[u8]) {
+        if let Ok(mut listing) = self.listing.try_borrow_mut() {
+            listing.expect_lookups_in(dir);
+        }
+    }
+
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        HostLookup.read_link(host_path, buf)
+    }
+}
+
+impl Probe for HostProbe {
+    fn is_mount_point(&self, host_path: &CStr) -> bool {
+        is_mount_point(host_path)
+    }
+
+    fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+        crate::sys::small_file::read_small_file(host_path, buf).map(|text| &*text)
+    }
+}
+
+/// True when `host_path` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8+;
+/// older kernels: a different device than its parent).
+pub fn is_mount_point(host_path: &CStr) -> bool {
+    use fs::{statx, StatxAttributes, StatxFlags};
+    match statx(CWD, host_path, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS) {
+        Ok(stx) if stx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT) => {
+            stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+        }
+        Ok(stx) => {
+            let mut parent: Path = Path::root();
+            if parent.set(host_path.to_bytes()).is_err() {
+                return false;
+            }
+            parent.pop();
+            let same = statx(CWD, parent.as_cstr(), AtFlags::empty(), StatxFlags::BASIC_STATS)
+                .map(|p| (p.stx_dev_major, p.stx_dev_minor) == (stx.stx_dev_major, stx.stx_dev_minor));
+            host_path.to_bytes() == b"/" || same == Ok(false)
+        }
+        Err(_) => false,
+    }
+}

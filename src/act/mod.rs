@@ -1,0 +1,410 @@
+//! Stage 3, acting: the plan's steps performed in order with an undo journal (this file), on the
+//! running system (`host`), the initrd switch (`switch_root`), or only printed (`dry_run`).
+//! Takes a `plan::Plan`; calls the kernel only through `host` and `sys`.
+//!
+//! Plan -> changes, with an undo journal: every step done is recorded, and a failure undoes
+//! the recorded steps in reverse so the mount table is as it was.
+//!
+//! A step acts on the paths the plan checked, except where an earlier step of the same plan has
+//! mounted something above one (a carried `/run`, a bind): that mount may hold symlinks the plan
+//! never saw, so the path is resolved again inside its root (NEW, or the tree) as the step runs.
+
+pub mod dry_run;
+pub mod host;
+pub mod switch_root;
+
+use crate::plan::arena::Span;
+use crate::plan::resolve::{resolve, strip_prefix, Lookup, View};
+use crate::plan::{Plan, Step, MAX_STEPS};
+use crate::sys::error::{Error, Stage};
+use crate::sys::path::{components, Path};
+use core::ffi::CStr;
+use rustix::io::Errno;
+
+/// The system calls a plan needs, on host paths; `HostOps` makes them, tests simulate them. The
+/// lookups resolve a path again inside its root when the step runs.
+pub trait Ops: Lookup {
+    fn new_mount_namespace(&mut self) -> Result<(), Errno>;
+    /// Returns to the namespace (and root directory) `new_mount_namespace` left.
+    fn leave_mount_namespace(&mut self) -> Result<(), Errno>;
+    fn make_root_mount(&mut self) -> Result<(), Errno>;
+    /// Reverts `make_root_mount`: back to the root as it was, the stacked copy detached.
+    fn unmake_root_mount(&mut self) -> Result<(), Errno>;
+    fn make_private(&mut self) -> Result<(), Errno>;
+    fn mkdir(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn rmdir(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn create_file(&mut self, path: &CStr, content: &[u8]) -> Result<(), Errno>;
+    fn unlink(&mut self, path: &CStr) -> Result<(), Errno>;
+    fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno>;
+    fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno>;
+    fn overlay(
+        &mut self,
+        target: &CStr,
+        lower: &CStr,
+        upper: &CStr,
+        work: &CStr,
+        read_only: bool,
+    ) -> Result<(), Errno>;
+    fn unmount(&mut self, target: &CStr) -> Result<(), Errno>;
+    fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno>;
+    /// Makes `new` the root; the old root goes to `old` inside it, or is detached.
+    fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno>;
+    /// Reverts `pivot_root(new, Some(old))`.
+    fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno>;
+    /// Moves `new` onto `/`, enters it, and frees the old rootfs's contents when asked.
+    fn switch_root(&mut self, new: &CStr, free_old_root: bool) -> Result<(), Errno>;
+}
+
+/// A step that was done; for `Mkdir`, how many leading directories were there already and how
+/// many it created after them.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, Default)]
+struct Done {
+    step: u8,
+    existed: u16,
+    created: u16,
+}
+
+/// What has been done so far, to undo in reverse.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Journal {
+    done: heapless::Vec<Done, MAX_STEPS>,
+}
+
+/// A failed run: the error, and what undoing it could not restore, if anything.
+#[cfg_attr(test, derive(Debug))]
+pub struct Failure<'p> {
+    pub error: Error<'p>,
+    pub undo_error: Option<NotRolledBack<'p>>,
+}
+
+/// An undo that did not restore everything: the first error met, and every step whose undo
+/// failed (their mount points are left as they are).
+#[cfg_attr(test, derive(Debug))]
+pub struct NotRolledBack<'p> {
+    pub error: Error<'p>,
+    pub steps: heapless::Vec<u8, MAX_STEPS>,
+}
+
+impl NotRolledBack<'_> {
+    /// The places a failed undo of `step` leaves changed, as the tree saw them before.
+    pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
+        match *step {
+            Step::NewMountNamespace | Step::MakeRootMount | Step::MakePrivate => [Some(b"/"), None],
+            Step::Bind { target, .. } | Step::Overlay { target, .. } | Step::Remount { target, .. } => {
+                [Some(plan.path(target)), None]
+            }
+            Step::Move { source, target } | Step::Carry { source, target } => {
+                [Some(plan.path(source)), Some(plan.path(target))]
+            }
+            Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => [Some(plan.path(path)), None],
+            Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => [Some(b"/"), Some(plan.path(new))],
+        }
+    }
+}
+
+/// Performs the plan's steps in order; on failure undoes what was done and reports both.
+pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure<'p>> {
+    let mut journal = Journal::default();
+    for (index, step) in plan.steps.iter().enumerate() {
+        let mut done = Done { step: index as u8, ..Done::default() };
+        match do_step(plan, index, step, ops, &mut done) {
+            // The journal has one slot per step, so this cannot overflow.
+            Ok(Changed::Something) => {
+                let _ = journal.done.push(done);
+            }
+            Ok(Changed::Nothing) => {}
+            Err(error) => {
+                // A failed step changed nothing, except a half-done mkdir -p: record what it made.
+                if done.created > 0 {
+                    let _ = journal.done.push(done);
+                }
+                let undo_error = undo_plan(plan, journal, ops).err();
+                return Err(Failure { error, undo_error });
+            }
+        }
+    }
+    Ok(journal)
+}
+
+/// The last step: replaces this process with the plan's init, the file as resolved in the new
+/// root when planned. When the plan mounted something into the new root (a bind, an overlay),
+/// that may have changed what the path leads to: it is resolved again, inside the new root that
+/// is now `/`. Returns only on failure.
+pub fn exec_init(plan: &Plan<'_>, lookup: &impl Lookup, env: crate::sys::Env) -> Errno {
+    let argv = plan.exec.argv.iter().map(|&word| plan.paths.cstr(word));
+    let mounts_into_new_root = plan.steps.iter().any(|step| match *step {
+        Step::Bind { source, target, .. } => source != target,
+        Step::Overlay { .. } => true,
+        _ => false,
+    });
+    if !mounts_into_new_root {
+        return crate::sys::execve(plan.paths.cstr(plan.exec.file), argv, env);
+    }
+    let mut file: Path = Path::root();
+    let root = plan.exec.file.prefix(1);
+    match resolve(&View::at(root), &plan.paths, lookup, plan.path(plan.exec.file), false, &mut file) {
+        Ok(found) if found.kind == crate::plan::resolve::Kind::Executable => {
+            crate::sys::execve(file.as_cstr(), argv, env)
+        }
+        Ok(_) => Errno::ACCESS,
+        Err(errno) => errno,
+    }
+}
+
+/// Undoes every journaled step in reverse; keeps going after an error and returns the first,
+/// with every step it could not undo. In a mount namespace of its own, a mount that could not be
+/// undone goes away with the namespace, and a file or directory that could not be removed there
+/// (its path no longer leads to it, say after a pivot that detached the old root) is tried again
+/// in the original namespace.
+pub fn undo_plan<'p>(
+    plan: &'p Plan<'_>,
+    mut journal: Journal,
+    ops: &mut impl Ops,
+) -> Result<(), NotRolledBack<'p>> {
+    let step_of = |done: &Done| plan.steps.get(usize::from(done.step)).copied();
+    let isolated = journal.done.first().and_then(step_of) == Some(Step::NewMountNamespace);
+    let mut first_error = None;
+    let mut failed = heapless::Vec::new();
+    let mut retry: heapless::Vec<Done, MAX_STEPS> = heapless::Vec::new();
+    while let Some(done) = journal.done.pop() {
+        let Some(step) = step_of(&done) else { continue };
+        let mut outcome = undo_step(plan, usize::from(done.step), &step, done, ops);
+        if isolated && outcome.is_err() {
+            match step {
+                Step::Mkdir { .. } | Step::CreateFile { .. } => {
+                    // One slot per step: it cannot overflow.
+                    let _ = retry.push(done);
+                    outcome = Ok(());
+                }
+                Step::NewMountNamespace => {}
+                _ => outcome = Ok(()),
+            }
+        }
+        if isolated && step == Step::NewMountNamespace && outcome.is_ok() {
+            for done in retry.iter().copied() {
+                if let Some(step) = step_of(&done) {
+                    if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops) {
+                        first_error.get_or_insert(error);
+                        let _ = failed.push(done.step);
+                    }
+                }
+            }
+        }
+        if let Err(error) = outcome {
+            first_error.get_or_insert(error);
+            let _ = failed.push(done.step);
+        }
+    }
+    first_error.map_or(Ok(()), |error| Err(NotRolledBack { error, steps: failed }))
+}
+
+/// Whether a step that succeeded left something to undo.
+enum Changed {
+    Something,
+    Nothing,
+}
+
+/// How an error of `step` is reported: what was done, and to which path.
+fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
+    match *step {
+        Step::NewMountNamespace => (Stage::NewMountNamespace, b"/proc/self/ns/mnt"),
+        Step::MakeRootMount => (Stage::MakeRootMount, b"/"),
+        Step::MakePrivate => (Stage::MakePrivate, b"/"),
+        Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
+        Step::CreateFile { path, .. } => (Stage::CreateFile, plan.path(path)),
+        // What goes wrong with a bind is mostly its destination (missing, read-only, busy).
+        Step::Bind { target, .. } => (Stage::Bind, plan.path(target)),
+        Step::Remount { target, .. } => (Stage::Remount, plan.path(target)),
+        Step::Overlay { target, .. } => (Stage::Overlay, plan.path(target)),
+        Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, plan.path(source)),
+        Step::PivotRoot { new, .. } => (Stage::PivotRoot, plan.path(new)),
+        Step::SwitchRoot { new, .. } => (Stage::SwitchRoot, plan.path(new)),
+    }
+}
+
+/// The path an undo of `step` works on, for its error.
+fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
+    match *step {
+        Step::Bind { target, .. }
+        | Step::Move { target, .. }
+        | Step::Carry { target, .. }
+        | Step::Overlay { target, .. } => plan.path(target),
+        Step::PivotRoot { old: Some(old), .. } => plan.path(old),
+        _ => described(plan, step).1,
+    }
+}
+
+/// Where the step at `index` acts on `span`, written to `out`; `Some(root length)` when it was
+/// resolved again because an earlier step mounted something above it (see the module comment).
+#[inline(never)]
+fn locate(
+    plan: &Plan<'_>,
+    index: usize,
+    span: Span,
+    lookup: &impl Lookup,
+    out: &mut Path,
+) -> Result<Option<usize>, Errno> {
+    let planned = plan.path(span);
+    let root_len = plan.paths.root_len(span);
+    let mounted_above = plan.steps.get(..index).unwrap_or_default().iter().any(|earlier| match *earlier {
+        // A bind of a directory onto itself shows what was there: nothing new above.
+        Step::Bind { source, target, .. } if source != target => below(planned, plan.path(target)),
+        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => {
+            below(planned, plan.path(target))
+        }
+        _ => false,
+    });
+    if root_len == 0 || !mounted_above {
+        out.set(planned).map_err(|_| Errno::NAMETOOLONG)?;
+        return Ok(None);
+    }
+    let root = span.prefix(root_len);
+    let inner = planned.get(root_len..).unwrap_or_default();
+    resolve(&View::at(root), &plan.paths, lookup, inner, true, out)?;
+    out.prepend(plan.paths.bytes(root)).map_err(|_| Errno::NAMETOOLONG)?;
+    Ok(Some(root_len))
+}
+
+/// `path` lies strictly below the mount point `point`.
+fn below(path: &[u8], point: &[u8]) -> bool {
+    strip_prefix(path, point).is_some_and(|rest| rest != b"/")
+}
+
+fn do_step<'p>(
+    plan: &'p Plan<'_>,
+    index: usize,
+    step: &Step,
+    ops: &mut impl Ops,
+    done: &mut Done,
+) -> Result<Changed, Error<'p>> {
+    let (stage, subject) = described(plan, step);
+    let fail_here = |errno| fail(stage, subject, errno);
+    let path = |span| plan.paths.cstr(span);
+    let (mut first, mut second): (Path, Path) = (Path::root(), Path::root());
+    // A path that cannot be found again names itself.
+    let at = |span, out: &mut Path| {
+        locate(plan, index, span, ops, out).map_err(|e| fail(stage, plan.path(span), e))
+    };
+    let result = match *step {
+        Step::Carry { source, target } => match ops.move_mount(path(source), path(target)) {
+            // Not a mount point, or not there: nothing to carry.
+            Err(Errno::INVAL | Errno::NOENT) => return Ok(Changed::Nothing),
+            done => done,
+        },
+        Step::NewMountNamespace => ops.new_mount_namespace(),
+        Step::MakeRootMount => ops.make_root_mount(),
+        Step::MakePrivate => ops.make_private(),
+        Step::Mkdir { path: dir, from } => {
+            let from = at(dir, &mut first)?.unwrap_or(usize::from(from));
+            mkdir_all(first.as_bytes(), from, ops, done)
+        }
+        Step::CreateFile { path: file, content } => {
+            at(file, &mut first)?;
+            ops.create_file(first.as_cstr(), plan.path(content))
+        }
+        Step::Bind { source, target, recursive } => {
+            at(source, &mut first)?;
+            at(target, &mut second)?;
+            ops.bind(first.as_cstr(), second.as_cstr(), recursive)
+        }
+        Step::Remount { target, read_only } => {
+            at(target, &mut first)?;
+            ops.remount(first.as_cstr(), read_only)
+        }
+        Step::Overlay { target, lower, upper, work, read_only } => {
+            at(target, &mut first)?;
+            ops.overlay(first.as_cstr(), path(lower), path(upper), path(work), read_only)
+        }
+        Step::Move { source, target } => ops.move_mount(path(source), path(target)),
+        Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
+        Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
+    };
+    result.map(|()| Changed::Something).map_err(fail_here)
+}
+
+fn undo_step<'p>(
+    plan: &'p Plan<'_>,
+    index: usize,
+    step: &Step,
+    done: Done,
+    ops: &mut impl Ops,
+) -> Result<(), Error<'p>> {
+    let fail_here = |errno| fail(Stage::Undo, undo_subject(plan, step), errno);
+    let path = |span| plan.paths.cstr(span);
+    let mut place: Path = Path::root();
+    let at = |span, out: &mut Path| locate(plan, index, span, ops, out).map_err(fail_here);
+    let undone = match *step {
+        Step::NewMountNamespace => ops.leave_mount_namespace(),
+        Step::MakeRootMount => ops.unmake_root_mount(),
+        // Propagation only matters for later mounts; the remount goes with its bind.
+        Step::MakePrivate | Step::Remount { .. } => Ok(()),
+        Step::Mkdir { path: dir, from } => {
+            let from = at(dir, &mut place)?.unwrap_or(usize::from(from));
+            rmdir_created(place.as_bytes(), from, done, ops)
+        }
+        Step::CreateFile { path: file, .. } => {
+            at(file, &mut place)?;
+            ops.unlink(place.as_cstr())
+        }
+        Step::Overlay { target, .. } | Step::Bind { target, .. } => {
+            at(target, &mut place)?;
+            ops.unmount(place.as_cstr())
+        }
+        Step::Move { source, target } | Step::Carry { source, target } => {
+            ops.move_mount(path(target), path(source))
+        }
+        Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
+        // Past the point of no return: the old root is detached or the initramfs freed.
+        Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
+    };
+    undone.map_err(fail_here)
+}
+
+/// Creates the components of `path` after byte `from`, counting those it made. Leading ones
+/// that exist already (an earlier mount's source holds them) are used as they are.
+fn mkdir_all(path: &[u8], from: usize, ops: &mut impl Ops, done: &mut Done) -> Result<(), Errno> {
+    let mut dir: Path = Path::root();
+    dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
+    for component in components(path.get(from..).unwrap_or(&[])) {
+        dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
+        match ops.mkdir(dir.as_cstr()) {
+            Ok(()) => done.created += 1,
+            Err(Errno::EXIST) if done.created == 0 => done.existed += 1,
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the directories `mkdir_all` made, deepest first.
+fn rmdir_created(path: &[u8], from: usize, done: Done, ops: &mut impl Ops) -> Result<(), Errno> {
+    let mut dir: Path = Path::root();
+    dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
+    for component in
+        components(path.get(from..).unwrap_or(&[])).take(usize::from(done.existed + done.created))
+    {
+        dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
+    }
+    for _ in 0..done.created {
+        ops.rmdir(dir.as_cstr())?;
+        dir.pop();
+    }
+    Ok(())
+}
+
+fn fail(stage: Stage, path: &[u8], errno: Errno) -> Error<'_> {
+    Error::failure(stage, path, errno, hint_for(errno))
+}
+/// A short hint for the errno values a mount dance meets.
+fn hint_for(errno: Errno) -> &'static str {
+    match errno {
+        Errno::PERM | Errno::ACCESS => "needs CAP_SYS_ADMIN in a mount namespace of its own",
+        Errno::ROFS => "the file system is read-only; create the directory in the image",
+        Errno::NOENT => "it vanished after it was checked",
+        Errno::BUSY => "something is mounted or open there",
+        Errno::INVAL => "the kernel refused this mount layout (shared mounts, or not a mount point)",
+        _ => "see the errno",
+    }
+}

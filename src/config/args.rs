@@ -1,0 +1,335 @@
+//! The init's own command line: options, then `--` INIT ARGS… or bare words (the command in
+//! container mode, the kernel's leftovers otherwise). Under the names of tini and catatonit their
+//! single-letter options are read too (stub_options.rs), and bare words are always the command.
+
+use crate::config::kernel_config::parse_seconds;
+use crate::config::spec::{parse_bind, parse_pivot, Refusal};
+use crate::config::stub_options::{
+    add_remapped_exit, letter_option, set_parent_death_signal, Dialect, StubOptions,
+};
+use crate::config::{Mode, Policy, Source, Words};
+use crate::sys::error::{Error, Stage};
+use rustix::io::Errno;
+
+/// What the invocation asks for besides configuration.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Invocation<'a> {
+    pub source: Source<'a>,
+    pub mode: Option<Mode>,
+    pub as_pid2: bool,
+    pub dry_run: bool,
+    pub help: bool,
+    pub version: bool,
+    /// Words after the options when no `--` came first.
+    pub bare_words: Words<'a>,
+    /// What the container stub does beyond forwarding and reaping.
+    pub stub: StubOptions,
+}
+
+/// The options; the name doubles as the step in error lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Opt {
+    PivotRoot,
+    Bind,
+    BindReadOnly,
+    Mode,
+    OnFailure,
+    AsPid2,
+    DryRun,
+    Help,
+    Version,
+    SignalGroup,
+    ParentDeathSignal,
+    RemapExit,
+    Grace,
+    Pause,
+    /// tini's `-v`, `-w` and `-s`: letters only.
+    Verbose,
+    WarnOnReap,
+    Subreaper,
+}
+
+impl Opt {
+    fn takes_value(self) -> bool {
+        matches!(
+            self,
+            Opt::PivotRoot
+                | Opt::Bind
+                | Opt::BindReadOnly
+                | Opt::Mode
+                | Opt::OnFailure
+                | Opt::ParentDeathSignal
+                | Opt::RemapExit
+                | Opt::Grace
+        )
+    }
+}
+
+/// Name and option. One table, so matching is one loop.
+const OPTIONS: [(&str, Opt); 14] = [
+    ("--pivot-root", Opt::PivotRoot),
+    ("--bind", Opt::Bind),
+    ("--bind-ro", Opt::BindReadOnly),
+    ("--mode", Opt::Mode),
+    ("--on-failure", Opt::OnFailure),
+    ("--as-pid2", Opt::AsPid2),
+    ("--dry-run", Opt::DryRun),
+    ("--help", Opt::Help),
+    ("--version", Opt::Version),
+    ("--signal-group", Opt::SignalGroup),
+    ("--parent-death-signal", Opt::ParentDeathSignal),
+    ("--remap-exit", Opt::RemapExit),
+    ("--grace", Opt::Grace),
+    ("--pause", Opt::Pause),
+];
+
+/// Parses argv without argv[0], as rspawn-init.
+pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
+    parse_args_as(Dialect::Own, args)
+}
+
+/// Parses argv without argv[0] in the vocabulary of `dialect` (from argv[0]).
+#[inline(never)]
+pub fn parse_args_as<'a>(dialect: Dialect, args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
+    let mut invocation = Invocation::default();
+    let mut seen = 0u16;
+    let mut rest = args.iter();
+    while let Some(&arg) = rest.next() {
+        if arg == b"--" {
+            invocation.source.command = Some(collect_words(rest.as_slice(), arg)?).filter(|w| !w.is_empty());
+            return Ok(invocation);
+        }
+        // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
+        // as the kernel passes them on; tini and catatonit have single-letter options.
+        let letters = dialect != Dialect::Own && arg.len() > 1 && !arg.starts_with(b"--");
+        if letters && arg.starts_with(b"-") {
+            let mut at = 1;
+            while let Some(&letter) = arg.get(at) {
+                at += 1;
+                let Some((step, option)) = letter_option(dialect, letter) else {
+                    return Err(usage(arg, "unknown option; see -h"));
+                };
+                let mut value = &[][..];
+                if option.takes_value() {
+                    value = match arg.get(at..) {
+                        Some(b"") | None => {
+                            rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?
+                        }
+                        Some(attached) => attached,
+                    };
+                    at = arg.len();
+                }
+                apply(&mut invocation, option, value)
+                    .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
+            }
+            continue;
+        }
+        if !arg.starts_with(b"--") {
+            let words = collect_words(args.get(args.len() - rest.len() - 1..).unwrap_or(&[]), arg)?;
+            match dialect {
+                Dialect::Own => invocation.bare_words = words,
+                // tini and catatonit: the first word that is not an option starts the command.
+                _ => invocation.source.command = Some(words),
+            }
+            return Ok(invocation);
+        }
+        let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
+            Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
+            None => (arg, None),
+        };
+        let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.as_bytes() == name);
+        let Some((index, &(step, option))) = found else {
+            return Err(usage(arg, "unknown option; see --help"));
+        };
+        let repeatable = matches!(option, Opt::Bind | Opt::BindReadOnly | Opt::RemapExit);
+        if !repeatable && seen & (1 << index) != 0 {
+            return Err(usage(arg, "option given twice"));
+        }
+        seen |= 1 << index;
+        let value = match (option.takes_value(), inline_value) {
+            (false, Some(_)) => return Err(usage(arg, "this option takes no value")),
+            (false, None) => &[][..],
+            (true, Some(value)) => value,
+            (true, None) => rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?,
+        };
+        apply(&mut invocation, option, value)
+            .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
+    }
+    Ok(invocation)
+}
+
+/// Records `option` (with its `value`, empty for a flag).
+fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
+    let invalid = |hint| Refusal { errno: Errno::INVAL, hint };
+    let stub = &mut invocation.stub;
+    match option {
+        Opt::AsPid2 => invocation.as_pid2 = true,
+        Opt::DryRun => invocation.dry_run = true,
+        Opt::Help => invocation.help = true,
+        Opt::Version => invocation.version = true,
+        Opt::SignalGroup => stub.signal_group = true,
+        Opt::Pause => stub.pause = true,
+        Opt::Verbose => stub.verbosity = stub.verbosity.saturating_add(1),
+        Opt::WarnOnReap => stub.warn_on_reap = true,
+        // A subreaper when not PID 1, as the stub always is.
+        Opt::Subreaper => {}
+        Opt::PivotRoot => invocation.source.pivot = Some(parse_pivot(value)?),
+        Opt::Mode => {
+            invocation.mode =
+                Some(Mode::from_name(value).ok_or(invalid("unknown mode; known: initrd, root, container"))?)
+        }
+        Opt::OnFailure => {
+            let policy = Policy::from_name(value)
+                .ok_or(invalid("unknown policy; known: emergency, reboot, poweroff, halt, continue"))?;
+            invocation.source.on_failure = Some(policy);
+        }
+        Opt::ParentDeathSignal => set_parent_death_signal(stub, value)?,
+        Opt::RemapExit => add_remapped_exit(stub, value)?,
+        Opt::Grace => invocation.source.grace = Some(parse_seconds(value)?),
+        Opt::Bind | Opt::BindReadOnly => {
+            let bind = parse_bind(value, option == Opt::BindReadOnly)?;
+            let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
+            invocation.source.binds.push(bind).map_err(|_| full)?;
+        }
+    }
+    Ok(())
+}
+
+fn collect_words<'a>(words: &[&'a [u8]], first: &'a [u8]) -> Result<Words<'a>, Error<'a>> {
+    Words::from_slice(words).map_err(|_| too_many_words(first))
+}
+
+fn too_many_words(word: &[u8]) -> Error<'_> {
+    Error::usage(Stage::CommandLine, word, Errno::TOOBIG, "more than 64 words for the init")
+}
+
+fn usage<'a>(arg: &'a [u8], hint: &'static str) -> Error<'a> {
+    Error::usage(Stage::CommandLine, arg, Errno::INVAL, hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::error::rendered;
+
+    fn parse(args: &[&str]) -> Result<Invocation<'static>, String> {
+        let args: Vec<&'static [u8]> =
+            args.iter().map(|a| &*Box::leak(a.as_bytes().to_vec().into_boxed_slice())).collect();
+        parse_args(&args).map_err(|e| rendered(&e))
+    }
+
+    #[test]
+    fn options_then_command() {
+        let inv = parse(&[
+            "--pivot-root=/new:/old",
+            "--bind",
+            "/a:/b",
+            "--bind-ro=+/c",
+            "--as-pid2",
+            "--",
+            "/bin/sh",
+            "-c",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(inv.source.pivot.unwrap().old, Some(&b"/old"[..]));
+        assert_eq!(inv.source.binds.len(), 2);
+        assert!(inv.source.binds[1].read_only && inv.source.binds[1].source_in_new_root);
+        assert!(inv.as_pid2 && !inv.dry_run);
+        assert_eq!(inv.source.command.unwrap().as_slice(), [&b"/bin/sh"[..], b"-c", b"x"]);
+    }
+
+    #[test]
+    fn bare_words_end_the_options() {
+        let inv = parse(&["--mode=root", "single", "--dry-run"]).unwrap();
+        assert_eq!(inv.mode, Some(Mode::Root));
+        assert!(!inv.dry_run, "words after the first bare word are not options");
+        assert_eq!(inv.bare_words.as_slice(), [&b"single"[..], b"--dry-run"]);
+        assert!(inv.source.command.is_none());
+        let inv = parse(&["--on-failure", "poweroff", "--help", "--version"]).unwrap();
+        assert_eq!(inv.source.on_failure, Some(Policy::Poweroff));
+        assert!(inv.help && inv.version);
+        assert!(parse(&["--"]).unwrap().source.command.is_none());
+        // The kernel passes sysvinit-style flags on to the init; they are not ours.
+        let inv = parse(&["--mode=root", "-s", "--dry-run"]).unwrap();
+        assert_eq!(inv.bare_words.as_slice(), [&b"-s"[..], b"--dry-run"]);
+    }
+
+    #[test]
+    fn capacities_are_errors_not_cuts() {
+        let binds: Vec<String> = (0..17).map(|i| format!("--bind=/b{i}")).collect();
+        let refs: Vec<&str> = binds.iter().map(String::as_str).collect();
+        assert_eq!(
+            parse(&refs).err(),
+            Some("rspawn-init: --bind: '/b16': ENOSPC — more than 16 binds".to_string())
+        );
+        let words: Vec<String> =
+            std::iter::once("--".to_string()).chain((0..65).map(|i| format!("w{i}"))).collect();
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(
+            parse(&refs).err(),
+            Some("rspawn-init: command line: '--': E2BIG — more than 64 words for the init".to_string())
+        );
+    }
+
+    fn parse_as(dialect: Dialect, args: &[&str]) -> Invocation<'static> {
+        let args: Vec<&'static [u8]> =
+            args.iter().map(|a| &*Box::leak(a.as_bytes().to_vec().into_boxed_slice())).collect();
+        parse_args_as(dialect, &args).unwrap_or_else(|e| panic!("{}", rendered(&e)))
+    }
+
+    fn command(inv: &Invocation<'static>) -> Vec<String> {
+        let words = inv.source.command.as_ref().map(|c| c.as_slice()).unwrap_or_default();
+        words.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect()
+    }
+
+    #[test]
+    fn tini_letters_clustered_attached_or_apart_then_the_command() {
+        let inv = parse_as(Dialect::Tini, &["-gsvw", "-e3", "-e", "143", "-pSIGTERM", "sh", "-c", "exit 3"]);
+        let stub = inv.stub;
+        assert!(stub.signal_group && stub.warn_on_reap && !stub.pause);
+        assert_eq!((stub.verbosity, stub.parent_death_signal), (2, 15));
+        assert!(stub.remaps(3) && stub.remaps(143) && !stub.remaps(0));
+        assert_eq!(command(&inv), ["sh", "-c", "exit 3"], "the first bare word starts the command");
+        let inv = parse_as(Dialect::Tini, &["-p", "SIGKILL", "--", "-x"]);
+        assert_eq!((inv.stub.parent_death_signal, command(&inv)), (9, vec!["-x".to_string()]));
+        // Long options work under every name (docker-init --pivot-root=…).
+        let inv = parse_as(Dialect::Tini, &["--grace=5", "-g", "--pivot-root=/a", "cmd"]);
+        assert_eq!(
+            (inv.source.grace, inv.stub.signal_group, command(&inv)),
+            (Some(5), true, vec!["cmd".into()])
+        );
+        assert!(parse_as(Dialect::Tini, &["-h"]).help);
+        assert!(parse_as(Dialect::Tini, &["--version"]).version);
+    }
+
+    #[test]
+    fn catatonit_letters() {
+        let inv = parse_as(Dialect::Catatonit, &["-gP"]);
+        assert!(inv.stub.signal_group && inv.stub.pause && inv.source.command.is_none());
+        assert!(parse_as(Dialect::Catatonit, &["-V"]).version);
+        assert_eq!(command(&parse_as(Dialect::Catatonit, &["-g", "--", "sleep", "1"])), ["sleep", "1"]);
+    }
+
+    #[test]
+    fn the_same_behaviours_under_our_own_name() {
+        let inv = parse(&[
+            "--signal-group",
+            "--parent-death-signal=KILL",
+            "--remap-exit=7",
+            "--remap-exit",
+            "8",
+            "--grace=0",
+            "--pause",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        assert!(inv.stub.signal_group && inv.stub.pause && inv.stub.remaps(7) && inv.stub.remaps(8));
+        assert_eq!((inv.stub.parent_death_signal, inv.source.grace), (9, Some(0)));
+        // Under our own name a single-dash word is still the kernel's, for the real init.
+        let inv = parse(&["-g"]).unwrap();
+        assert!(!inv.stub.signal_group && inv.bare_words.as_slice() == [&b"-g"[..]]);
+    }
+}

@@ -1,0 +1,206 @@
+//! The keys rspawn-init reads from the kernel command line (`/proc/cmdline`), read only in
+//! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
+
+use crate::config::cmdline::{decimal, words, Word};
+use crate::config::key_lookup::{lookup, same};
+use crate::config::spec::{parse_bind, parse_pivot, Refusal};
+use crate::config::{Policy, Source, Words};
+use crate::initrd::root_device::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
+use crate::sys::error::{Error, Stage};
+use rustix::io::Errno;
+
+/// Largest command line read (the kernel's COMMAND_LINE_SIZE on x86 is 2048; arm64 4096).
+pub const CMDLINE_MAX: usize = 4096;
+
+/// Settings from the kernel command line beyond what a `Source` holds.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct KernelConfig<'a> {
+    pub source: Source<'a>,
+    pub root: RootParams<'a>,
+    /// `rspawn.debug`: print the plan on the console before acting on it.
+    pub debug: bool,
+    /// `quiet`: notices go to the kernel log only, as the kernel's own do.
+    pub quiet: bool,
+}
+
+/// Parses the words of the command line; unknown words belong to the kernel or the real init.
+/// Repeated keys: the last wins, as bootloaders append; binds accumulate.
+#[inline(never)]
+pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_>> {
+    let mut config = KernelConfig::default();
+    for word in words(cmdline) {
+        let word =
+            word.map_err(|r| Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint))?;
+        let parsed = Word::parse(word);
+        apply_word(&mut config, parsed)
+            .map_err(|r| Error::usage(Stage::ReadKernelCmdline, word, r.errno, r.hint))?;
+    }
+    Ok(config)
+}
+
+/// The keys read; any other word belongs to the kernel or the real init.
+#[derive(Clone, Copy)]
+enum Key {
+    PivotRoot,
+    Bind,
+    BindReadOnly,
+    OnFailure,
+    Debug,
+    Quiet,
+    Init,
+    Ostree,
+    Root,
+    RootFsType,
+    RootFlags,
+    ReadOnly,
+    ReadWrite,
+    RootWait,
+    RootDelay,
+    Grace,
+}
+
+const KEYS: [(&str, Key); 16] = [
+    ("rspawn.pivot_root", Key::PivotRoot),
+    ("rspawn.bind", Key::Bind),
+    ("rspawn.bind_ro", Key::BindReadOnly),
+    (ON_FAILURE, Key::OnFailure),
+    ("rspawn.debug", Key::Debug),
+    ("quiet", Key::Quiet),
+    ("init", Key::Init),
+    ("ostree", Key::Ostree),
+    ("root", Key::Root),
+    ("rootfstype", Key::RootFsType),
+    ("rootflags", Key::RootFlags),
+    ("ro", Key::ReadOnly),
+    ("rw", Key::ReadWrite),
+    ("rootwait", Key::RootWait),
+    ("rootdelay", Key::RootDelay),
+    ("rspawn.grace", Key::Grace),
+];
+
+const ON_FAILURE: &str = "rspawn.on_failure";
+
+#[inline(never)]
+fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
+    let source = &mut config.source;
+    let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
+    let Some(key) = lookup(&KEYS, word.key) else {
+        return match word.key.starts_with(b"rspawn.") {
+            true => invalid("unknown rspawn. key; see the README"),
+            false => Ok(()),
+        };
+    };
+    match (key, word.value) {
+        (Key::Debug, _) => config.debug = true,
+        (Key::Quiet, _) => config.quiet = true,
+        (Key::ReadOnly, None) => config.root.read_write = false,
+        (Key::ReadWrite, None) => config.root.read_write = true,
+        (Key::RootWait, None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
+        (Key::PivotRoot | Key::Bind | Key::BindReadOnly | Key::OnFailure | Key::Grace, None) => {
+            return invalid("this rspawn. key needs a value")
+        }
+        // The kernel's own flags and keys with a value it does not expect are not ours to judge.
+        (_, None) | (Key::ReadOnly | Key::ReadWrite, Some(_)) => {}
+        (Key::PivotRoot, Some(value)) => source.pivot = Some(parse_pivot(value)?),
+        (Key::Bind | Key::BindReadOnly, Some(value)) => {
+            let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
+            let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
+            source.binds.push(bind).map_err(|_| full)?;
+        }
+        (Key::OnFailure, Some(value)) => match Policy::from_name(value) {
+            Some(policy) => source.on_failure = Some(policy),
+            None => return invalid("unknown policy; known: emergency, reboot, poweroff, halt, continue"),
+        },
+        (Key::Init, Some(value)) => {
+            if value.first() != Some(&b'/') {
+                return invalid("init= must be an absolute path");
+            }
+            let mut command = Words::new();
+            let _ = command.push(value);
+            source.command = Some(command);
+        }
+        (Key::Ostree, Some(value)) => {
+            if value.first() != Some(&b'/') {
+                return invalid("ostree= must be an absolute path");
+            }
+            source.ostree = Some(value);
+        }
+        (Key::Root, Some(value)) => {
+            (config.root.device, config.root.given) = (Some(parse_root_device(value)?), value)
+        }
+        (Key::RootFsType, Some(value)) => config.root.fstype = Some(value),
+        (Key::RootFlags, Some(value)) => config.root.flags = Some(value),
+        (Key::RootWait, Some(value)) => config.root.wait_seconds = Some(parse_seconds(value)?),
+        (Key::RootDelay, Some(value)) => config.root.delay_seconds = parse_seconds(value)?,
+        (Key::Grace, Some(value)) => source.grace = Some(parse_seconds(value)?),
+    }
+    Ok(())
+}
+
+/// The failure policy alone, for when the rest of the command line was refused: the user's
+/// choice still decides what happens next.
+pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
+    words(cmdline)
+        .filter_map(|word| word.ok().map(Word::parse))
+        .filter(|word| same(word.key, ON_FAILURE.as_bytes()))
+        .filter_map(|word| word.value.and_then(Policy::from_name))
+        .last()
+}
+
+/// Seconds as a decimal number, at most a day.
+pub fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
+    let bad = Refusal { errno: Errno::INVAL, hint: "expected whole seconds (0 to 86400)" };
+    decimal(value).filter(|s| *s <= 86_400).ok_or(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_our_keys_and_ignores_the_kernels() {
+        let line = b"BOOT_IMAGE=/vmlinuz root=LABEL=os ro quiet rspawn.pivot_root=\"/new:/old\" \
+            rspawn.bind=/a rspawn.bind_ro=+/b:/c init=/lib/systemd/systemd rspawn.on_failure=poweroff \
+            ostree=/ostree/boot.1/os/abc/0 rspawn.debug\n";
+        let config = parse_kernel_cmdline(line).unwrap();
+        let source = &config.source;
+        assert_eq!(source.pivot.unwrap().old, Some(&b"/old"[..]));
+        assert_eq!(source.binds.len(), 2);
+        assert!(source.binds[1].read_only && source.binds[1].source_in_new_root);
+        assert_eq!(source.command.as_ref().unwrap().as_slice(), [&b"/lib/systemd/systemd"[..]]);
+        assert_eq!(source.on_failure, Some(Policy::Poweroff));
+        assert_eq!(source.ostree, Some(&b"/ostree/boot.1/os/abc/0"[..]));
+        assert!(config.debug && config.quiet);
+        assert!(!parse_kernel_cmdline(b"root=/dev/vda").unwrap().quiet);
+        assert!(matches!(config.root.device, Some(crate::initrd::root_device::RootDevice::Label(b"os"))));
+        assert!(!config.root.read_write);
+        let root = parse_kernel_cmdline(
+            b"root=\"UUID=AB-cd\" rootfstype=ext4 rootflags=noatime rw rootwait rootdelay=3",
+        )
+        .unwrap()
+        .root;
+        assert!(matches!(root.device, Some(crate::initrd::root_device::RootDevice::Uuid(b"AB-cd"))));
+        assert_eq!((root.fstype, root.flags), (Some(&b"ext4"[..]), Some(&b"noatime"[..])));
+        assert_eq!(
+            (root.read_write, root.wait_seconds, root.delay_seconds),
+            (true, Some(ROOTWAIT_DEFAULT_SECONDS), 3)
+        );
+        assert_eq!(parse_kernel_cmdline(b"rootwait=7").unwrap().root.wait_seconds, Some(7));
+    }
+
+    #[test]
+    fn the_grace_of_a_machine_stub() {
+        assert_eq!(parse_kernel_cmdline(b"quiet rspawn.grace=10").unwrap().source.grace, Some(10));
+        assert_eq!(parse_kernel_cmdline(b"quiet").unwrap().source.grace, None);
+    }
+
+    #[test]
+    fn the_policy_is_found_in_a_refused_line() {
+        assert_eq!(
+            failure_policy(b"rspawn.pivot_root=bad rspawn.on_failure=poweroff x=\"y"),
+            Some(Policy::Poweroff)
+        );
+        assert_eq!(failure_policy(b"rspawn.on_failure=nonsense"), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Stage 1, reading the configuration: argv (`args`, `stub_options`), the kernel command line
+//! (`cmdline`, `kernel_config`), the settings file (`settings`), the pivot and bind specs (`spec`),
+//! combined by `sources` into the `Config` this file defines. Pure parsing except `sources`,
+//! which reads the two files.
+//!
+//! The configuration model: what each source says, and how the sources combine (later wins:
+//! settings file, then kernel command line, then argv).
+
+pub mod args;
+pub mod cmdline;
+pub mod help;
+pub mod kernel_config;
+pub mod key_lookup;
+pub mod settings;
+pub mod sources;
+pub mod spec;
+pub mod stub_options;
+
+use crate::config::spec::{BindSpec, PivotSpec};
+
+/// Most binds one source may give.
+pub const MAX_BINDS: usize = 16;
+/// Most words in the init's command (path included) or in argv.
+pub const MAX_WORDS: usize = 64;
+
+/// Where the init runs; decides the tree and the switch (SPEC §1).
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Initrd,
+    Root,
+    Container,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Initrd => "initrd",
+            Mode::Root => "root",
+            Mode::Container => "container",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        [Mode::Initrd, Mode::Root, Mode::Container].into_iter().find(|m| m.name().as_bytes() == name)
+    }
+}
+
+/// What PID 1 of a machine does after a failure was rolled back (SPEC §5).
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub enum Policy {
+    #[default]
+    Emergency,
+    Reboot,
+    Poweroff,
+    Halt,
+    Continue,
+}
+
+impl Policy {
+    /// Every policy, in the order of their names in `--help`.
+    pub const ALL: [Policy; 5] =
+        [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Emergency => "emergency",
+            Policy::Reboot => "reboot",
+            Policy::Poweroff => "poweroff",
+            Policy::Halt => "halt",
+            Policy::Continue => "continue",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name().as_bytes() == name)
+    }
+}
+
+/// A command to run: the path first, then its arguments.
+pub type Words<'a> = heapless::Vec<&'a [u8], MAX_WORDS>;
+
+/// What one configuration source says; `None`/empty means "not set here".
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Source<'a> {
+    pub pivot: Option<PivotSpec<'a>>,
+    /// Binds replace those of earlier sources as a whole, as nspawn's command line replaces the
+    /// settings file's.
+    pub binds: heapless::Vec<BindSpec<'a>, MAX_BINDS>,
+    pub command: Option<Words<'a>>,
+    pub on_failure: Option<Policy>,
+    pub ostree: Option<&'a [u8]>,
+    /// `--grace=`, `rspawn.grace=`: seconds between SIGTERM and SIGKILL to every other process.
+    pub grace: Option<u32>,
+}
+
+/// The combined configuration the planner works from.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Config<'a> {
+    pub pivot: Option<PivotSpec<'a>>,
+    pub binds: heapless::Vec<BindSpec<'a>, MAX_BINDS>,
+    /// The init and its arguments when a source named one; else the default search applies.
+    pub command: Option<Words<'a>>,
+    /// Words passed on to the init after its own arguments (the kernel's leftovers).
+    pub leftovers: Words<'a>,
+    pub on_failure: Policy,
+    pub ostree: Option<&'a [u8]>,
+    /// Where a bare INIT name is looked up: the environment's `PATH`, else the default.
+    pub search_path: Option<&'a [u8]>,
+    /// The kernel command line's root= and friends (initrd mode).
+    pub root: crate::initrd::root_device::RootParams<'a>,
+    /// `rspawn.debug`: print the plan before acting.
+    pub debug: bool,
+    /// The stub's clean stop: seconds between SIGTERM and SIGKILL to every other process.
+    pub grace: Option<u32>,
+}
+
+impl<'a> Config<'a> {
+    /// Applies `source` over what is set so far.
+    pub fn apply(&mut self, source: Source<'a>) {
+        if source.pivot.is_some() {
+            self.pivot = source.pivot;
+        }
+        if !source.binds.is_empty() {
+            self.binds = source.binds;
+        }
+        if source.command.is_some() {
+            self.command = source.command;
+        }
+        if let Some(policy) = source.on_failure {
+            self.on_failure = policy;
+        }
+        if source.ostree.is_some() {
+            self.ostree = source.ostree;
+        }
+        if source.grace.is_some() {
+            self.grace = source.grace;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::spec::{parse_bind, parse_pivot};
+
+    #[test]
+    fn later_sources_win() {
+        let mut config = Config::default();
+        let mut settings = Source { pivot: Some(parse_pivot(b"/a:/old").unwrap()), ..Source::default() };
+        settings.binds.push(parse_bind(b"/x", false).unwrap()).unwrap();
+        settings.on_failure = Some(Policy::Halt);
+        config.apply(settings);
+        let cmdline = Source { pivot: Some(parse_pivot(b"/b").unwrap()), ..Source::default() };
+        config.apply(cmdline);
+        assert_eq!(config.pivot, Some(parse_pivot(b"/b").unwrap()));
+        assert_eq!(config.binds.len(), 1, "a source without binds keeps the earlier ones");
+        assert_eq!(config.on_failure, Policy::Halt);
+        let mut argv = Source::default();
+        argv.binds.push(parse_bind(b"/y", true).unwrap()).unwrap();
+        config.apply(argv);
+        assert_eq!(config.binds[0].source, b"/y");
+        assert_eq!(config.binds.len(), 1);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for policy in Policy::ALL {
+            assert_eq!(Policy::from_name(policy.name().as_bytes()), Some(policy));
+        }
+        for mode in [Mode::Initrd, Mode::Root, Mode::Container] {
+            assert_eq!(Mode::from_name(mode.name().as_bytes()), Some(mode));
+        }
+        assert_eq!(Policy::from_name(b"panic"), None);
+        assert_eq!(Mode::from_name(b"vm"), None);
+    }
+}

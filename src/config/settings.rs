@@ -1,0 +1,357 @@
+//! The settings file `/etc/rspawn-init.conf`, in systemd-nspawn's `.nspawn` syntax:
+//! `[Exec] PivotRoot=`, `Parameters=`; `[Files] Bind=`, `BindReadOnly=`.
+//!
+//! Read as nspawn 252 reads it (checked side by side with `systemd-nspawn --settings=trusted`):
+//! `Parameters=` words are split and unquoted as systemd's `config_parse_strv` does, and each
+//! `Parameters=` line adds its words to those before it (an empty one resets). Where nspawn
+//! would warn and go on (an unterminated quote) or join lines (a trailing backslash), the line
+//! is refused instead, so the file never means something other than what nspawn reads.
+
+use crate::config::key_lookup::lookup;
+use crate::config::spec::{parse_bind, parse_pivot, Refusal};
+use crate::config::{Source, Words, MAX_WORDS};
+use crate::sys::error::{Error, Stage};
+use rustix::io::Errno;
+
+/// Where the file is looked for, in the starting root.
+pub const SETTINGS_PATH: &str = "/etc/rspawn-init.conf";
+/// Largest settings file read.
+pub const SETTINGS_MAX: usize = 16 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    None,
+    Exec,
+    Files,
+    /// A section nspawn knows and rspawn-init has no use for (e.g. `[Network]`): skipped whole.
+    Foreign,
+}
+
+/// The sections read; `[Network]` is one nspawn defines that carries nothing for a pivot.
+const SECTIONS: [(&str, Section); 3] =
+    [("Exec", Section::Exec), ("Files", Section::Files), ("Network", Section::Foreign)];
+
+#[derive(Clone, Copy)]
+enum Key {
+    PivotRoot,
+    Parameters,
+    Bind,
+    BindReadOnly,
+}
+
+const KEYS: [(&str, Key); 4] = [
+    ("PivotRoot", Key::PivotRoot),
+    ("Parameters", Key::Parameters),
+    ("Bind", Key::Bind),
+    ("BindReadOnly", Key::BindReadOnly),
+];
+
+/// Parses the whole file; the first bad line is refused with its number and text. `Parameters=`
+/// words are unquoted in place, so the words borrow the rewritten buffer.
+#[inline(never)]
+pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
+    let mut source = Source::default();
+    let mut section = Section::None;
+    for (index, raw) in text.split_mut(|&b| b == b'\n').enumerate() {
+        let line = trim_mut(raw);
+        let number = index + 1;
+        if line.is_empty() || line.starts_with(b"#") || line.starts_with(b";") {
+            continue;
+        }
+        // nspawn joins the next line to one ending in a backslash (unless it is doubled, or
+        // followed by blanks: corners not worth telling apart here).
+        let refused = if line.ends_with(b"\\") {
+            refusal("a trailing \\ continues the line in nspawn; join the lines")
+        } else if let Some(name) = line.strip_prefix(b"[") {
+            let known = name.strip_suffix(b"]").map(|name| lookup(&SECTIONS, name));
+            match known {
+                Some(Some(known)) => {
+                    section = known;
+                    continue;
+                }
+                Some(None) => refusal("unknown section; known: [Exec], [Files], [Network]"),
+                None => refusal("unterminated section header"),
+            }
+        } else if section == Section::Foreign {
+            continue;
+        } else {
+            match apply_line(&mut source, section, line) {
+                Ok(()) => continue,
+                Err((line, refused)) => return Err(line_error(number, line, refused)),
+            }
+        };
+        return Err(line_error(number, line, refused));
+    }
+    Ok(source)
+}
+
+/// `bytes` without leading and trailing ASCII whitespace, still writable.
+fn trim_mut(bytes: &mut [u8]) -> &mut [u8] {
+    let trimmed = bytes.trim_ascii();
+    let (start, len) = (trimmed.as_ptr() as usize - bytes.as_ptr() as usize, trimmed.len());
+    bytes.get_mut(start..start + len).unwrap_or_default()
+}
+
+/// One `Key=Value` line of `section`, applied to `source`; refused with the line as written.
+#[inline(never)]
+fn apply_line<'a>(
+    source: &mut Source<'a>,
+    section: Section,
+    line: &'a mut [u8],
+) -> Result<(), (&'a [u8], Refusal)> {
+    let Some((key, value_at)) = split_assignment(line) else {
+        return Err((line, refusal("expected Key=Value or [Section]")));
+    };
+    let key = lookup(&KEYS, key);
+    if section == Section::Exec && matches!(key, Some(Key::Parameters)) {
+        // nspawn's value is a C string: a NUL ends it.
+        let end = value_at + line.get(value_at..).unwrap_or_default().iter().take_while(|&&b| b != 0).count();
+        // Checked before anything is rewritten, so a refused line is quoted as written.
+        let given = source.command.as_ref().map_or(0, |words| words.len());
+        if let Err(refused) = parameters(line.get_mut(value_at..end).unwrap_or_default(), None, given) {
+            return Err((line, refused));
+        }
+        let value = line.get_mut(value_at..end).unwrap_or_default();
+        if value.is_empty() {
+            source.command = None;
+        } else {
+            let _ = parameters(value, Some(source.command.get_or_insert_with(Words::new)), given);
+        }
+        return Ok(());
+    }
+    let line: &'a [u8] = line;
+    let value = line.get(value_at..).unwrap_or_default();
+    apply_key(source, section, key, value).map_err(|refused| (line, refused))
+}
+
+fn refusal(hint: &'static str) -> Refusal {
+    Refusal { errno: Errno::INVAL, hint }
+}
+
+/// The key (trimmed) and where the value (trimmed) starts, of a `Key=Value` line.
+fn split_assignment(line: &[u8]) -> Option<(&[u8], usize)> {
+    let at = line.iter().position(|&b| b == b'=')?;
+    let key = line.get(..at)?.trim_ascii();
+    let value = line.get(at + 1..)?;
+    let value_at = line.len() - value.trim_ascii_start().len();
+    (!key.is_empty()).then_some((key, value_at))
+}
+
+#[inline(never)]
+fn apply_key<'a>(
+    source: &mut Source<'a>,
+    section: Section,
+    key: Option<Key>,
+    value: &'a [u8],
+) -> Result<(), Refusal> {
+    match (section, key) {
+        (Section::Exec, Some(Key::PivotRoot)) => source.pivot = Some(parse_pivot(value)?),
+        (Section::Files, Some(key @ (Key::Bind | Key::BindReadOnly))) => {
+            let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
+            source
+                .binds
+                .push(bind)
+                .map_err(|_| Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" })?;
+        }
+        (Section::None, _) => return Err(refusal("key outside a section; put it under [Exec] or [Files]")),
+        _ => {
+            return Err(refusal(
+                "unknown key; known: [Exec] PivotRoot= Parameters=, [Files] Bind= BindReadOnly=",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// A word of `Parameters=`: where its text starts and ends, and its length once unquoted.
+struct Word {
+    start: usize,
+    end: usize,
+    len: usize,
+}
+
+/// The next word of `text`, as systemd's `extract_first_word` with `EXTRACT_UNQUOTE |
+/// EXTRACT_RETAIN_ESCAPE` (what `config_parse_strv` passes for nspawn's `Parameters=`): blanks
+/// (systemd's WHITESPACE) split words outside quotes; `'…'` and
+/// `"…"` group, anywhere in a word, and are removed; a backslash is an ordinary byte. With
+/// `write`, the unquoted word is written over its own text from `start` on (never ahead of
+/// what is read).
+fn next_word(text: &mut [u8], write: bool) -> Result<Option<Word>, Refusal> {
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r');
+    let Some(start) = text.iter().position(|&b| !blank(b)) else { return Ok(None) };
+    let (mut quote, mut end, mut len) = (0, start, 0);
+    while let Some(&byte) = text.get(end) {
+        if quote == 0 && blank(byte) {
+            break;
+        }
+        end += 1;
+        if byte == quote {
+            quote = 0;
+        } else if quote == 0 && matches!(byte, b'\'' | b'"') {
+            quote = byte;
+        } else {
+            if let Some(slot) = text.get_mut(start + len).filter(|_| write) {
+                *slot = byte;
+            }
+            len += 1;
+        }
+    }
+    match quote {
+        0 => Ok(Some(Word { start, end, len })),
+        _ => Err(refusal("unterminated quote")),
+    }
+}
+
+/// The words of a `Parameters=` value after the `given` ones of earlier lines: only checked
+/// (quotes closed, at most 64 words in all) without `words`; with them, unquoted in place and
+/// added.
+fn parameters<'v>(
+    mut value: &'v mut [u8],
+    mut words: Option<&mut Words<'v>>,
+    given: usize,
+) -> Result<(), Refusal> {
+    let mut count = given;
+    while let Some(word) = next_word(value, words.is_some())? {
+        count += 1;
+        if count > MAX_WORDS {
+            return Err(Refusal { errno: Errno::TOOBIG, hint: "more than 64 words in Parameters=" });
+        }
+        let (text, rest) = core::mem::take(&mut value).split_at_mut(word.end);
+        value = rest;
+        if let Some(words) = words.as_deref_mut() {
+            let text: &'v [u8] = text;
+            let _ = words.push(text.get(word.start..word.start + word.len).unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+fn line_error(number: usize, line: &[u8], refusal: Refusal) -> Error<'_> {
+    let number = u32::try_from(number).unwrap_or(u32::MAX);
+    Error { settings_line: number, ..Error::usage(Stage::ReadSettings, line, refusal.errno, refusal.hint) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::error::rendered;
+
+    /// The command a settings file gives (None: not set), or its refusal line.
+    type Parsed = Result<Option<Vec<String>>, String>;
+
+    /// The words of the `Parameters=` lines of `text`, or the refusal line.
+    fn parameters(text: &str) -> Parsed {
+        let mut buf = text.as_bytes().to_vec();
+        let source = parse_settings(&mut buf).map_err(|e| rendered(&e))?;
+        let text = |w: &&[u8]| String::from_utf8(w.to_vec()).unwrap();
+        Ok(source.command.map(|words| words.iter().map(text).collect()))
+    }
+
+    fn words(list: &[&str]) -> Parsed {
+        Ok(Some(list.iter().map(|w| w.to_string()).collect()))
+    }
+
+    #[test]
+    fn reads_nspawn_syntax() {
+        let mut text = b"# comment\n; also\n[Exec]\nPivotRoot = /ostree/deploy/os/deploy/abc.0:/sysroot\n\
+            Parameters=/sbin/init \"--log level\" quiet\n\n[Network]\nPrivate=yes\n[Files]\n\
+            Bind=+/sysroot/ostree/deploy/os/var:/var\nBindReadOnly=/etc/resolv.conf\n"
+            .to_vec();
+        let source = parse_settings(&mut text).unwrap();
+        let pivot = source.pivot.unwrap();
+        assert_eq!((pivot.new, pivot.old), (&b"/ostree/deploy/os/deploy/abc.0"[..], Some(&b"/sysroot"[..])));
+        let command = source.command.unwrap();
+        assert_eq!(command.as_slice(), [&b"/sbin/init"[..], b"--log level", b"quiet"]);
+        assert_eq!(source.binds.len(), 2);
+        assert!(source.binds[0].source_in_new_root && !source.binds[0].read_only);
+        assert!(source.binds[1].read_only);
+    }
+
+    #[test]
+    fn later_pivot_lines_win() {
+        let mut text = b"[Exec]\nPivotRoot=/a\nPivotRoot=/b\n".to_vec();
+        assert_eq!(parse_settings(&mut text).unwrap().pivot.unwrap().new, b"/b");
+    }
+
+    /// Each row was run through systemd-nspawn 252 (`--settings=trusted`, `Boot=no`) and the
+    /// arguments its payload printed are the expected words.
+    #[test]
+    fn parameters_are_split_and_unquoted_as_nspawn_does() {
+        let cases: &[(&str, Parsed)] = &[
+            (
+                "Parameters=/show 'a b' \"c d\" x\"y z\"w \"\" ''",
+                words(&["/show", "a b", "c d", "xy zw", "", ""]),
+            ),
+            ("Parameters=/show e\\ f", words(&["/show", "e\\", "f"])),
+            ("Parameters=/show a\\\\b c\\d", words(&["/show", "a\\\\b", "c\\d"])),
+            ("Parameters=/show 'a\"b' \"c'd\"", words(&["/show", "a\"b", "c'd"])),
+            ("Parameters=/show a'b c'd \"\"e", words(&["/show", "ab cd", "e"])),
+            ("Parameters=/show tab\tsep  multi   space", words(&["/show", "tab", "sep", "multi", "space"])),
+            ("Parameters = /show  spaced  ", words(&["/show", "spaced"])),
+            ("Parameters=/show a#b ;c", words(&["/show", "a#b", ";c"])),
+            ("Parameters=/show one\nParameters=two three", words(&["/show", "one", "two", "three"])),
+            ("Parameters=/show one\nParameters=\nParameters=/show two", words(&["/show", "two"])),
+            ("Parameters=/show one\nParameters=", Ok(None)),
+            ("Parameters=   ", Ok(None)),
+            ("# comment \\\nParameters=/show x", words(&["/show", "x"])),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(&parameters(&format!("[Exec]\n{body}\n")), expected, "{body:?}");
+        }
+    }
+
+    /// nspawn warns and keeps the words before a bad quote, or joins a line ending in `\` with the
+    /// next: both are refused here, naming the line as written.
+    #[test]
+    fn what_nspawn_reads_otherwise_is_refused_quoted_as_written() {
+        let refused = |body: &str| parameters(&format!("[Exec]\n{body}\n")).unwrap_err();
+        let prefix = "rspawn-init: read settings: /etc/rspawn-init.conf:2: ";
+        assert_eq!(
+            refused("Parameters=/show 'a b' \"c"),
+            format!("{prefix}'Parameters=/show 'a b' \"c': EINVAL — unterminated quote"),
+        );
+        assert_eq!(
+            refused("Parameters=/show \"q\\\"r\" s"),
+            format!("{prefix}'Parameters=/show \"q\\\"r\" s': EINVAL — unterminated quote")
+        );
+        assert_eq!(
+            refused("Parameters=/show one \\"),
+            format!("{prefix}'Parameters=/show one \\': EINVAL — a trailing \\ continues the line in nspawn; join the lines")
+        );
+        assert!(refused("PivotRoot=/a\\").contains("a trailing \\ continues the line"));
+        // nspawn reads these two literally (the backslash is doubled, or blanks follow it); they
+        // are refused too rather than told apart.
+        assert!(refused("Parameters=/show x\\   ").contains("a trailing \\ continues the line"));
+        assert!(refused("Parameters=/show one\\\\").contains("a trailing \\ continues the line"));
+        assert!(refused("Parameters=/show 'a\0b'").contains("unterminated quote"));
+        // A NUL ends the value, as it ends nspawn's C string.
+        assert_eq!(parameters("[Exec]\nParameters=/show a\0 /evil\n"), words(&["/show", "a"]));
+        assert_eq!(parameters("[Exec]\nParameters=/show\nParameters=\0/evil\n"), Ok(None));
+    }
+
+    #[test]
+    fn words_beyond_64_are_refused_across_lines() {
+        let sixty: String = (0..60).map(|i| format!(" w{i}")).collect();
+        assert_eq!(
+            parameters(&format!("[Exec]\nParameters=/init{sixty} a b c\n")).unwrap().unwrap().len(),
+            64
+        );
+        let error =
+            parameters(&format!("[Exec]\nParameters=/init{sixty}\nParameters=a b c d\n")).unwrap_err();
+        assert!(error.contains(":3: 'Parameters=a b c d': E2BIG — more than 64 words"), "{error}");
+    }
+
+    #[test]
+    fn too_many_binds_are_refused() {
+        let text: String = std::iter::once("[Files]\n".to_string())
+            .chain((0..17).map(|i| format!("Bind=/b{i}\n")))
+            .collect();
+        let mut text = text.into_bytes();
+        let error = parse_settings(&mut text).unwrap_err();
+        assert!(
+            rendered(&error).contains(":18: 'Bind=/b16': ENOSPC — more than 16 binds"),
+            "{}",
+            rendered(&error)
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Where the configuration comes from, later winning (SPEC §3): the settings file, the kernel
+//! command line (initrd and root modes), argv, and what OSTree's `ostree=` stands for.
+
+use crate::act::host;
+use crate::config::args;
+use crate::config::kernel_config;
+use crate::config::settings;
+use crate::config::{Config, Mode, Source};
+use crate::pid1::failure_policy as failure;
+use crate::sys::error::{Error, Stage};
+use crate::sys::log::{self, Line};
+use crate::sys::small_file as files;
+use rustix::io::Errno;
+
+/// The configuration from every source the mode allows, later winning.
+#[inline(never)]
+pub fn gather_config<'a>(
+    mode: Mode,
+    invocation: args::Invocation<'a>,
+    settings_buf: &'a mut [u8],
+    cmdline_buf: &'a mut [u8],
+) -> Result<Config<'a>, Error<'a>> {
+    let mut config = Config::default();
+    config.apply(read_settings(settings_buf)?);
+    if mode != Mode::Container {
+        let kernel = read_kernel_cmdline(cmdline_buf)?;
+        config.apply(kernel.source);
+        (config.root, config.debug) = (kernel.root, kernel.debug);
+        log::set_quiet(kernel.quiet);
+    }
+    config.apply(invocation.source);
+    failure::set_policy(config.on_failure);
+    if config.ostree.is_some() && config.pivot.is_some() {
+        let mut line = Line::prefixed();
+        line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
+        log::notice(&mut line);
+    }
+    // Bare words are the command in a container, the kernel's leftovers for a machine's init.
+    if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
+        let first = invocation.bare_words.first().copied().unwrap_or_default();
+        if first.starts_with(b"-") {
+            // No kernel passes words to a container's init: this is a mistyped option.
+            return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, "unknown option; see --help"));
+        }
+        config.command = Some(invocation.bare_words);
+    } else {
+        config.leftovers = invocation.bare_words;
+    }
+    Ok(config)
+}
+
+/// The settings file of the starting root; absent is fine.
+fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
+    match files::read_small_file(c"/etc/rspawn-init.conf", buf) {
+        Ok(text) => settings::parse_settings(text),
+        Err(Errno::NOENT) => Ok(Source::default()),
+        Err(errno) => {
+            let hint = "the settings file must be a readable text file of at most 16 KiB";
+            Err(Error::failure(Stage::ReadSettings, settings::SETTINGS_PATH.as_bytes(), errno, hint))
+        }
+    }
+}
+
+/// The kernel command line, with /proc mounted first when the kernel started us bare.
+fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>, Error<'_>> {
+    if !host::is_mount_point(c"/proc") {
+        use rustix::mount::MountFlags;
+        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None).map_err(|errno| {
+            Error::failure(Stage::Mount, b"/proc", errno, "the kernel command line is read from /proc")
+        })?;
+    }
+    let hint = "the kernel command line must fit in 4096 bytes";
+    let text = files::read_small_file(c"/proc/cmdline", buf)
+        .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
+    kernel_config::parse_kernel_cmdline(text).inspect_err(|_| {
+        if let Some(policy) = kernel_config::failure_policy(text) {
+            failure::set_policy(policy);
+        }
+    })
+}

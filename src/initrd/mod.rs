@@ -1,0 +1,65 @@
+//! initrd mode's preparation, before planning: API file systems (this file), the baked-in
+//! modules (`modules`), and the real root found without udev (`root_device`, `superblock`,
+//! `partition_table`) and mounted at /sysroot.
+//!
+//! initrd mode's preparation: the API file systems of the initramfs, the baked-in modules,
+//! and the real root mounted at `/sysroot`.
+
+pub mod modules;
+pub mod partition_table;
+pub mod root_device;
+pub mod superblock;
+
+use crate::initrd::root_device::{find_root_device, mount_root, RootParams};
+use crate::sys::error::{Error, Stage};
+use rustix::fs::{mkdirat, Mode, CWD};
+use rustix::io::Errno;
+use rustix::mount::MountFlags;
+
+/// Where the real root is mounted before the pivot spec is applied inside it.
+pub const SYSROOT: &[u8] = b"/sysroot";
+
+/// The initramfs's API file systems: (path, type, flags, data).
+const EARLY_MOUNTS: [(&core::ffi::CStr, &core::ffi::CStr, MountFlags, &core::ffi::CStr); 4] = [
+    (c"/proc", c"proc", MountFlags::NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC), c""),
+    (c"/sys", c"sysfs", MountFlags::NOSUID.union(MountFlags::NODEV).union(MountFlags::NOEXEC), c""),
+    (c"/dev", c"devtmpfs", MountFlags::NOSUID, c"mode=0755"),
+    (c"/run", c"tmpfs", MountFlags::NOSUID.union(MountFlags::NODEV), c"mode=0755"),
+];
+
+/// Mounts what is not mounted yet; the kernel may have mounted devtmpfs already.
+pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
+    for (path, fstype, flags, data) in EARLY_MOUNTS {
+        if crate::act::host::is_mount_point(path) {
+            continue;
+        }
+        match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(errno) => {
+                return Err(Error::failure(
+                    Stage::Mkdir,
+                    path.to_bytes(),
+                    errno,
+                    "the initramfs root must be writable",
+                ))
+            }
+        }
+        rustix::mount::mount(fstype, path, fstype, flags, Some(data)).map_err(|errno| {
+            Error::failure(Stage::Mount, path.to_bytes(), errno, "the kernel lacks this file system")
+        })?;
+    }
+    Ok(())
+}
+
+/// Finds the root device and mounts it at /sysroot.
+#[inline(never)]
+pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
+    let (device, fstype) = find_root_device(params)?;
+    match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(errno) => {
+            return Err(Error::failure(Stage::Mkdir, SYSROOT, errno, "the initramfs root must be writable"))
+        }
+    }
+    mount_root(&device, fstype, params)
+}

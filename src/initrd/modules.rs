@@ -1,0 +1,68 @@
+//! Loads the kernel modules the initramfs builder baked in, in its order, before the root is
+//! looked up. An already loaded or built-in module is not an error.
+
+use crate::sys::error::{Error, Stage};
+use crate::sys::log::notice;
+use crate::sys::path::Path;
+use crate::sys::small_file::read_small_file;
+
+/// Longest module path (`/lib/modules/VERSION/…/NAME.ko`): far below PATH_MAX.
+type ModulePath = Path<512>;
+use rustix::fs::{openat, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+/// The builder's list: one absolute module path a line, dependencies first; a leading `?` marks a
+/// module reached only as a soft dependency, whose failure is reported and passed over (as
+/// modprobe ignores errors from soft dependencies).
+pub const MODULE_LIST: &core::ffi::CStr = c"/etc/rspawn-init/modules";
+
+/// Longest module list read.
+pub const MODULE_LIST_MAX: usize = 8192;
+
+/// Loads every module of the list; a missing list means there is nothing to load.
+#[inline(never)]
+pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
+    let list = match read_small_file(MODULE_LIST, list_buf) {
+        Ok(list) => list,
+        Err(Errno::NOENT) => return Ok(0),
+        Err(errno) => {
+            return Err(Error::failure(
+                Stage::LoadModules,
+                MODULE_LIST.to_bytes(),
+                errno,
+                "the module list is unreadable",
+            ))
+        }
+    };
+    let mut loaded = 0;
+    for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
+        match line.strip_prefix(b"?") {
+            Some(optional) => match load_module(optional) {
+                Ok(()) => loaded += 1,
+                Err(error) => {
+                    let mut line = error.render();
+                    line.bytes(b" (a soft dependency: going on without it)");
+                    notice(&mut line);
+                }
+            },
+            None => {
+                load_module(line)?;
+                loaded += 1;
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
+    let fail = |errno| {
+        Error::failure(Stage::LoadModules, path, errno, "the module does not fit this kernel or is damaged")
+    };
+    let file = ModulePath::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
+    let fd = openat(CWD, file.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;
+    match rustix::system::finit_module(&fd, c"", 0) {
+        // Already loaded, or built into this kernel.
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(errno) => Err(fail(errno)),
+    }
+}

@@ -1,0 +1,297 @@
+//! `root=` without udev or libblkid: `/dev/NAME`, `UUID=`, `LABEL=` or `PARTUUID=`, found by
+//! reading `/sys/class/block` and the devices' own superblocks and partition tables, waiting
+//! (polling, bounded) for the device to appear, then mounted at `/sysroot`.
+
+use crate::config::spec::Refusal;
+use crate::initrd::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
+use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
+use crate::sys::error::{Error, Stage};
+use crate::sys::path::DevicePath as Path;
+use crate::sys::small_file::read_small_file;
+use rustix::fd::OwnedFd;
+use rustix::fs::{openat, Mode, OFlags, CWD};
+use rustix::io::Errno;
+
+/// `rootwait` without a number waits this long (the kernel waits forever; PID 1 should not).
+pub const ROOTWAIT_DEFAULT_SECONDS: u32 = 60;
+/// Without `rootwait`, drivers loaded just now still get this long to show the device.
+const DEFAULT_WAIT_SECONDS: u32 = 5;
+/// Looks for the device every millisecond for this long: the disk of a driver loaded just now
+/// usually appears within tens of milliseconds, and every millisecond of lateness is boot time.
+const FAST_POLL_MS: u32 = 200;
+/// Then the pauses double up to this, so a slow disk is not scanned in a busy loop.
+const POLL_MAX_MS: u32 = 50;
+
+/// How `root=` names the device.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RootDevice<'a> {
+    Path(&'a [u8]),
+    Uuid(&'a [u8]),
+    Label(&'a [u8]),
+    PartUuid(&'a [u8]),
+}
+
+/// The kernel command line's words about the root file system.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default, Clone, Copy)]
+pub struct RootParams<'a> {
+    pub device: Option<RootDevice<'a>>,
+    /// The value of `root=` as given, for messages.
+    pub given: &'a [u8],
+    pub fstype: Option<&'a [u8]>,
+    pub flags: Option<&'a [u8]>,
+    /// `rw`; the kernel's default (and `ro`) mounts read-only.
+    pub read_write: bool,
+    pub wait_seconds: Option<u32>,
+    pub delay_seconds: u32,
+}
+
+/// Parses the value of `root=`.
+pub fn parse_root_device(value: &[u8]) -> Result<RootDevice<'_>, Refusal> {
+    let device = if let Some(uuid) = value.strip_prefix(b"UUID=") {
+        Some(RootDevice::Uuid(uuid))
+    } else if let Some(label) = value.strip_prefix(b"LABEL=") {
+        Some(RootDevice::Label(label))
+    } else if let Some(partuuid) = value.strip_prefix(b"PARTUUID=") {
+        Some(RootDevice::PartUuid(partuuid))
+    } else {
+        value.starts_with(b"/dev/").then_some(RootDevice::Path(value))
+    };
+    let refusal = Refusal { errno: Errno::INVAL, hint: "root= takes /dev/NAME, UUID=, LABEL= or PARTUUID=" };
+    match device {
+        Some(RootDevice::Path(b"/dev/")) => Err(refusal),
+        Some(RootDevice::Uuid(p) | RootDevice::Label(p) | RootDevice::PartUuid(p)) if p.is_empty() => {
+            Err(refusal)
+        }
+        Some(device) => Ok(device),
+        None => Err(refusal),
+    }
+}
+
+/// Waits for the device named by `params` and returns its /dev path and detected fs type.
+pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static str), Error<'a>> {
+    let Some(device) = params.device else {
+        return Err(Error::failure(Stage::FindRoot, b"root=", Errno::INVAL, "no root= given"));
+    };
+    sleep_ms(params.delay_seconds.saturating_mul(1000));
+    let wait_ms = params.wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS).saturating_mul(1000);
+    let (mut waited, mut pause) = (0, 1);
+    loop {
+        if let Some(found) = scan(device) {
+            return Ok(found);
+        }
+        if waited >= wait_ms {
+            let hint = "no block device matched in time; check root= and the disk driver modules";
+            return Err(Error::failure(Stage::FindRoot, params.given, Errno::NODEV, hint));
+        }
+        sleep_ms(pause);
+        waited += pause;
+        if waited >= FAST_POLL_MS {
+            pause = (pause * 2).min(POLL_MAX_MS);
+        }
+    }
+}
+
+fn sleep_ms(ms: u32) {
+    if ms > 0 {
+        let time = rustix::thread::Timespec {
+            tv_sec: i64::from(ms / 1000),
+            tv_nsec: i64::from(ms % 1000) * 1_000_000,
+        };
+        let _ = rustix::thread::nanosleep(&time);
+    }
+}
+
+/// One look through the block devices the kernel knows now.
+fn scan(device: RootDevice<'_>) -> Option<(Path, &'static str)> {
+    if let RootDevice::Path(path) = device {
+        let path = Path::from_bytes(path).ok()?;
+        let fstype = read_identity_fstype(&path).unwrap_or("");
+        return is_block_device(&path).then_some((path, fstype));
+    }
+    let dir =
+        openat(CWD, c"/sys/class/block", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+            .ok()?;
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name().to_bytes();
+        if name.starts_with(b".") {
+            continue;
+        }
+        if let Some(found) = matches_device(device, name) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn is_block_device(path: &Path) -> bool {
+    rustix::fs::stat(path.as_cstr())
+        .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::BlockDevice)
+        .unwrap_or(false)
+}
+
+/// Whether block device `name` is the one `device` asks for.
+fn matches_device(device: RootDevice<'_>, name: &[u8]) -> Option<(Path, &'static str)> {
+    let mut path = Path::from_bytes(b"/dev").ok()?;
+    path.push(name).ok()?;
+    let fd = open_device(&path)?;
+    let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
+    read_superblocks(&fd, &mut head, &mut btrfs);
+    let identity = identify(&head, &btrfs);
+    let fstype = identity.as_ref().map_or("", |id| id.fstype);
+    let found = match device {
+        RootDevice::Uuid(uuid) => {
+            identity.as_ref().is_some_and(|id| !id.uuid.is_empty() && same_ignoring_case(&id.uuid, uuid))
+        }
+        RootDevice::Label(label) => identity.as_ref().is_some_and(|id| id.label == label),
+        RootDevice::PartUuid(partuuid) => {
+            partuuid_of(name).is_some_and(|found| same_ignoring_case(&found, partuuid))
+        }
+        RootDevice::Path(_) => false,
+    };
+    found.then_some((path, fstype))
+}
+
+/// UUIDs match in any case, as blkid and the kernel's `root=PARTUUID=` do. A plain loop: core's
+/// `eq_ignore_ascii_case` is vectorised, several times the size.
+#[allow(clippy::manual_ignore_case_cmp)]
+fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_ascii_lowercase() == y.to_ascii_lowercase())
+}
+
+fn open_device(path: &Path) -> Option<OwnedFd> {
+    openat(CWD, path.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()).ok()
+}
+
+fn read_identity_fstype(path: &Path) -> Option<&'static str> {
+    let fd = open_device(path)?;
+    let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
+    read_superblocks(&fd, &mut head, &mut btrfs);
+    identify(&head, &btrfs).map(|id| id.fstype)
+}
+
+/// Reads what `identify` looks at: the first 4 KiB, and the btrfs area 64 KiB in only when those
+/// show no file system whose magic is there (a second read from a cold disk costs milliseconds
+/// at boot; a FAT boot sector may sit in front of btrfs, so it is not enough).
+fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BTRFS_LEN]) {
+    let _ = rustix::io::pread(fd, &mut head[..], 0);
+    if identify(&head[..], &[]).is_none_or(|id| id.fstype == "vfat") {
+        let _ = rustix::io::pread(fd, &mut btrfs[..], BTRFS_OFFSET);
+    }
+}
+
+/// The PARTUUID of partition `name` (e.g. `vda1`): its number from sysfs, its disk from the
+/// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR.
+fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
+    let mut sys = Path::from_bytes(b"/sys/class/block").ok()?;
+    sys.push(name).ok()?;
+    let mut number_path = sys.clone();
+    number_path.push(b"partition").ok()?;
+    let mut number_buf = [0u8; 16];
+    let number = read_small_file(number_path.as_cstr(), &mut number_buf).ok()?;
+    let number = crate::config::cmdline::decimal(number.trim_ascii())?;
+    let mut link = [0u8; 512];
+    let len = rustix::fs::readlinkat_raw(CWD, sys.as_cstr(), &mut link[..]).ok()?;
+    let mut parents = link.get(..len)?.rsplit(|&b| b == b'/').skip(1);
+    let mut disk = Path::from_bytes(b"/dev").ok()?;
+    disk.push(parents.next()?).ok()?;
+    let fd = open_device(&disk)?;
+    let mut sector = [0u8; 512];
+    rustix::io::pread(&fd, &mut sector, SECTOR).ok()?;
+    if let Some((offset, size)) = gpt_entry_location(&sector, number) {
+        let mut entry = [0u8; 512];
+        let entry = entry.get_mut(..size.min(512))?;
+        rustix::io::pread(&fd, &mut *entry, offset).ok()?;
+        return gpt_partuuid(entry);
+    }
+    rustix::io::pread(&fd, &mut sector, 0).ok()?;
+    mbr_partuuid(&sector, number)
+}
+
+/// Mounts the root device at `/sysroot`: `rootfstype=` (a comma list) or the detected type,
+/// else each type in /proc/filesystems that needs a device.
+pub fn mount_root<'a>(
+    device: &Path,
+    detected: &'static str,
+    params: &RootParams<'a>,
+) -> Result<(), Error<'a>> {
+    use rustix::mount::MountFlags;
+    let flags = if params.read_write { MountFlags::empty() } else { MountFlags::RDONLY };
+    let mut data_buf = [0u8; 512];
+    let data = cstr_in(&mut data_buf, params.flags.unwrap_or_default()).ok_or(Error::usage(
+        Stage::MountRoot,
+        params.flags.unwrap_or_default(),
+        Errno::TOOBIG,
+        "rootflags= is too long",
+    ))?;
+    let try_type = |fstype: &[u8]| -> Result<(), Errno> {
+        let mut type_buf = [0u8; 64];
+        let fstype = cstr_in(&mut type_buf, fstype).ok_or(Errno::INVAL)?;
+        rustix::mount::mount(device.as_cstr(), c"/sysroot", fstype, flags, Some(data))
+    };
+    let mut last = Errno::NODEV;
+    let mut candidates_buf = [0u8; 2048];
+    let listed = if let Some(types) = params.fstype {
+        types
+    } else if !detected.is_empty() {
+        detected.as_bytes()
+    } else {
+        read_small_file(c"/proc/filesystems", &mut candidates_buf).unwrap_or_default()
+    };
+    for line in listed.split(|&b| b == b'\n' || b == b',') {
+        let fstype = line.trim_ascii();
+        if fstype.is_empty() || line.starts_with(b"nodev") {
+            continue;
+        }
+        match try_type(fstype) {
+            Ok(()) => return Ok(()),
+            Err(errno) => last = errno,
+        }
+    }
+    Err(Error::failure(
+        Stage::MountRoot,
+        b"/sysroot",
+        last,
+        "check rootfstype=, rootflags= and the file system modules",
+    ))
+}
+
+/// `bytes` copied into `buf` with a NUL, as a C string.
+fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::ffi::CStr> {
+    let with_nul = buf.get_mut(..bytes.len() + 1)?;
+    let (last, body) = with_nul.split_last_mut()?;
+    body.copy_from_slice(bytes);
+    *last = 0;
+    core::ffi::CStr::from_bytes_with_nul(with_nul).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_forms() {
+        assert_eq!(parse_root_device(b"/dev/vda"), Ok(RootDevice::Path(b"/dev/vda")));
+        assert_eq!(parse_root_device(b"UUID=ab-CD"), Ok(RootDevice::Uuid(b"ab-CD")));
+        assert_eq!(parse_root_device(b"LABEL=ostree-root"), Ok(RootDevice::Label(b"ostree-root")));
+        assert_eq!(parse_root_device(b"PARTUUID=1a2b3c4d-01"), Ok(RootDevice::PartUuid(b"1a2b3c4d-01")));
+        assert_eq!(
+            parse_root_device(b"LABEL=/dev/"),
+            Ok(RootDevice::Label(b"/dev/")),
+            "a label may read /dev/"
+        );
+        for bad in [&b"sda1"[..], b"/dev/", b"UUID=", b"LABEL=", b"PARTUUID=", b"", b"PARTLABEL=x"] {
+            assert!(parse_root_device(bad).is_err(), "{:?}", std::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn c_strings_fit_or_are_refused() {
+        let mut buf = [0u8; 8];
+        assert_eq!(cstr_in(&mut buf, b"noatime").map(|c| c.to_bytes()), Some(&b"noatime"[..]));
+        assert!(cstr_in(&mut buf, b"too-long!").is_none());
+    }
+}

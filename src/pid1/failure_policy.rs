@@ -1,0 +1,85 @@
+//! What PID 1 of a machine does after a failure was reported and rolled back (SPEC §5): it
+//! never exits, since the kernel would panic.
+
+use crate::config::Policy;
+use crate::plan::DEFAULT_INITS;
+use crate::sys::log::{to_stderr, Line};
+use crate::sys::{self, Env};
+use core::sync::atomic::{AtomicU8, Ordering};
+use rustix::process::{wait, WaitOptions};
+use rustix::system::RebootCommand;
+
+/// The policy in force, for the panic handler (set once the configuration is read).
+static POLICY: AtomicU8 = AtomicU8::new(0);
+
+/// Remembers `policy` for `follow_policy_after_panic`.
+pub fn set_policy(policy: Policy) {
+    let index = Policy::ALL.iter().position(|p| *p == policy).unwrap_or(0);
+    POLICY.store(index as u8, Ordering::Relaxed);
+}
+
+/// The policy last set.
+pub fn current_policy() -> Policy {
+    Policy::ALL.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
+}
+
+/// Follows `policy`; never returns.
+pub fn follow_policy(policy: Policy, env: Env) -> ! {
+    let mut line = Line::prefixed();
+    line.bytes(b"failure policy: ").bytes(policy.name().as_bytes());
+    to_stderr(&mut line);
+    match policy {
+        Policy::Reboot => restart_machine(RebootCommand::Restart),
+        Policy::Poweroff => restart_machine(RebootCommand::PowerOff),
+        Policy::Halt => restart_machine(RebootCommand::Halt),
+        Policy::Continue => {
+            // Boot the tree as it is, without the pivot.
+            for init in DEFAULT_INITS {
+                sys::execve(init, core::iter::once(init), env);
+            }
+            say(b"continue: no init could be started in the current root; falling back to emergency");
+            emergency(env)
+        }
+        Policy::Emergency => emergency(env),
+    }
+}
+
+fn restart_machine(command: RebootCommand) -> ! {
+    rustix::fs::sync();
+    let _ = rustix::system::reboot(command);
+    wait_forever()
+}
+
+/// Runs `/bin/sh` of the current root as a child when there is one, then waits forever.
+fn emergency(env: Env) -> ! {
+    let shell = c"/bin/sh";
+    if rustix::fs::access(shell, rustix::fs::Access::EXEC_OK).is_ok() {
+        match sys::fork() {
+            Ok(None) => {
+                let _ = rustix::process::setsid();
+                sys::execve(shell, core::iter::once(shell), env);
+                sys::exit(127)
+            }
+            Ok(Some(_)) => wait_forever(),
+            Err(_) => {}
+        }
+    }
+    say(b"emergency: no /bin/sh to run; waiting (reboot the machine)");
+    wait_forever()
+}
+
+fn say(text: &[u8]) {
+    let mut line = Line::prefixed();
+    line.bytes(text);
+    to_stderr(&mut line);
+}
+
+/// Reaps children forever; sleeps when there are none.
+fn wait_forever() -> ! {
+    loop {
+        if wait(WaitOptions::empty()).is_err() {
+            let hour = rustix::thread::Timespec { tv_sec: 3600, tv_nsec: 0 };
+            let _ = rustix::thread::nanosleep(&hour);
+        }
+    }
+}

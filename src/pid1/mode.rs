@@ -1,0 +1,63 @@
+//! Which of the three places the init runs in (SPEC §1), from facts, never from "the root is
+//! a tmpfs" (container roots often are).
+
+use crate::config::Mode;
+use crate::sys::error::{Error, Stage};
+use crate::sys::{env_var, Env};
+use rustix::fs::{statat, AtFlags, CWD};
+use rustix::io::Errno;
+
+/// The inode of the initial PID namespace (the kernel's PROC_PID_INIT_INO).
+const INITIAL_PID_NAMESPACE_INODE: u64 = 0xEFFF_FFFC;
+
+/// Files container managers leave for their payload.
+const CONTAINER_MARKERS: [&core::ffi::CStr; 2] = [
+    c"/run/.containerenv", // podman
+    c"/.dockerenv",        // docker
+];
+
+fn exists(path: &core::ffi::CStr) -> bool {
+    statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+}
+
+/// Detects the mode: `/etc/initrd-release` (the initrd convention systemd and dracut use) means
+/// initrd; a PID namespace other than the initial one, or a container manager's mark, means
+/// container; otherwise PID 1 is the machine's. The namespace is asked before the markers: it
+/// settles the common cases in one call.
+#[inline(never)]
+pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error<'static>> {
+    if exists(c"/etc/initrd-release") {
+        return Ok(Mode::Initrd);
+    }
+    if env_var(env, b"container").is_some() {
+        return Ok(Mode::Container);
+    }
+    let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
+    if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
+        return Ok(Mode::Container);
+    }
+    // The initial PID namespace, or no /proc: a runtime sharing the host's PID namespace
+    // (docker --pid=host) still leaves its marker.
+    if CONTAINER_MARKERS.into_iter().any(exists) {
+        return Ok(Mode::Container);
+    }
+    if own_pid_ns.is_err() {
+        // No /proc: a container manager would have mounted it; the kernel does not.
+        return Ok(if pid_is_one { Mode::Root } else { Mode::Container });
+    }
+    if pid_is_one {
+        return Ok(Mode::Root);
+    }
+    // Not PID 1 in the host's PID namespace: only act in a mount namespace of our own.
+    let own_mnt_ns = statat(CWD, c"/proc/self/ns/mnt", AtFlags::empty());
+    let init_mnt_ns = statat(CWD, c"/proc/1/ns/mnt", AtFlags::empty());
+    match (own_mnt_ns, init_mnt_ns) {
+        (Ok(own), Ok(init)) if own.st_ino != init.st_ino => Ok(Mode::Container),
+        _ => Err(Error::usage(
+            Stage::DetectMode,
+            b"/proc/self/ns/mnt",
+            Errno::PERM,
+            "refusing to change the host's mounts; run in a mount namespace of its own (unshare -m) or pass --mode=",
+        )),
+    }
+}

@@ -1,0 +1,140 @@
+//! How a run ends: the plan performed and the init exec'd (or supervised), or a failure
+//! reported, rolled back and, for PID 1 of a machine, handed to the failure policy.
+
+use crate::act;
+use crate::act::host;
+use crate::act::host::{HostOps, HostProbe};
+use crate::config;
+use crate::config::{Config, Mode};
+use crate::initrd;
+use crate::pid1::failure_policy as failure;
+use crate::pid1::supervise;
+use crate::plan;
+use crate::plan::resolve::HostLookup;
+use crate::sys::error::{Error, Stage};
+use crate::sys::log;
+use crate::sys::log::to_stderr;
+use crate::sys::{self, Env};
+
+/// How one run ends when it may end: PID 1 of a machine never gets here on failure.
+pub struct Run {
+    pub pid_is_one: bool,
+    pub env: Env,
+}
+
+impl Run {
+    /// Performs the plan, then execs the init (or supervises it); undoes the plan on failure.
+    #[inline(never)]
+    pub fn act_and_exec(&self, plan: &plan::Plan<'_>, as_pid2: bool, mode: Mode) -> i32 {
+        if as_pid2 && !self.pid_is_one {
+            // Orphans of the init must still come to us to be reaped.
+            let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        }
+        let mut ops = HostOps::default();
+        let journal = match act::run_plan(plan, &mut ops) {
+            Ok(journal) => journal,
+            Err(failure) => {
+                if let Some(left) = &failure.undo_error {
+                    report(&failure.error);
+                    return self.after_report(report_not_rolled_back(plan, left), Some(mode));
+                }
+                return self.refuse(failure.error, Some(mode));
+            }
+        };
+        let (stage, errno) = if as_pid2 {
+            match supervise::start(plan, self.env) {
+                Ok(child) => child.supervise(),
+                Err(error) => (error.stage, error.errno),
+            }
+        } else {
+            (Stage::Exec, act::exec_init(plan, &HostLookup, self.env))
+        };
+        let file = plan.path(plan.exec.file);
+        let undone = act::undo_plan(plan, journal, &mut ops);
+        let hint = match &undone {
+            Ok(()) => "the init did not start; rolled back",
+            Err(_) => "the init did not start",
+        };
+        let code = self.refuse_quietly(Error::failure(stage, file, errno, hint));
+        if let Err(left) = &undone {
+            report_not_rolled_back(plan, left);
+        }
+        // The stub reports a command it cannot run as tini does.
+        self.after_report(if as_pid2 { supervise::exec_failure_code(errno) } else { code }, Some(mode))
+    }
+
+    /// Reports `error`; PID 1 of a machine then follows the failure policy, others exit.
+    #[inline(never)]
+    pub fn refuse(&self, error: Error<'_>, mode: Option<Mode>) -> i32 {
+        let code = self.refuse_quietly(error);
+        self.after_report(code, mode)
+    }
+
+    /// Reports `error` on the console and, for PID 1, in the kernel log; its exit code.
+    fn refuse_quietly(&self, error: Error<'_>) -> i32 {
+        report(&error);
+        if self.pid_is_one {
+            log::to_kmsg(&mut error.render_after(b"<3>"));
+        }
+        error.exit_code()
+    }
+
+    /// After a reported failure: PID 1 of a machine follows the policy, others exit with `code`.
+    fn after_report(&self, code: i32, mode: Option<Mode>) -> i32 {
+        // Unknown mode (detection failed): only the kernel's PID 1 runs without a container marker.
+        let machine =
+            mode.map_or(sys::env_var(self.env, b"container").is_none(), |mode| mode != Mode::Container);
+        if !(self.pid_is_one && machine) {
+            return code;
+        }
+        let policy = failure::current_policy();
+        if policy == config::Policy::Continue && mode == Some(Mode::Initrd) {
+            self.continue_into_sysroot();
+        }
+        failure::follow_policy(policy, self.env)
+    }
+
+    /// `continue` in initrd mode: boot the mounted root as it is, without pivot or binds.
+    /// Returns only when that fails too (then the policy's fallback runs). Its plan is the
+    /// smallest there is (API mounts and the switch), so a small arena of its own holds it.
+    fn continue_into_sysroot(&self) {
+        if !host::is_mount_point(c"/sysroot") {
+            return;
+        }
+        let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
+        let mut paths = [0u8; 512];
+        let mut plan = plan::Plan::new(&mut paths);
+        let config = Config::default();
+        if let Err(error) =
+            plan::make_plan(&mut plan, &config, initrd::SYSROOT, &HostProbe::default(), finale)
+        {
+            return report(&error);
+        }
+        if let Err(failure) = act::run_plan(&plan, &mut HostOps::default()) {
+            return report(&failure.error);
+        }
+        let errno = act::exec_init(&plan, &HostLookup, self.env);
+        let hint = "the root's own init did not start";
+        report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, hint));
+    }
+}
+
+/// Says what a failed undo left: the places of every step it could not undo, then its first
+/// error. Returns the exit code of a failure.
+fn report_not_rolled_back(plan: &plan::Plan<'_>, left: &act::NotRolledBack<'_>) -> i32 {
+    let mut line = crate::sys::log::Line::prefixed();
+    line.bytes(b"not rolled back; left as they are:");
+    for step in left.steps.iter().filter_map(|&index| plan.steps.get(usize::from(index))) {
+        for place in act::NotRolledBack::places(plan, step).into_iter().flatten() {
+            line.bytes(b" ").escaped(place);
+        }
+    }
+    to_stderr(&mut line);
+    report(&left.error);
+    left.error.exit_code()
+}
+
+/// Writes one error line to the console.
+pub fn report(error: &Error<'_>) {
+    to_stderr(&mut error.render());
+}

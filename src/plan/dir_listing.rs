@@ -1,0 +1,107 @@
+//! One directory's entries, read with a single `getdents64`: the planner asks about many names in
+//! the new root (OLD, proc, sys, dev, run, the init's first directory), and one listing answers
+//! them all instead of an `lstat` each.
+//!
+//! Only directories and symlinks are taken from the listing: a regular file needs its mode bits
+//! (is it executable?) and an unknown `d_type` says nothing, so both still get an `lstat`, as does
+//! a name the listing does not hold (it may not fit in the first read).
+
+use crate::plan::resolve::Kind;
+use core::mem::MaybeUninit;
+use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
+
+/// Names longer than this are not kept (they are looked up one by one).
+const NAME_CAPACITY: usize = 32;
+/// Entries kept from the first read; more are looked up one by one.
+const ENTRY_CAPACITY: usize = 64;
+/// A directory with a longer path is not listed (its names are looked up one by one).
+const DIR_CAPACITY: usize = 256;
+/// The buffer of the one `getdents64` call.
+const READ_BYTES: usize = 2048;
+const LIST_FLAGS: OFlags =
+    OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
+
+type Name = heapless::Vec<u8, NAME_CAPACITY>;
+
+/// The directory the planner will ask about, and its entries once read (on the first question,
+/// so a plan that fails before costs nothing).
+#[derive(Default)]
+pub struct Listing {
+    /// The directory's path with its NUL; empty: none expected.
+    dir: heapless::Vec<u8, DIR_CAPACITY>,
+    listed: bool,
+    entries: heapless::Vec<(Name, Kind), ENTRY_CAPACITY>,
+}
+
+impl Listing {
+    /// Names in `dir` will be asked about: answer them from one listing.
+    pub fn expect_lookups_in(&mut self, dir: &[u8]) {
+        self.entries.clear();
+        self.listed = false;
+        self.dir.clear();
+        if self.dir.extend_from_slice(dir).is_err() || self.dir.push(0).is_err() {
+            self.dir.clear();
+        }
+    }
+
+    /// The kind of `name` in `parent` when the listing knows it. `None`: ask the kernel about
+    /// the one path.
+    pub fn kind(&mut self, parent: &[u8], name: &[u8]) -> Option<Kind> {
+        let dir =
+            core::ffi::CStr::from_bytes_with_nul(&self.dir).ok().filter(|dir| dir.to_bytes() == parent)?;
+        if !self.listed {
+            self.listed = true;
+            // Unreadable: the listing stays empty and every name is asked about one by one.
+            if let Ok(fd) = rustix::fs::openat(CWD, dir, LIST_FLAGS, Mode::empty()) {
+                self.fill_from(fd);
+            }
+        }
+        self.entries.iter().find(|(entry, _)| entry.as_slice() == name).map(|(_, kind)| *kind)
+    }
+
+    /// Fills the listing from the first `getdents64` of the directory `fd`.
+    #[inline(never)]
+    fn fill_from(&mut self, fd: rustix::fd::OwnedFd) {
+        let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
+        let mut entries = RawDir::new(fd, &mut buf);
+        // The first `next` reads; stopping when the buffer is used up avoids a second read.
+        while let Some(Ok(entry)) = entries.next() {
+            let kind = match entry.file_type() {
+                FileType::Directory => Some(Kind::Directory),
+                FileType::Symlink => Some(Kind::Symlink),
+                _ => None,
+            };
+            if let (Some(kind), Ok(name)) = (kind, Name::from_slice(entry.file_name().to_bytes())) {
+                if self.entries.push((name, kind)).is_err() {
+                    break;
+                }
+            }
+            if entries.is_buffer_empty() {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_directories_and_symlinks_of_the_expected_directory_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("proc")).unwrap();
+        std::os::unix::fs::symlink("usr/bin", dir.path().join("bin")).unwrap();
+        std::fs::write(dir.path().join("init"), b"").unwrap();
+        let host_bytes = dir.path().to_str().unwrap().as_bytes();
+        let mut listing = Listing::default();
+        assert_eq!(listing.kind(host_bytes, b"proc"), None, "nothing is listed before it is expected");
+        listing.expect_lookups_in(host_bytes);
+        assert_eq!(listing.kind(host_bytes, b"proc"), Some(Kind::Directory));
+        assert_eq!(listing.kind(host_bytes, b"bin"), Some(Kind::Symlink));
+        // A regular file needs its mode bits; a missing name may not have fit: the caller asks.
+        assert_eq!(listing.kind(host_bytes, b"init"), None);
+        assert_eq!(listing.kind(host_bytes, b"missing"), None);
+        assert_eq!(listing.kind(b"/", b"proc"), None, "another directory is not listed");
+    }
+}

@@ -1,0 +1,658 @@
+//! Stage 2, planning: the tree resolved and every step listed before anything changes (this
+//! file), paths kept in one `arena`, resolution inside a tree (`resolve`, `dir_listing`), the
+//! OSTree deployment (`ostree`, `prepare_root_conf`). Takes a `config::Config`; reads the system
+//! only through a `Probe`.
+//!
+//! Config + mode -> Plan: every path resolved and checked, every mount step listed, before
+//! anything changes. Pure over a `Probe`, so tests run it against tables.
+//!
+//! A plan is small: its paths are stored once in an arena the caller owns, and a step is a few
+//! bytes of spans into it.
+
+pub mod arena;
+pub mod dir_listing;
+pub mod ostree;
+pub mod prepare_root_conf;
+pub mod resolve;
+
+use crate::config::spec::BindSpec;
+use crate::config::{Config, MAX_WORDS};
+use crate::plan::arena::{Arena, Full, Span};
+use crate::plan::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View};
+use crate::sys::error::{Error, Stage};
+use crate::sys::path::Path;
+use core::ffi::CStr;
+use rustix::io::Errno;
+
+/// Most steps in one plan (16 binds of up to 4 steps each, the OSTree ones, the pivot's own).
+pub const MAX_STEPS: usize = 80;
+
+/// Bytes for the plan's paths (host paths of every step, the init and its arguments). A
+/// realistic OSTree boot with 16 binds needs about 6 KiB; a plan that needs more is refused
+/// before anything changes.
+pub const ARENA_BYTES: usize = 16 * 1024;
+
+/// The API file systems carried into the new root, with what is mounted below them.
+pub const API_MOUNTS: [&CStr; 4] = [
+    c"/proc", // processes, and /proc/cmdline for the real init
+    c"/sys",  // devices and cgroups
+    c"/dev",  // device nodes; the real init expects /dev/console and /dev/null
+    c"/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
+];
+
+/// The inits the kernel tries when none is named, in its order (SPEC §4); also what the
+/// `continue` policy and a failed exec fall back to.
+pub const DEFAULT_INITS: [&CStr; 4] = [c"/sbin/init", c"/etc/init", c"/bin/init", c"/bin/sh"];
+
+/// `PATH` when the environment has none, as execvp's default for root.
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Questions the planner asks about the host beyond path lookups.
+pub trait Probe: Lookup {
+    /// True when `host_path` is the root of a mount.
+    fn is_mount_point(&self, host_path: &CStr) -> bool;
+    /// Reads the small regular file at `host_path` (a configuration file) into `buf`.
+    fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno>;
+}
+
+/// One change to the mount table or the file system; every path is a host path in the arena.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Container mode: the dance happens in a mount namespace of its own, a copy of the one the
+    /// runtime made; a failure returns to the original, whose mounts (propagation and peers
+    /// included) were never touched.
+    NewMountNamespace,
+    /// The tree's root is not a mount point (e.g. a chroot): stack a copy of it on itself and
+    /// enter it, since `pivot_root(2)` needs the current root to be a mount.
+    MakeRootMount,
+    /// `MS_REC|MS_PRIVATE` on `/`: nothing propagates back, and the kernel allows moves.
+    MakePrivate,
+    /// Creates the components of `path` from byte offset `from` on (mkdir -p).
+    Mkdir {
+        path: Span,
+        from: u16,
+    },
+    /// Creates a file holding `content` (empty: a bind target, or a marker).
+    CreateFile {
+        path: Span,
+        content: Span,
+    },
+    Bind {
+        source: Span,
+        target: Span,
+        recursive: bool,
+    },
+    /// Makes the bind at `target` read-only, or writable where the file system below allows it.
+    Remount {
+        target: Span,
+        read_only: bool,
+    },
+    /// An overlay on `target`: `lower` seen through, changes kept in `upper` (`work` is the
+    /// overlay's scratch directory on the same file system).
+    Overlay {
+        target: Span,
+        lower: Span,
+        upper: Span,
+        work: Span,
+        read_only: bool,
+    },
+    Move {
+        source: Span,
+        target: Span,
+    },
+    /// Moves the API mount at `source` to `target` if `source` is a mount point; otherwise (the
+    /// kernel says EINVAL, or ENOENT when it is missing) there is nothing to carry. Asking the
+    /// kernel at the move saves a call per API mount over asking it while planning.
+    Carry {
+        source: Span,
+        target: Span,
+    },
+    /// `new` becomes `/`; the old root stays at `old` (a path inside `new`) or is detached.
+    PivotRoot {
+        new: Span,
+        old: Option<Span>,
+    },
+    /// Moves `new` onto `/` and enters it; frees the initramfs contents when `free_old_root`.
+    /// The point of no return of initrd mode.
+    SwitchRoot {
+        new: Span,
+        free_old_root: bool,
+    },
+}
+
+/// Most words the init gets: its own argv[0], its arguments and the kernel's leftovers.
+pub const MAX_EXEC_WORDS: usize = 2 * MAX_WORDS + 1;
+
+/// The init to run once the plan is done.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Default)]
+pub struct Exec {
+    /// The file, as resolved in the new root: no symlink left for the kernel to follow.
+    pub file: Span,
+    /// argv, argv[0] first as the command named it (a multi-call binary such as busybox reads
+    /// its name there), each with its NUL, so execve needs no copy.
+    pub argv: heapless::Vec<Span, MAX_EXEC_WORDS>,
+}
+
+/// What `act` performs, then whom it execs.
+#[cfg_attr(test, derive(Debug))]
+pub struct Plan<'b> {
+    pub steps: heapless::Vec<Step, MAX_STEPS>,
+    pub paths: Arena<'b>,
+    pub exec: Exec,
+}
+
+impl<'b> Plan<'b> {
+    /// No steps and no init yet, with its paths to be kept in `buf`.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        Plan { steps: heapless::Vec::new(), paths: Arena::new(buf), exec: Exec::default() }
+    }
+
+    /// The bytes of one of the plan's paths.
+    pub fn path(&self, span: Span) -> &[u8] {
+        self.paths.bytes(span)
+    }
+
+    pub(crate) fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
+        let hint = "too many steps; use fewer binds";
+        // One slot stays free for the mount namespace a container's plan starts with.
+        if self.steps.len() + 1 >= MAX_STEPS {
+            return Err(Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint));
+        }
+        self.steps.push(step).map_err(|_| Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint))
+    }
+
+    /// Adds a `Mkdir` or `CreateFile`, less what earlier steps already create: binds onto the
+    /// same or nested destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
+    pub(crate) fn push_creation(&mut self, step: Step) -> Result<(), Error<'static>> {
+        let (path, from) = match step {
+            Step::Mkdir { path, from } => (path, usize::from(from)),
+            Step::CreateFile { path, .. } => (path, 0),
+            _ => return self.push(step),
+        };
+        let bytes = self.path(path);
+        let mut from = from;
+        for earlier in &self.steps {
+            match *earlier {
+                Step::Mkdir { path: made, .. } => {
+                    let made = self.path(made);
+                    if crate::plan::resolve::strip_prefix(bytes, made).is_some() {
+                        from = from.max(made.len());
+                    }
+                }
+                Step::CreateFile { path: made, .. } if self.path(made) == bytes => return Ok(()),
+                _ => {}
+            }
+        }
+        match step {
+            Step::Mkdir { .. } if from >= bytes.len() => Ok(()),
+            Step::Mkdir { .. } => {
+                let from = u16::try_from(from).unwrap_or(u16::MAX);
+                self.push(Step::Mkdir { path, from })
+            }
+            _ => self.push(step),
+        }
+    }
+
+    pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, Error<'static>> {
+        self.paths.push(bytes).map_err(arena_full)
+    }
+}
+
+/// How the plan ends: which switch makes the new root `/`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Finale {
+    /// `container` and `root` modes: `pivot_root(2)` into NEW.
+    PivotRoot,
+    /// `initrd` mode: the kernel's rootfs cannot be pivoted; move the new root onto `/` and
+    /// chroot. `tree_is_mounted`: the tree is a root file system mounted at `/sysroot` (then the
+    /// initramfs contents are freed); otherwise the initramfs itself is the tree.
+    SwitchRoot { tree_is_mounted: bool },
+}
+
+/// Where the initrd finale gathers the new root before moving it onto `/`: outside the tree,
+/// so the tree's own mount can be moved below it (to OLD).
+pub const SWITCH_STAGE: &[u8] = b"/.rspawn-root";
+
+/// The tree as it is, and the view the init will have after the plan (NEW as `/`, the old
+/// root grafted at OLD), in which the init and `+` binds are resolved.
+struct Views {
+    tree: View,
+    after: View,
+}
+
+/// The pivot's resolved ends: NEW's host path, and OLD's path inside NEW with the directories
+/// to create for it.
+struct PivotTarget {
+    new: Span,
+    old: Option<Old>,
+}
+
+/// OLD: its path inside NEW, its host path, and the `Mkdir` that creates it if needed.
+#[derive(Clone, Copy)]
+struct Old {
+    inner: Span,
+    host: Span,
+    mkdir: Option<Step>,
+}
+
+/// Builds the plan for the tree at `tree` (host path of the tree's root) into `plan`.
+#[inline(never)]
+pub fn make_plan<'a>(
+    plan: &mut Plan<'_>,
+    config: &Config<'a>,
+    tree: &[u8],
+    probe: &impl Probe,
+    finale: Finale,
+) -> Result<(), Error<'a>> {
+    let tree = plan.store(tree)?;
+    let tree_view = View::at(tree);
+    let deployment = match config.ostree {
+        Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value)?),
+        None => None,
+    };
+    let pivot = match (&config.pivot, config.ostree) {
+        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.old, tree_view, probe)?,
+        // The deployment is NEW: `ostree=` leads there again.
+        (None, Some(value)) => {
+            plan_pivot_target(plan, value, Some(ostree::OSTREE_OLD_ROOT), tree_view, probe)?
+        }
+        (None, None) => None,
+    };
+    let after = match &pivot {
+        Some(PivotTarget { new, old: Some(old) }) => View { root: *new, graft: Some((old.inner, tree)) },
+        Some(PivotTarget { new, old: None }) => View::at(*new),
+        None => tree_view,
+    };
+    let views = Views { tree: tree_view, after };
+    let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
+    if switches || !config.binds.is_empty() || deployment.is_some() {
+        if !probe.is_mount_point(plan.paths.cstr(tree)) {
+            plan.push(Step::MakeRootMount)?;
+        }
+        plan.push(Step::MakePrivate)?;
+    }
+    if let Some(pivot) = &pivot {
+        plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
+    }
+    let prepared = match (&deployment, &pivot) {
+        (Some(deployment), Some(pivot)) => {
+            Some(ostree::plan_deployment(plan, tree_view, View::at(pivot.new), deployment, probe)?)
+        }
+        _ => None,
+    };
+    if switches {
+        if pivot.is_none() {
+            probe.expect_lookups_in(plan.path(tree));
+        }
+        plan_api_mounts(plan, &views, probe)?;
+    }
+    if let Some(deployment) = &deployment {
+        // Before the user's binds, so that one below /var lands on the OS's var.
+        let var = BindSpec {
+            source: &deployment.var_source,
+            source_in_new_root: true,
+            destination: b"/var",
+            read_only: false,
+            recursive: true,
+        };
+        plan_bind(plan, &views, &var, (config.ostree.unwrap_or_default(), b"/var"), probe)?;
+    }
+    for bind in in_mount_order(&config.binds) {
+        plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
+    }
+    if let Some((new, Old { host, mkdir, .. })) =
+        pivot.as_ref().and_then(|pivot| Some((pivot.new, pivot.old?)))
+    {
+        // The old root goes where nothing of this plan is mounted over it (it would be hidden,
+        // or lead somewhere the plan never checked).
+        let old = config.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
+        if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
+            let hint = "OLD cannot be at or below /proc, /sys, /dev, /run or a bind destination";
+            return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, hint));
+        }
+        if let Some(mkdir) = mkdir {
+            plan.push_creation(mkdir)?;
+        }
+    }
+    if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
+        // Last, so the deployment's binds made above keep their own flags.
+        plan.push(Step::Remount { target: tree, read_only: true })?;
+    }
+    match (finale, pivot) {
+        (Finale::PivotRoot, Some(PivotTarget { new, old })) => {
+            plan.push(Step::PivotRoot { new, old: old.map(|old| old.inner) })?;
+        }
+        (Finale::PivotRoot, None) | (Finale::SwitchRoot { tree_is_mounted: false }, None) => {}
+        (Finale::SwitchRoot { tree_is_mounted: true }, None) => {
+            plan.push(Step::SwitchRoot { new: tree, free_old_root: true })?;
+        }
+        (Finale::SwitchRoot { tree_is_mounted }, Some(pivot)) => {
+            plan_switch_stage(plan, pivot, tree, tree_is_mounted, probe)?;
+        }
+    }
+    plan_exec(plan, config, &views.after, probe)
+}
+
+/// The initrd form of the pivot, as nspawn does it with a temporary directory: NEW is moved to
+/// the stage, the tree to OLD below it (the initramfs, which cannot move, is bound there), and
+/// the stage becomes `/`.
+fn plan_switch_stage(
+    plan: &mut Plan<'_>,
+    pivot: PivotTarget,
+    tree: Span,
+    tree_is_mounted: bool,
+    probe: &impl Probe,
+) -> Result<(), Error<'static>> {
+    let stage = plan.store(SWITCH_STAGE)?;
+    if probe.kind(plan.paths.cstr(stage)).is_err() {
+        plan.push(Step::Mkdir { path: stage, from: 1 })?;
+    }
+    plan.push(Step::Move { source: pivot.new, target: stage })?;
+    if let Some(Old { inner: old, .. }) = pivot.old {
+        // OLD is canonical and absolute: below the stage it is the two joined.
+        let mut old_host = plan.paths.begin();
+        old_host.extend(&mut plan.paths, SWITCH_STAGE).map_err(arena_full)?;
+        old_host.extend_from(&mut plan.paths, old).map_err(arena_full)?;
+        let target = old_host.finish(&mut plan.paths).map_err(arena_full)?;
+        plan.push(match tree_is_mounted {
+            true => Step::Move { source: tree, target },
+            false => Step::Bind { source: tree, target, recursive: false },
+        })?;
+    }
+    plan.push(Step::SwitchRoot { new: stage, free_old_root: tree_is_mounted })
+}
+
+/// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
+#[inline(never)]
+fn plan_pivot_target<'a>(
+    plan: &mut Plan<'_>,
+    new: &'a [u8],
+    old: Option<&'a [u8]>,
+    tree: View,
+    probe: &impl Probe,
+) -> Result<Option<PivotTarget>, Error<'a>> {
+    let new_hint = "NEW must be a directory inside the tree";
+    let mut found: Path = Path::root();
+    let new_dir = resolve(&tree, &plan.paths, probe, new, false, &mut found)
+        .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
+    if new_dir.kind != Kind::Directory {
+        return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
+    }
+    if found.is_root() {
+        return match old {
+            None => Ok(None),
+            Some(_) => {
+                let hint = "NEW is the tree's root; nothing to pivot to";
+                Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, hint))
+            }
+        };
+    }
+    let new_host = tree.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(new))?;
+    // OLD, the API mount points and the init's first directory are all looked up in NEW.
+    probe.expect_lookups_in(plan.path(new_host));
+    let Some(old) = old else {
+        return Ok(Some(PivotTarget { new: new_host, old: None }));
+    };
+    let old_hint = "OLD must be a directory inside NEW, or creatable";
+    let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, &mut found)
+        .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
+    if old_dir.exists && old_dir.kind != Kind::Directory {
+        return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
+    }
+    if found.is_root() {
+        return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, "OLD cannot be NEW itself"));
+    }
+    let inner = plan.paths.push(found.as_bytes()).map_err(arena_full)?;
+    // OLD is created inside NEW itself, not below the graft that will show there.
+    let (host, mkdir) = host_target(plan, &View::at(new_host), &found, old_dir, old)?;
+    Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, mkdir }) }))
+}
+
+/// Moves each API mount the tree has into the same place in the new root.
+#[inline(never)]
+fn plan_api_mounts(plan: &mut Plan<'_>, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
+    let hint = "the new root needs a directory here";
+    let mut found: Path = Path::root();
+    for name in API_MOUNTS {
+        // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
+        // initramfs's.
+        let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, &mut found)
+            .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
+        let carried = target.exists && target.kind == Kind::Directory;
+        // A plain directory has nothing to carry, as switch_root skips it; only a mount that
+        // will be carried is worth a change to the new root.
+        if !carried && !probe.is_mount_point(name) {
+            continue;
+        }
+        if !carried && target.exists {
+            return Err(Error::failure(Stage::ResolveMountPoint, name.to_bytes(), Errno::NOTDIR, hint));
+        }
+        let (target, mkdir) = host_target(plan, &views.after, &found, target, name.to_bytes())?;
+        let source = plan.store(name.to_bytes())?;
+        if let Some(mkdir) = mkdir {
+            plan.push_creation(mkdir)?;
+            plan.push(Step::Move { source, target })?;
+        } else {
+            plan.push(Step::Carry { source, target })?;
+        }
+    }
+    Ok(())
+}
+
+/// A bind: SRC from the old tree (or the new root with `+`), DST created when missing.
+/// `subjects` name SRC and DST in errors (the inputs they came from).
+#[inline(never)]
+fn plan_bind<'a>(
+    plan: &mut Plan<'_>,
+    views: &Views,
+    bind: &BindSpec<'_>,
+    (source_subject, destination_subject): (&'a [u8], &'a [u8]),
+    probe: &impl Probe,
+) -> Result<(), Error<'a>> {
+    let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
+    let mut found: Path = Path::root();
+    let source = resolve(source_view, &plan.paths, probe, bind.source, false, &mut found)
+        .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, "SRC must exist"))?;
+    let source_host =
+        source_view.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(source_subject))?;
+    let destination_hint = "DST must be inside the new root";
+    let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
+    let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, &mut found)
+        .map_err(|e| fail(e, destination_hint))?;
+    if found.is_root() {
+        // Over `/` the init would not find /proc, /dev or itself: no container manager allows it.
+        return Err(fail(Errno::INVAL, "DST cannot be the new root itself"));
+    }
+    let wants_directory = source.kind == Kind::Directory;
+    if target.exists && (target.kind == Kind::Directory) != wants_directory {
+        let errno = if wants_directory { Errno::NOTDIR } else { Errno::ISDIR };
+        return Err(fail(errno, "SRC and DST must both be directories or both files"));
+    }
+    let (target_host, creation) = if target.exists || wants_directory {
+        host_target(plan, &views.after, &found, target, destination_subject)?
+    } else {
+        // A file: the directories above it are made, then the file itself.
+        let file = views
+            .after
+            .host_span(&mut plan.paths, found.as_bytes())
+            .map_err(|_| too_long(destination_subject))?;
+        found.pop();
+        let parent = Resolved { exists: target.existing >= found.as_bytes().len(), ..target };
+        if let (_, Some(mkdir)) = host_target(plan, &views.after, &found, parent, destination_subject)? {
+            plan.push_creation(mkdir)?;
+        }
+        (file, Some(Step::CreateFile { path: file, content: Span::default() }))
+    };
+    if let Some(step) = creation {
+        plan.push_creation(step)?;
+    }
+    plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
+    if bind.read_only {
+        plan.push(Step::Remount { target: target_host, read_only: true })?;
+    }
+    Ok(())
+}
+
+/// The host path of the resolved view path `inner`, stored, and the `Mkdir` that creates its
+/// missing components, if any.
+pub(crate) fn host_target<'a>(
+    plan: &mut Plan<'_>,
+    view: &View,
+    inner: &Path,
+    resolved: Resolved,
+    subject: &'a [u8],
+) -> Result<(Span, Option<Step>), Error<'a>> {
+    let host = view.host_span(&mut plan.paths, inner.as_bytes()).map_err(|_| too_long(subject))?;
+    if resolved.exists {
+        return Ok((host, None));
+    }
+    // The missing components are the same bytes at the end of the view path and the host path
+    // (with the separator before them, unless what exists is the view's root).
+    let existing = if resolved.existing == 1 { 0 } else { resolved.existing };
+    let missing = inner.as_bytes().len() - existing;
+    let from = plan.path(host).len().saturating_sub(missing).max(1);
+    let from = u16::try_from(from).map_err(|_| too_long(subject))?;
+    Ok((host, Some(Step::Mkdir { path: host, from })))
+}
+
+/// The init: the configured command (a bare name looked up in `PATH`), or the first of the
+/// kernel's defaults that exists; its argv stored with NULs, checked to fit `execve`.
+#[inline(never)]
+fn plan_exec<'a>(
+    plan: &mut Plan<'_>,
+    config: &Config<'a>,
+    after: &View,
+    probe: &impl Probe,
+) -> Result<(), Error<'a>> {
+    let mut found: Path = Path::root();
+    let (name, args): (&'a [u8], &[&'a [u8]]) = match &config.command {
+        Some(command) => {
+            let name = command.first().copied().unwrap_or_default();
+            find_init(plan, name, config.search_path.unwrap_or(DEFAULT_PATH), after, probe, &mut found)?;
+            (name, command.get(1..).unwrap_or_default())
+        }
+        None => {
+            let found_default = DEFAULT_INITS
+                .into_iter()
+                .map(CStr::to_bytes)
+                .find(|init| check_executable(plan, &[init], after, probe, &mut found).is_ok());
+            let hint = "none exists in the new root; name one with init= or -- INIT";
+            let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
+            (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
+        }
+    };
+    let hint = "the init's arguments do not fit execve's buffer";
+    let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, hint);
+    plan.exec.file = plan.store(found.as_bytes())?;
+    for &word in core::iter::once(&name).chain(args).chain(&config.leftovers) {
+        if word.contains(&0) {
+            return Err(Error::usage(
+                Stage::FindInit,
+                word,
+                Errno::INVAL,
+                "an argument cannot contain a NUL byte",
+            ));
+        }
+        let span = plan.paths.push(word).map_err(|_| too_big(word))?;
+        plan.exec.argv.push(span).map_err(|_| too_big(word))?;
+    }
+    Ok(())
+}
+
+/// An absolute INIT must be an executable file in the new root; a bare name is looked up in
+/// each directory of `search_path`, as execvp does: the first executable file wins, and a
+/// match that is not executable makes the failure EACCES rather than ENOENT. `found` gets the
+/// file's path as resolved in the new root.
+fn find_init<'a>(
+    plan: &Plan<'_>,
+    name: &'a [u8],
+    search_path: &[u8],
+    after: &View,
+    probe: &impl Probe,
+    found: &mut Path,
+) -> Result<(), Error<'a>> {
+    if name.first() == Some(&b'/') {
+        return check_executable(plan, &[name], after, probe, found).map_err(|e| {
+            Error::failure(Stage::FindInit, name, e, "the init must be an executable file in the new root")
+        });
+    }
+    if name.is_empty() || name.contains(&b'/') {
+        let hint = "the init must be an absolute path or a bare name looked up in PATH";
+        return Err(Error::usage(Stage::FindInit, name, Errno::INVAL, hint));
+    }
+    let mut errno = Errno::NOENT;
+    // Relative directories in PATH (and the empty one, meaning ".") have no meaning for PID 1.
+    for dir in search_path.split(|&b| b == b':').filter(|dir| dir.first() == Some(&b'/')) {
+        match check_executable(plan, &[dir, name], after, probe, found) {
+            Ok(()) => return Ok(()),
+            Err(Errno::ACCESS) => errno = Errno::ACCESS,
+            Err(_) => {}
+        }
+    }
+    let hint = match errno {
+        Errno::ACCESS => "found in PATH, but not executable",
+        _ => "not found in any directory of PATH in the new root",
+    };
+    Err(Error::failure(Stage::FindInit, name, errno, hint))
+}
+
+/// `path` (in parts joined by '/') resolved in the new root into `found`, which must be an
+/// executable file.
+fn check_executable(
+    plan: &Plan<'_>,
+    path: &[&[u8]],
+    after: &View,
+    probe: &impl Probe,
+    found: &mut Path,
+) -> Result<(), Errno> {
+    let resolved = resolve_parts(after, &plan.paths, probe, path, false, found)?;
+    // An execute bit is enough for root; a noexec mount is only found by execve, which fails
+    // before anything is lost (the plan is rolled back).
+    (resolved.kind == Kind::Executable).then_some(()).ok_or(Errno::ACCESS)
+}
+
+fn too_long(input: &[u8]) -> Error<'_> {
+    Error::failure(Stage::Plan, input, Errno::NAMETOOLONG, "the resolved path is longer than PATH_MAX")
+}
+
+fn arena_full(_: Full) -> Error<'static> {
+    let hint = "the plan's paths need more than 16 KiB; use fewer or shorter binds";
+    Error::failure(Stage::Plan, b"paths", Errno::NOSPC, hint)
+}
+
+/// Whether `step` mounts something at or above `path` below the new root `new` (a self-bind
+/// shows what was there; an overlay on the whole new root is the root the pivot is made into).
+fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {
+    let point = match *step {
+        Step::Bind { source, target, .. } if source != target => target,
+        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => target,
+        _ => return false,
+    };
+    plan.path(point) != new && crate::plan::resolve::strip_prefix(path, plan.path(point)).is_some()
+}
+
+/// The binds in the order systemd-nspawn mounts them: by destination, a parent before what is
+/// below it (so `/x/y` lands inside a bind on `/x` whichever was given first), the same
+/// destination in the order given (the later on top).
+fn in_mount_order<'c, 'a>(binds: &'c [BindSpec<'a>]) -> impl Iterator<Item = &'c BindSpec<'a>> {
+    let mut order: heapless::Vec<u8, { crate::config::MAX_BINDS + 1 }> = (0..binds.len() as u8).collect();
+    // Insertion sort: stable, and there are at most 17.
+    for i in 1..order.len() {
+        let mut j = i;
+        while j > 0 && destination_order(binds, &order, j - 1, j) == core::cmp::Ordering::Greater {
+            order.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    order.into_iter().filter_map(move |i| binds.get(usize::from(i)))
+}
+
+fn destination_order(binds: &[BindSpec<'_>], order: &[u8], a: usize, b: usize) -> core::cmp::Ordering {
+    let destination = |i: usize| {
+        let index = order.get(i).copied().map_or(0, usize::from);
+        binds.get(index).map_or(&b""[..], |bind| bind.destination)
+    };
+    crate::sys::path::components(destination(a)).cmp(crate::sys::path::components(destination(b)))
+}

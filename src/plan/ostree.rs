@@ -1,0 +1,366 @@
+//! OSTree's `ostree=/ostree/boot.N/$OS/$BOOTCSUM/$SERIAL`: the symlink chain, resolved inside
+//! the tree, leads to the deployment `/ostree/deploy/$OS/deploy/$CSUM.$SERIAL`; booting it is
+//! `--pivot-root=DEPLOYMENT:/sysroot --bind=+/sysroot/ostree/deploy/$OS/var:/var`, plus the
+//! deployment's own mounts as ostree-prepare-root makes them: `/boot`, a read-only `/usr` (or the
+//! hotfix overlay), and what `prepare-root.conf` asks for.
+
+use crate::plan::arena::{Arena, Span};
+use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
+use crate::plan::resolve::{resolve, Kind, Lookup, View};
+use crate::plan::{host_target, Plan, Probe, Step};
+use crate::sys::error::{Error, Stage};
+use crate::sys::path::{components, Path};
+use rustix::io::Errno;
+
+/// Where the physical root stays visible in the booted deployment.
+pub const OSTREE_OLD_ROOT: &[u8] = b"/sysroot";
+
+/// `/sysroot/ostree/deploy/` + an OS name (at most NAME_MAX) + `/var`.
+const VAR_SOURCE_MAX: usize = 288;
+
+/// What booting the deployment needs besides NEW (which `ostree=` leads to).
+pub struct Deployment {
+    /// `/sysroot/ostree/deploy/$OS/var`, the bind source seen after the pivot.
+    pub var_source: heapless::Vec<u8, VAR_SOURCE_MAX>,
+}
+
+impl Deployment {
+    /// The OS's var directory as a path in the physical root (the tree).
+    pub fn var_in_tree(&self) -> &[u8] {
+        self.var_source.strip_prefix(OSTREE_OLD_ROOT).unwrap_or_default()
+    }
+}
+
+/// Resolves `ostree=` inside the tree and checks it lands on a deployment.
+#[inline(never)]
+pub fn resolve_deployment<'a>(
+    tree: &View,
+    arena: &Arena<'_>,
+    lookup: &impl Lookup,
+    value: &'a [u8],
+) -> Result<Deployment, Error<'a>> {
+    let hint = "ostree= must lead to /ostree/deploy/OS/deploy/CHECKSUM.SERIAL inside the root";
+    let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, hint);
+    let mut found: Path = Path::root();
+    let resolved = resolve(tree, arena, lookup, value, false, &mut found).map_err(fail)?;
+    if resolved.kind != Kind::Directory {
+        return Err(fail(Errno::NOTDIR));
+    }
+    let mut parts = components(found.as_bytes());
+    let (Some(b"ostree"), Some(b"deploy"), Some(os), Some(b"deploy"), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(fail(Errno::INVAL));
+    };
+    let mut var_source = heapless::Vec::new();
+    for part in [OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
+        var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
+    }
+    Ok(Deployment { var_source })
+}
+
+/// `prepare-root.conf` in the deployment: the `/etc` one, when there, replaces the `/usr/lib` one
+/// whole (GLib reloads the key file), as ostree-prepare-root reads them.
+const PREPARE_ROOT_CONFS: [&[u8]; 2] =
+    [b"/etc/ostree/prepare-root.conf", b"/usr/lib/ostree/prepare-root.conf"];
+
+/// Where the overlays of a transient root and a transient /etc keep their changes: the /run
+/// tmpfs that is carried into the booted system, so they live exactly as long as the boot.
+const ROOT_UPPER: &[u8] = b"/run/ostree/.private/root/upper";
+const ROOT_WORK: &[u8] = b"/run/ostree/.private/root/work";
+const ETC_UPPER: &[u8] = b"/run/ostree/transient-etc/upper";
+const ETC_WORK: &[u8] = b"/run/ostree/transient-etc/work";
+/// ostree's tools look for this to know they run on a deployment (its content: see `booted_record`).
+const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
+/// ostree 2022.7's ostree-remount keeps /sysroot read-only when it finds this.
+const SYSROOT_RO_STAMP: &[u8] = b"/run/ostree-sysroot-ro.stamp";
+
+/// The deployment's mounts below NEW (`new`, the deployment's host path as a view), before the
+/// API mounts and the user's binds are added on top; `tree` is the physical root.
+#[inline(never)]
+pub fn plan_deployment(
+    plan: &mut Plan<'_>,
+    tree: View,
+    new: View,
+    deployment: &Deployment,
+    probe: &impl Probe,
+) -> Result<PrepareRoot, Error<'static>> {
+    let conf = read_prepare_root(plan, tree, new, probe)?;
+    let starting_root = View::at(plan.store(b"/")?);
+    let mut found = Path::root();
+    if conf.root_transient || conf.root_transient_ro {
+        let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe, &mut found)?;
+        let work = directory_to_make(plan, starting_root, ROOT_WORK, probe, &mut found)?;
+        let read_only = conf.root_transient_ro;
+        plan.push(Step::Overlay { target: new.root, lower: new.root, upper, work, read_only })?;
+    }
+    // The boot files are on the physical root when its /boot/loader is a symlink (loader.0 or
+    // loader.1): ostree's tools read them at /boot.
+    if let (Some(source), Some(target)) =
+        (directory(plan, tree, b"/boot", probe)?, directory(plan, new, b"/boot", probe)?)
+    {
+        if holds_symlink(plan, source, b"/loader", probe)? {
+            plan.push(Step::Bind { source, target, recursive: false })?;
+        }
+    }
+    if conf.etc_transient {
+        let upper = directory_to_make(plan, starting_root, ETC_UPPER, probe, &mut found)?;
+        let work = directory_to_make(plan, starting_root, ETC_WORK, probe, &mut found)?;
+        if let (Some(target), Some(lower)) =
+            (directory(plan, new, b"/etc", probe)?, directory(plan, new, b"/usr/etc", probe)?)
+        {
+            plan.push(Step::Overlay { target, lower, upper, work, read_only: false })?;
+        }
+    } else if conf.sysroot_readonly {
+        writable_bind(plan, new, b"/etc", probe)?;
+    }
+    let hotfix =
+        (directory(plan, new, b"/.usr-ovl-work", probe)?, directory(plan, new, b"/.usr-ovl-upper", probe)?);
+    if let (Some(usr), (Some(work), Some(upper))) = (directory(plan, new, b"/usr", probe)?, hotfix) {
+        // `ostree admin unlock --hotfix`: its overlay on /usr comes back at every boot.
+        plan.push(Step::Overlay { target: usr, lower: usr, upper, work, read_only: false })?;
+    } else if let (Some(usr), false) = (directory(plan, new, b"/usr", probe)?, conf.root_transient) {
+        plan.push(Step::Bind { source: usr, target: usr, recursive: false })?;
+        plan.push(Step::Remount { target: usr, read_only: true })?;
+    }
+    if conf.sysroot_readonly {
+        // The OS's var stays writable under a read-only physical root.
+        writable_bind(plan, tree, deployment.var_in_tree(), probe)?;
+        mark(plan, SYSROOT_RO_STAMP, &[], probe)?;
+    }
+    // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
+    directory_to_make(plan, starting_root, b"/run/ostree", probe, &mut found)?;
+    mark(plan, OSTREE_BOOTED, &booted_record(&conf), probe)?;
+    Ok(conf)
+}
+
+/// The deployment's prepare-root.conf and the physical root's legacy read-only switch.
+fn read_prepare_root(
+    plan: &mut Plan<'_>,
+    tree: View,
+    new: View,
+    probe: &impl Probe,
+) -> Result<PrepareRoot, Error<'static>> {
+    let mut text = [0u8; 4096];
+    let mut conf = PrepareRoot::default();
+    for name in PREPARE_ROOT_CONFS {
+        let Some(file) = regular_file(plan, new, name, probe)? else { continue };
+        let read = probe.read_file(plan.paths.cstr(file), &mut text).map_err(|errno| {
+            Error::failure(Stage::ReadPrepareRoot, name, errno, "it must be a readable file of at most 4 KiB")
+        })?;
+        conf = parse_prepare_root(read)
+            .map_err(|r| Error::usage(Stage::ReadPrepareRoot, name, r.errno, r.hint))?;
+        break;
+    }
+    if !conf.sysroot_readonly {
+        if let Some(file) = regular_file(plan, tree, b"/ostree/repo/config", probe)? {
+            conf.sysroot_readonly =
+                probe.read_file(plan.paths.cstr(file), &mut text).is_ok_and(legacy_sysroot_readonly);
+        }
+    }
+    Ok(conf)
+}
+
+/// The host path of `inner` in `view` when it resolves to something of `kind`.
+#[inline(never)]
+fn resolved_as(
+    plan: &mut Plan<'_>,
+    view: View,
+    inner: &[u8],
+    kinds: &[Kind],
+    probe: &impl Probe,
+) -> Result<Option<Span>, Error<'static>> {
+    let mut found = Path::root();
+    match resolve(&view, &plan.paths, probe, inner, false, &mut found) {
+        Ok(resolved) if kinds.contains(&resolved.kind) => {
+            view.host_span(&mut plan.paths, found.as_bytes()).map(Some).map_err(|_| arena_full())
+        }
+        _ => Ok(None),
+    }
+}
+
+fn directory(
+    plan: &mut Plan<'_>,
+    view: View,
+    inner: &[u8],
+    probe: &impl Probe,
+) -> Result<Option<Span>, Error<'static>> {
+    resolved_as(plan, view, inner, &[Kind::Directory], probe)
+}
+
+fn regular_file(
+    plan: &mut Plan<'_>,
+    view: View,
+    inner: &[u8],
+    probe: &impl Probe,
+) -> Result<Option<Span>, Error<'static>> {
+    resolved_as(plan, view, inner, &[Kind::File, Kind::Executable], probe)
+}
+
+/// Whether `name` in the directory at host path `dir` is a symlink (not followed).
+fn holds_symlink(
+    plan: &mut Plan<'_>,
+    dir: Span,
+    name: &[u8],
+    probe: &impl Probe,
+) -> Result<bool, Error<'static>> {
+    let mark = plan.paths.used();
+    let mut path = plan.paths.begin();
+    path.extend_from(&mut plan.paths, dir).map_err(|_| arena_full())?;
+    path.extend(&mut plan.paths, name).map_err(|_| arena_full())?;
+    let path = path.finish(&mut plan.paths).map_err(|_| arena_full())?;
+    let is_link = probe.kind(plan.paths.cstr(path)) == Ok(Kind::Symlink);
+    plan.paths.truncate(mark);
+    Ok(is_link)
+}
+
+/// The directory `path` in `view` (the starting root's /run), with a `Mkdir` for what is missing.
+#[inline(never)]
+fn directory_to_make(
+    plan: &mut Plan<'_>,
+    view: View,
+    path: &'static [u8],
+    probe: &impl Probe,
+    found: &mut Path,
+) -> Result<Span, Error<'static>> {
+    let hint = "/run must be a writable directory";
+    let resolved = resolve(&view, &plan.paths, probe, path, true, found)
+        .map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
+    let (span, mkdir) = host_target(plan, &view, found, resolved, path)?;
+    if let Some(mkdir) = mkdir {
+        plan.push_creation(mkdir)?;
+    }
+    Ok(span)
+}
+
+/// A bind of a directory onto itself, writable: a mount of its own that the physical root's
+/// read-only remount leaves alone.
+fn writable_bind(
+    plan: &mut Plan<'_>,
+    view: View,
+    inner: &[u8],
+    probe: &impl Probe,
+) -> Result<(), Error<'static>> {
+    if let Some(dir) = directory(plan, view, inner, probe)? {
+        plan.push(Step::Bind { source: dir, target: dir, recursive: false })?;
+        plan.push(Step::Remount { target: dir, read_only: false })?;
+    }
+    Ok(())
+}
+
+/// A file for ostree's tools on the starting root's /run, unless one is there already.
+fn mark(plan: &mut Plan<'_>, path: &[u8], content: &[u8], probe: &impl Probe) -> Result<(), Error<'static>> {
+    let path = plan.store(path)?;
+    if probe.kind(plan.paths.cstr(path)).is_err() {
+        let content = plan.store(content)?;
+        plan.push(Step::CreateFile { path, content })?;
+    }
+    Ok(())
+}
+
+/// `/run/ostree-booted` as current ostree reads it: a GVariant dictionary (`a{sv}`) of what the
+/// boot set up (`sysroot-ro`, `transient-etc`); empty, as ostree 2022.7 writes it, when nothing
+/// was. Serialised by hand (1-byte framing offsets: it is far below 256 bytes).
+fn booted_record(conf: &PrepareRoot) -> heapless::Vec<u8, 96> {
+    let mut record = heapless::Vec::new();
+    let mut ends: heapless::Vec<u8, 2> = heapless::Vec::new();
+    let entries: [(&[u8], &[u8], u8, bool); 2] = [
+        (b"sysroot-ro", &[1], b'b', conf.sysroot_readonly),
+        (b"transient-etc", b"/run/ostree/transient-etc\0", b's', conf.etc_transient),
+    ];
+    for (key, value, signature, _) in entries.into_iter().filter(|entry| entry.3) {
+        while record.len() % 8 != 0 {
+            let _ = record.push(0);
+        }
+        let start = record.len();
+        let _ = record.extend_from_slice(key);
+        let _ = record.push(0);
+        let key_end = record.len() - start;
+        while record.len() % 8 != 0 {
+            let _ = record.push(0);
+        }
+        let _ = record.extend_from_slice(value);
+        let _ = record.extend_from_slice(&[0, signature, key_end as u8]);
+        let _ = ends.push(record.len() as u8);
+    }
+    let _ = record.extend_from_slice(&ends);
+    record
+}
+
+fn arena_full() -> Error<'static> {
+    Error::failure(
+        Stage::Plan,
+        b"paths",
+        Errno::NOSPC,
+        "the plan's paths need more than 16 KiB; use fewer or shorter binds",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::arena::Arena;
+    use crate::sys::error::rendered;
+    use crate::testing::simulated::Table;
+
+    fn resolved(value: &str) -> Result<String, String> {
+        let mut buf = [0u8; 512];
+        let mut arena = Arena::new(&mut buf);
+        let view = View::at(arena.push(b"/s").unwrap());
+        let d = resolve_deployment(&view, &arena, &tree(), value.as_bytes()).map_err(|e| rendered(&e))?;
+        Ok(String::from_utf8(d.var_source.to_vec()).unwrap())
+    }
+
+    fn tree() -> Table {
+        Table::default()
+            .dirs(&[
+                "/s",
+                "/s/ostree",
+                "/s/ostree/deploy",
+                "/s/ostree/deploy/os",
+                "/s/ostree/deploy/os/deploy",
+            ])
+            .dirs(&[
+                "/s/ostree/deploy/os/deploy/abc.0",
+                "/s/ostree/deploy/os/var",
+                "/s/ostree/boot.1",
+                "/s/ostree/boot.1/os",
+            ])
+            .dirs(&["/s/ostree/boot.1/os/csum", "/s/etc"])
+            .link("/s/ostree/boot.1/os/csum/0", "../../../deploy/os/deploy/abc.0")
+            .link("/s/ostree/boot.1/os/csum/1", "/etc")
+            .link("/s/ostree/boot.1/os/csum/2", "../../../../../../../../etc")
+    }
+
+    #[test]
+    fn the_booted_record_is_the_gvariant_ostree_reads() {
+        assert!(booted_record(&PrepareRoot::default()).is_empty(), "an empty dictionary is no bytes");
+        let sysroot_ro = PrepareRoot { sysroot_readonly: true, ..PrepareRoot::default() };
+        // Checked against GLib: g_variant_new_parsed("{'sysroot-ro': <true>}").
+        assert_eq!(booted_record(&sysroot_ro).as_slice(), b"sysroot-ro\0\0\0\0\0\0\x01\0b\x0b\x14");
+        let both = PrepareRoot { sysroot_readonly: true, etc_transient: true, ..PrepareRoot::default() };
+        let record = booted_record(&both);
+        assert_eq!(record.get(24..38), Some(&b"transient-etc\0"[..]), "the second entry starts 8-aligned");
+        assert_eq!(record.last_chunk::<2>(), Some(&[20, record.len() as u8 - 2]), "{record:?}");
+    }
+
+    #[test]
+    fn boot_link_leads_to_the_deployment_and_its_var() {
+        assert_eq!(resolved("/ostree/boot.1/os/csum/0").unwrap(), "/sysroot/ostree/deploy/os/var");
+    }
+
+    #[test]
+    fn anything_else_is_refused_naming_the_value() {
+        for (value, errno) in [
+            ("/ostree/boot.9/os/csum/0", "ENOENT"),
+            ("/ostree/boot.1/os/csum/1", "EINVAL"),
+            ("/ostree/boot.1/os/csum/2", "EINVAL"),
+        ] {
+            let error = resolved(value).unwrap_err();
+            assert!(
+                error.starts_with(&format!("rspawn-init: resolve ostree=: {value}: {errno} — ")),
+                "{error}"
+            );
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! OSTree's `prepare-root.conf` (GLib key-file syntax), as ostree-prepare-root reads it: the
+//! deployment's `/usr/lib/ostree/prepare-root.conf`, replaced whole by its
+//! `/etc/ostree/prepare-root.conf` when that exists; and the legacy `[sysroot] readonly=true` of
+//! the physical root's `ostree/repo/config`. Pure: the caller reads the files.
+
+use crate::config::spec::Refusal;
+use rustix::io::Errno;
+
+/// What the deployment asks of its boot. Everything off by default, as in ostree.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrepareRoot {
+    /// `[sysroot] readonly`: the physical root read-only, `/etc` and `/var` writable.
+    pub sysroot_readonly: bool,
+    /// `[root] transient`: an overlay on a tmpfs over the deployment; writes vanish at reboot.
+    pub root_transient: bool,
+    /// `[root] transient-ro`: the same overlay, mounted read-only.
+    pub root_transient_ro: bool,
+    /// `[etc] transient`: `/etc` an overlay on a tmpfs over the deployment's `/usr/etc`.
+    pub etc_transient: bool,
+}
+
+/// The boolean keys read: section, key, and the refusal of a value that is not a boolean. Any
+/// other key is ignored, as a GLib key file lets a program read only what it knows.
+const BOOLEANS: [(&[u8], &[u8], &str); 4] = [
+    (b"sysroot", b"readonly", "[sysroot] readonly must be true or false"),
+    (b"root", b"transient", "[root] transient must be true or false"),
+    (b"root", b"transient-ro", "[root] transient-ro must be true or false"),
+    (b"etc", b"transient", "[etc] transient must be true or false"),
+];
+
+const fn refuse(errno: Errno, hint: &'static str) -> Refusal {
+    Refusal { errno, hint }
+}
+
+/// Reads one `prepare-root.conf`; the refusal names the key.
+pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
+    let mut values = [false; BOOLEANS.len()];
+    let mut section: &[u8] = b"";
+    for line in text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix(b"[").and_then(|rest| rest.strip_suffix(b"]")) {
+            section = name;
+            continue;
+        }
+        let Some(eq) = line.iter().position(|&b| b == b'=') else {
+            return Err(refuse(Errno::INVAL, "a line is neither key=value nor [section]"));
+        };
+        let key = line.get(..eq).unwrap_or_default().trim_ascii();
+        let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
+        if (section, key) == (&b"composefs"[..], &b"enabled"[..]) {
+            if !matches!(value, b"no" | b"false" | b"0" | b"maybe") {
+                let hint = "[composefs] enabled: composefs is not supported; use enabled=no or maybe";
+                return Err(refuse(Errno::OPNOTSUPP, hint));
+            }
+            continue;
+        }
+        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| (s, k) == (section, key)) else {
+            continue;
+        };
+        let (Some(slot), Some(&(_, _, hint))) = (values.get_mut(index), BOOLEANS.get(index)) else {
+            continue;
+        };
+        *slot = match value {
+            b"true" | b"1" => true,
+            b"false" | b"0" => false,
+            _ => return Err(refuse(Errno::INVAL, hint)),
+        };
+    }
+    let [sysroot_readonly, root_transient, root_transient_ro, etc_transient] = values;
+    if root_transient && root_transient_ro {
+        return Err(refuse(Errno::INVAL, "[root] transient and transient-ro cannot both be set"));
+    }
+    Ok(PrepareRoot { sysroot_readonly, root_transient, root_transient_ro, etc_transient })
+}
+
+/// The legacy switch in the physical root's `ostree/repo/config`: a `readonly=true` line in the
+/// `[sysroot]` section (ostree reads exactly that form).
+pub fn legacy_sysroot_readonly(repo_config: &[u8]) -> bool {
+    let mut in_sysroot = false;
+    for line in repo_config.split(|&b| b == b'\n') {
+        if line.starts_with(b"[") {
+            in_sysroot = line.starts_with(b"[sysroot]");
+        } else if in_sysroot && line.starts_with(b"readonly=true") {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_keys_ostree_reads() {
+        let text = b"# comment\n[sysroot]\nreadonly = true\n[etc]\ntransient=1\n[root]\ntransient=false\n\
+                     [composefs]\nenabled=maybe\nkeypath=/x\n[other]\nreadonly=yes\n";
+        let conf = parse_prepare_root(text).unwrap();
+        assert_eq!(
+            conf,
+            PrepareRoot { sysroot_readonly: true, etc_transient: true, ..PrepareRoot::default() }
+        );
+        let transient = parse_prepare_root(b"[root]\ntransient=true\n").unwrap();
+        assert!(transient.root_transient && !transient.root_transient_ro);
+    }
+
+    #[test]
+    fn composefs_and_bad_values_are_refused_naming_the_key() {
+        for (text, errno, hint) in [
+            (
+                &b"[composefs]\nenabled=yes\n"[..],
+                Errno::OPNOTSUPP,
+                "[composefs] enabled: composefs is not supported; use enabled=no or maybe",
+            ),
+            (
+                b"[composefs]\nenabled=signed\n",
+                Errno::OPNOTSUPP,
+                "[composefs] enabled: composefs is not supported; use enabled=no or maybe",
+            ),
+            (b"[sysroot]\nreadonly=yes\n", Errno::INVAL, "[sysroot] readonly must be true or false"),
+            (b"[root]\ntransient\n", Errno::INVAL, "a line is neither key=value nor [section]"),
+            (
+                b"[root]\ntransient=true\ntransient-ro=true\n",
+                Errno::INVAL,
+                "[root] transient and transient-ro cannot both be set",
+            ),
+        ] {
+            assert_eq!(parse_prepare_root(text), Err(Refusal { errno, hint }));
+        }
+    }
+
+    #[test]
+    fn the_legacy_switch_is_read_as_ostree_reads_it() {
+        assert!(legacy_sysroot_readonly(
+            b"[core]\nrepo_version=1\n[sysroot]\nbootloader=none\nreadonly=true\n"
+        ));
+        assert!(!legacy_sysroot_readonly(b"[core]\nreadonly=true\n[sysroot]\nreadonly=false\n"));
+    }
+}

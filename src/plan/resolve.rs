@@ -1,0 +1,270 @@
+//! Path resolution strictly inside a tree: symlinks are followed as if the tree's root were
+//! `/` (absolute targets restart at the tree's root, `..` stops there), so nothing in an image
+//! can lead outside it. Works on canonical path strings, so the result is also the path the
+//! mount calls use. The caller owns the one output buffer; the walk itself needs two more
+//! `PATH_MAX` buffers (what is left to walk, and the host path asked about), nothing per step.
+
+use crate::plan::arena::{Arena, Span};
+use crate::sys::path::{components, Path, TooLong, PATH_MAX};
+use core::ffi::CStr;
+use rustix::io::Errno;
+
+/// Symlinks followed in one resolution before ELOOP, as the kernel's limit.
+const MAX_SYMLINKS: usize = 40;
+
+/// What a path names, without following a final symlink.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Directory,
+    File,
+    /// A regular file with an execute bit: what PID 1 (root) may exec.
+    Executable,
+    Symlink,
+    /// Devices, sockets, fifos: never a directory or an init.
+    Other,
+}
+
+/// Read-only questions about host paths; the real one asks the kernel, tests use a table.
+pub trait Lookup {
+    /// The kind at `host_path`, not following a final symlink.
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno>;
+    /// The target of the symlink at `host_path`, written into `buf`; returns its length.
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Many names in `dir` are about to be asked about (a lookup may then read it whole).
+    fn expect_lookups_in(&self, _dir: &[u8]) {}
+}
+
+/// A file-system view: paths inside it start at `root` on the host, except below `graft`,
+/// where another host tree shows (the old root at OLD, as after the pivot). Its paths are in
+/// the plan's arena.
+#[derive(Clone, Copy)]
+pub struct View {
+    pub root: Span,
+    /// (mount point inside the view, host path of what shows there)
+    pub graft: Option<(Span, Span)>,
+}
+
+impl View {
+    /// A view of the host tree at `root`.
+    pub fn at(root: Span) -> Self {
+        View { root, graft: None }
+    }
+
+    /// The host tree `inner` lies in (the root, or the graft's host below its mount point) and
+    /// `inner`'s path inside it.
+    fn locate<'i>(&self, arena: &Arena<'_>, inner: &'i [u8]) -> (Span, &'i [u8]) {
+        match self.graft {
+            Some((mount_point, host)) => match strip_prefix(inner, arena.bytes(mount_point)) {
+                Some(rest) => (host, rest),
+                None => (self.root, inner),
+            },
+            None => (self.root, inner),
+        }
+    }
+
+    /// Writes the host path of the canonical view path `inner` into `out`.
+    #[inline(never)]
+    pub fn host_path(&self, arena: &Arena<'_>, inner: &[u8], out: &mut Path) -> Result<(), TooLong> {
+        let (root, rest) = self.locate(arena, inner);
+        out.set(arena.bytes(root))?;
+        out.push_all(rest)
+    }
+
+    /// The host path of `inner`, stored in the arena with the host tree it lies in as its root.
+    #[inline(never)]
+    pub fn host_span(&self, arena: &mut Arena<'_>, inner: &[u8]) -> Result<Span, TooLong> {
+        let (root, rest) = self.locate(arena, inner);
+        let mut path = arena.begin();
+        path.extend_from(arena, root).map_err(|_| TooLong)?;
+        path.mark_root();
+        for component in components(rest) {
+            path.component(arena, component).map_err(|_| TooLong)?;
+        }
+        if arena.bytes(root).is_empty() && rest.iter().all(|&b| b == b'/') {
+            path.extend(arena, b"/").map_err(|_| TooLong)?;
+        }
+        path.finish(arena).map_err(|_| TooLong)
+    }
+}
+
+/// The part of `path` below `base`, compared component by component, or `None`.
+pub fn strip_prefix<'p>(path: &'p [u8], base: &[u8]) -> Option<&'p [u8]> {
+    if base == b"/" {
+        return Some(path);
+    }
+    let rest = path.strip_prefix(base)?;
+    match rest.first() {
+        None => Some(b"/"),
+        Some(b'/') => Some(rest),
+        Some(_) => None,
+    }
+}
+
+/// A resolved path, written in full (missing components included) to the caller's buffer.
+#[cfg_attr(test, derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// What the deepest existing entry is (a directory when components are missing).
+    pub kind: Kind,
+    /// Bytes of the output that exist; the rest are components to create.
+    pub existing: usize,
+    /// Every component exists.
+    pub exists: bool,
+}
+
+/// What is left to walk, kept at the end of one buffer: a symlink's target is read into the
+/// free space in front of it and moved to join the rest, so following a link copies nothing else.
+struct Pending {
+    buf: [u8; PATH_MAX],
+    start: usize,
+}
+
+impl Pending {
+    /// `parts` joined by '/', to walk.
+    fn load(&mut self, parts: &[&[u8]]) -> Result<(), Errno> {
+        self.start = PATH_MAX;
+        for part in parts.iter().rev() {
+            let at = self.start.checked_sub(part.len() + 1).ok_or(Errno::NAMETOOLONG)?;
+            self.buf.get_mut(at + 1..self.start).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(part);
+            *self.buf.get_mut(at).ok_or(Errno::NAMETOOLONG)? = b'/';
+            self.start = at;
+        }
+        Ok(())
+    }
+
+    /// The next component's place in the buffer, consumed.
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let rest = self.buf.get(self.start..)?;
+        let skip = rest.iter().position(|&b| b != b'/')?;
+        let from = self.start + skip;
+        let len = self.buf.get(from..)?.iter().position(|&b| b == b'/').unwrap_or(PATH_MAX - from);
+        self.start = from + len;
+        Some((from, len))
+    }
+
+    fn component(&self, (from, len): (usize, usize)) -> &[u8] {
+        self.buf.get(from..from + len).unwrap_or_default()
+    }
+
+    fn rest(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    /// Puts the target of the symlink at `host` in front of what is left; true when absolute.
+    fn splice_link(&mut self, lookup: &dyn Lookup, host: &Path) -> Result<bool, Errno> {
+        // Room for the target and the '/' that joins it to the rest.
+        let room = self.start.checked_sub(1).ok_or(Errno::NAMETOOLONG)?;
+        let len = lookup.read_link(host.as_cstr(), self.buf.get_mut(..room).unwrap_or_default())?;
+        let at = room.checked_sub(len).ok_or(Errno::NAMETOOLONG)?;
+        self.buf.copy_within(..len, at);
+        *self.buf.get_mut(room).ok_or(Errno::NAMETOOLONG)? = b'/';
+        self.start = at;
+        Ok(self.buf.get(at) == Some(&b'/'))
+    }
+}
+
+/// Resolves `input` (absolute, inside the view) component by component into `out`. With
+/// `allow_missing`, a missing entry ends the walk and the rest is kept as components to create;
+/// otherwise it is ENOENT. A non-directory in the middle is ENOTDIR.
+pub fn resolve(
+    view: &View,
+    arena: &Arena<'_>,
+    lookup: &dyn Lookup,
+    input: &[u8],
+    allow_missing: bool,
+    out: &mut Path,
+) -> Result<Resolved, Errno> {
+    resolve_parts(view, arena, lookup, &[input], allow_missing, out)
+}
+
+/// `resolve` of `parts` joined by '/' (a directory of PATH and a name), without joining them
+/// in a buffer of their own.
+#[inline(never)]
+pub fn resolve_parts(
+    view: &View,
+    arena: &Arena<'_>,
+    lookup: &dyn Lookup,
+    parts: &[&[u8]],
+    allow_missing: bool,
+    out: &mut Path,
+) -> Result<Resolved, Errno> {
+    let mut pending = Pending { buf: [0; PATH_MAX], start: PATH_MAX };
+    pending.load(parts)?;
+    out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
+    let mut host: Path = Path::root();
+    let mut kind = Kind::Directory;
+    let mut followed = 0;
+    while let Some(place) = pending.next() {
+        if kind != Kind::Directory {
+            return Err(Errno::NOTDIR);
+        }
+        match pending.component(place) {
+            b"." => {}
+            b".." => out.pop(),
+            name => {
+                out.push(name).map_err(|_| Errno::NAMETOOLONG)?;
+                view.host_path(arena, out.as_bytes(), &mut host).map_err(|_| Errno::NAMETOOLONG)?;
+                match lookup.kind(host.as_cstr()) {
+                    Ok(Kind::Symlink) => {
+                        followed += 1;
+                        if followed > MAX_SYMLINKS {
+                            return Err(Errno::LOOP);
+                        }
+                        out.pop();
+                        if pending.splice_link(lookup, &host)? {
+                            out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
+                        }
+                        kind = Kind::Directory;
+                    }
+                    Ok(found) => kind = found,
+                    Err(Errno::NOENT) if allow_missing => {
+                        out.pop();
+                        let existing = out.as_bytes().len();
+                        add_missing(out, pending.component(place), pending.rest())?;
+                        return Ok(Resolved { kind: Kind::Directory, existing, exists: false });
+                    }
+                    Err(errno) => return Err(errno),
+                }
+            }
+        }
+    }
+    Ok(Resolved { kind, existing: out.as_bytes().len(), exists: true })
+}
+
+/// A missing entry: everything from `name` on must be created; `..` there cannot be.
+fn add_missing(out: &mut Path, name: &[u8], rest: &[u8]) -> Result<(), Errno> {
+    for component in core::iter::once(name).chain(components(rest)).filter(|c| *c != b".") {
+        if component == b".." {
+            return Err(Errno::NOENT);
+        }
+        out.push(component).map_err(|_| Errno::NAMETOOLONG)?;
+    }
+    Ok(())
+}
+/// The real lookup: `lstat` and `readlink` on host paths.
+pub struct HostLookup;
+
+impl Lookup for HostLookup {
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
+        use rustix::fs::{statat, AtFlags, FileType, CWD};
+        let stat = statat(CWD, host_path, AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Directory => Kind::Directory,
+            FileType::RegularFile if stat.st_mode & 0o111 != 0 => Kind::Executable,
+            FileType::RegularFile => Kind::File,
+            FileType::Symlink => Kind::Symlink,
+            _ => Kind::Other,
+        })
+    }
+
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        let capacity = buf.len();
+        let len = rustix::fs::readlinkat_raw(rustix::fs::CWD, host_path, buf)?;
+        // A full buffer may be a cut target: refuse rather than follow a wrong path.
+        if len >= capacity {
+            return Err(Errno::NAMETOOLONG);
+        }
+        Ok(len)
+    }
+}
