@@ -12,7 +12,7 @@ pub mod sys;
 #[cfg(test)]
 mod testing;
 
-use act::{dry_run, host, host::HostProbe};
+use act::{dry_run, host::HostProbe};
 use config::{args, help, sources::gather_config, stub_options::Dialect, Config, Mode};
 use initrd::modules;
 use pid1::{failure_policy as failure, mode, outcome::Run, supervise};
@@ -111,7 +111,7 @@ fn prepare_tree<'a>(
         return Ok((b"/", plan::Finale::PivotRoot));
     }
     // Another initramfs (dracut, initramfs-tools) may have mounted the root already.
-    let mounted = host::is_mount_point(c"/sysroot");
+    let mounted = crate::sys::mount_point::is_mount_point(c"/sysroot");
     if config.root.device.is_none() && !mounted {
         return Ok((b"/", plan::Finale::SwitchRoot { tree_is_mounted: false }));
     }
@@ -128,7 +128,7 @@ pub fn on_panic() -> ! {
     line.bytes(b"internal error (panic); following the failure policy");
     to_stderr(&mut line);
     if rustix::process::getpid().is_init() {
-        failure::follow_policy(failure::current_policy(), sys::saved_env())
+        failure::follow_policy(crate::config::current_policy(), sys::saved_env())
     }
     sys::exit(1)
 }

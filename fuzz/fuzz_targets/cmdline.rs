@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_refusal, assert_source, assert_within};
 use rspawn_init::config::cmdline::{decimal, words, Word};
 use rspawn_init::config::kernel_config::{failure_policy, parse_kernel_cmdline};
-use rspawn_init::initrd::root_device::{parse_root_device, RootDevice};
+use rspawn_init::config::root_params::{parse_root_device, RootDevice};
 
 /// The words, checked; whether the splitter refused the line.
 fn check_words(cmdline: &[u8]) -> bool {

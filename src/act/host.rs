@@ -206,32 +206,10 @@ impl Lookup for HostProbe {
 
 impl Probe for HostProbe {
     fn is_mount_point(&self, host_path: &CStr) -> bool {
-        is_mount_point(host_path)
+        crate::sys::mount_point::is_mount_point(host_path)
     }
 
     fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
         crate::sys::small_file::read_small_file(host_path, buf).map(|text| &*text)
-    }
-}
-
-/// True when `host_path` is the root of a mount (statx's STATX_ATTR_MOUNT_ROOT, Linux 5.8+;
-/// older kernels: a different device than its parent).
-pub fn is_mount_point(host_path: &CStr) -> bool {
-    use fs::{statx, StatxAttributes, StatxFlags};
-    match statx(CWD, host_path, AtFlags::SYMLINK_NOFOLLOW, StatxFlags::BASIC_STATS) {
-        Ok(stx) if stx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT) => {
-            stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
-        }
-        Ok(stx) => {
-            let mut parent: Path = Path::root();
-            if parent.set(host_path.to_bytes()).is_err() {
-                return false;
-            }
-            parent.pop();
-            let same = statx(CWD, parent.as_cstr(), AtFlags::empty(), StatxFlags::BASIC_STATS)
-                .map(|p| (p.stx_dev_major, p.stx_dev_minor) == (stx.stx_dev_major, stx.stx_dev_minor));
-            host_path.to_bytes() == b"/" || same == Ok(false)
-        }
-        Err(_) => false,
     }
 }

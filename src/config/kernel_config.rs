@@ -3,9 +3,9 @@
 
 use crate::config::cmdline::{decimal, words, Word};
 use crate::config::key_lookup::{lookup, same};
+use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::{parse_bind, parse_pivot, Refusal};
 use crate::config::{Policy, Source, Words};
-use crate::initrd::root_device::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::sys::error::{Error, Stage};
 use rustix::io::Errno;
 
@@ -173,14 +173,14 @@ mod tests {
         assert_eq!(source.ostree, Some(&b"/ostree/boot.1/os/abc/0"[..]));
         assert!(config.debug && config.quiet);
         assert!(!parse_kernel_cmdline(b"root=/dev/vda").unwrap().quiet);
-        assert!(matches!(config.root.device, Some(crate::initrd::root_device::RootDevice::Label(b"os"))));
+        assert!(matches!(config.root.device, Some(crate::config::root_params::RootDevice::Label(b"os"))));
         assert!(!config.root.read_write);
         let root = parse_kernel_cmdline(
             b"root=\"UUID=AB-cd\" rootfstype=ext4 rootflags=noatime rw rootwait rootdelay=3",
         )
         .unwrap()
         .root;
-        assert!(matches!(root.device, Some(crate::initrd::root_device::RootDevice::Uuid(b"AB-cd"))));
+        assert!(matches!(root.device, Some(crate::config::root_params::RootDevice::Uuid(b"AB-cd"))));
         assert_eq!((root.fstype, root.flags), (Some(&b"ext4"[..]), Some(&b"noatime"[..])));
         assert_eq!(
             (root.read_write, root.wait_seconds, root.delay_seconds),

@@ -11,12 +11,14 @@ pub mod cmdline;
 pub mod help;
 pub mod kernel_config;
 pub mod key_lookup;
+pub mod root_params;
 pub mod settings;
 pub mod sources;
 pub mod spec;
 pub mod stub_options;
 
 use crate::config::spec::{BindSpec, PivotSpec};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 /// Most binds one source may give.
 pub const MAX_BINDS: usize = 16;
@@ -78,6 +80,20 @@ impl Policy {
     }
 }
 
+/// The policy in force, for the panic handler (set once the configuration is read).
+static POLICY: AtomicU8 = AtomicU8::new(0);
+
+/// Remembers `policy` for whoever fails later (the panic handler, the supervisor).
+pub fn set_policy(policy: Policy) {
+    let index = Policy::ALL.iter().position(|p| *p == policy).unwrap_or(0);
+    POLICY.store(index as u8, Ordering::Relaxed);
+}
+
+/// The policy last set.
+pub fn current_policy() -> Policy {
+    Policy::ALL.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
+}
+
 /// A command to run: the path first, then its arguments.
 pub type Words<'a> = heapless::Vec<&'a [u8], MAX_WORDS>;
 
@@ -111,7 +127,7 @@ pub struct Config<'a> {
     /// Where a bare INIT name is looked up: the environment's `PATH`, else the default.
     pub search_path: Option<&'a [u8]>,
     /// The kernel command line's root= and friends (initrd mode).
-    pub root: crate::initrd::root_device::RootParams<'a>,
+    pub root: crate::config::root_params::RootParams<'a>,
     /// `rspawn.debug`: print the plan before acting.
     pub debug: bool,
     /// The stub's clean stop: seconds between SIGTERM and SIGKILL to every other process.

@@ -14,7 +14,7 @@ use crate::sys::error::{Error, Stage};
 use rustix::io::Errno;
 
 /// Where the file is looked for, in the starting root.
-pub const SETTINGS_PATH: &str = "/etc/rspawn-init.conf";
+pub use crate::sys::error::SETTINGS_PATH;
 /// Largest settings file read.
 pub const SETTINGS_MAX: usize = 16 * 1024;
 

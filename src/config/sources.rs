@@ -1,12 +1,10 @@
 //! Where the configuration comes from, later winning (SPEC §3): the settings file, the kernel
 //! command line (initrd and root modes), argv, and what OSTree's `ostree=` stands for.
 
-use crate::act::host;
 use crate::config::args;
 use crate::config::kernel_config;
 use crate::config::settings;
 use crate::config::{Config, Mode, Source};
-use crate::pid1::failure_policy as failure;
 use crate::sys::error::{Error, Stage};
 use crate::sys::log::{self, Line};
 use crate::sys::small_file as files;
@@ -29,7 +27,7 @@ pub fn gather_config<'a>(
         log::set_quiet(kernel.quiet);
     }
     config.apply(invocation.source);
-    failure::set_policy(config.on_failure);
+    crate::config::set_policy(config.on_failure);
     if config.ostree.is_some() && config.pivot.is_some() {
         let mut line = Line::prefixed();
         line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
@@ -63,7 +61,7 @@ fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
 
 /// The kernel command line, with /proc mounted first when the kernel started us bare.
 fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>, Error<'_>> {
-    if !host::is_mount_point(c"/proc") {
+    if !crate::sys::mount_point::is_mount_point(c"/proc") {
         use rustix::mount::MountFlags;
         let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
         rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None).map_err(|errno| {
@@ -75,7 +73,7 @@ fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>
         .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
     kernel_config::parse_kernel_cmdline(text).inspect_err(|_| {
         if let Some(policy) = kernel_config::failure_policy(text) {
-            failure::set_policy(policy);
+            crate::config::set_policy(policy);
         }
     })
 }

@@ -10,7 +10,8 @@ pub mod partition_table;
 pub mod root_device;
 pub mod superblock;
 
-use crate::initrd::root_device::{find_root_device, mount_root, RootParams};
+use crate::config::root_params::RootParams;
+use crate::initrd::root_device::{find_root_device, mount_root};
 use crate::sys::error::{Error, Stage};
 use rustix::fs::{mkdirat, Mode, CWD};
 use rustix::io::Errno;
@@ -30,7 +31,7 @@ const EARLY_MOUNTS: [(&core::ffi::CStr, &core::ffi::CStr, MountFlags, &core::ffi
 /// Mounts what is not mounted yet; the kernel may have mounted devtmpfs already.
 pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
     for (path, fstype, flags, data) in EARLY_MOUNTS {
-        if crate::act::host::is_mount_point(path) {
+        if crate::sys::mount_point::is_mount_point(path) {
             continue;
         }
         match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {

@@ -2,7 +2,7 @@
 //! reading `/sys/class/block` and the devices' own superblocks and partition tables, waiting
 //! (polling, bounded) for the device to appear, then mounted at `/sysroot`.
 
-use crate::config::spec::Refusal;
+use crate::config::root_params::{RootDevice, RootParams};
 use crate::initrd::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
 use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
 use crate::sys::error::{Error, Stage};
@@ -12,8 +12,6 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
-/// `rootwait` without a number waits this long (the kernel waits forever; PID 1 should not).
-pub const ROOTWAIT_DEFAULT_SECONDS: u32 = 60;
 /// Without `rootwait`, drivers loaded just now still get this long to show the device.
 const DEFAULT_WAIT_SECONDS: u32 = 5;
 /// Looks for the device every millisecond for this long: the disk of a driver loaded just now
@@ -21,53 +19,6 @@ const DEFAULT_WAIT_SECONDS: u32 = 5;
 const FAST_POLL_MS: u32 = 200;
 /// Then the pauses double up to this, so a slow disk is not scanned in a busy loop.
 const POLL_MAX_MS: u32 = 50;
-
-/// How `root=` names the device.
-#[cfg_attr(test, derive(Debug))]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum RootDevice<'a> {
-    Path(&'a [u8]),
-    Uuid(&'a [u8]),
-    Label(&'a [u8]),
-    PartUuid(&'a [u8]),
-}
-
-/// The kernel command line's words about the root file system.
-#[cfg_attr(test, derive(Debug))]
-#[derive(Default, Clone, Copy)]
-pub struct RootParams<'a> {
-    pub device: Option<RootDevice<'a>>,
-    /// The value of `root=` as given, for messages.
-    pub given: &'a [u8],
-    pub fstype: Option<&'a [u8]>,
-    pub flags: Option<&'a [u8]>,
-    /// `rw`; the kernel's default (and `ro`) mounts read-only.
-    pub read_write: bool,
-    pub wait_seconds: Option<u32>,
-    pub delay_seconds: u32,
-}
-
-/// Parses the value of `root=`.
-pub fn parse_root_device(value: &[u8]) -> Result<RootDevice<'_>, Refusal> {
-    let device = if let Some(uuid) = value.strip_prefix(b"UUID=") {
-        Some(RootDevice::Uuid(uuid))
-    } else if let Some(label) = value.strip_prefix(b"LABEL=") {
-        Some(RootDevice::Label(label))
-    } else if let Some(partuuid) = value.strip_prefix(b"PARTUUID=") {
-        Some(RootDevice::PartUuid(partuuid))
-    } else {
-        value.starts_with(b"/dev/").then_some(RootDevice::Path(value))
-    };
-    let refusal = Refusal { errno: Errno::INVAL, hint: "root= takes /dev/NAME, UUID=, LABEL= or PARTUUID=" };
-    match device {
-        Some(RootDevice::Path(b"/dev/")) => Err(refusal),
-        Some(RootDevice::Uuid(p) | RootDevice::Label(p) | RootDevice::PartUuid(p)) if p.is_empty() => {
-            Err(refusal)
-        }
-        Some(device) => Ok(device),
-        None => Err(refusal),
-    }
-}
 
 /// Waits for the device named by `params` and returns its /dev path and detected fs type.
 pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static str), Error<'a>> {
@@ -271,22 +222,6 @@ fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::ffi::CStr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn root_forms() {
-        assert_eq!(parse_root_device(b"/dev/vda"), Ok(RootDevice::Path(b"/dev/vda")));
-        assert_eq!(parse_root_device(b"UUID=ab-CD"), Ok(RootDevice::Uuid(b"ab-CD")));
-        assert_eq!(parse_root_device(b"LABEL=ostree-root"), Ok(RootDevice::Label(b"ostree-root")));
-        assert_eq!(parse_root_device(b"PARTUUID=1a2b3c4d-01"), Ok(RootDevice::PartUuid(b"1a2b3c4d-01")));
-        assert_eq!(
-            parse_root_device(b"LABEL=/dev/"),
-            Ok(RootDevice::Label(b"/dev/")),
-            "a label may read /dev/"
-        );
-        for bad in [&b"sda1"[..], b"/dev/", b"UUID=", b"LABEL=", b"PARTUUID=", b"", b"PARTLABEL=x"] {
-            assert!(parse_root_device(bad).is_err(), "{:?}", std::str::from_utf8(bad));
-        }
-    }
 
     #[test]
     fn c_strings_fit_or_are_refused() {

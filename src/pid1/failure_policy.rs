@@ -5,23 +5,8 @@ use crate::config::Policy;
 use crate::plan::DEFAULT_INITS;
 use crate::sys::log::{to_stderr, Line};
 use crate::sys::{self, Env};
-use core::sync::atomic::{AtomicU8, Ordering};
 use rustix::process::{wait, WaitOptions};
 use rustix::system::RebootCommand;
-
-/// The policy in force, for the panic handler (set once the configuration is read).
-static POLICY: AtomicU8 = AtomicU8::new(0);
-
-/// Remembers `policy` for `follow_policy_after_panic`.
-pub fn set_policy(policy: Policy) {
-    let index = Policy::ALL.iter().position(|p| *p == policy).unwrap_or(0);
-    POLICY.store(index as u8, Ordering::Relaxed);
-}
-
-/// The policy last set.
-pub fn current_policy() -> Policy {
-    Policy::ALL.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
-}
 
 /// Follows `policy`; never returns.
 pub fn follow_policy(policy: Policy, env: Env) -> ! {

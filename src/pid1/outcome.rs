@@ -2,7 +2,6 @@
 //! reported, rolled back and, for PID 1 of a machine, handed to the failure policy.
 
 use crate::act;
-use crate::act::host;
 use crate::act::host::{HostOps, HostProbe};
 use crate::config;
 use crate::config::{Config, Mode};
@@ -87,7 +86,7 @@ impl Run {
         if !(self.pid_is_one && machine) {
             return code;
         }
-        let policy = failure::current_policy();
+        let policy = crate::config::current_policy();
         if policy == config::Policy::Continue && mode == Some(Mode::Initrd) {
             self.continue_into_sysroot();
         }
@@ -98,7 +97,7 @@ impl Run {
     /// Returns only when that fails too (then the policy's fallback runs). Its plan is the
     /// smallest there is (API mounts and the switch), so a small arena of its own holds it.
     fn continue_into_sysroot(&self) {
-        if !host::is_mount_point(c"/sysroot") {
+        if !crate::sys::mount_point::is_mount_point(c"/sysroot") {
             return;
         }
         let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };

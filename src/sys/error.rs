@@ -91,6 +91,9 @@ impl Stage {
     }
 }
 
+/// The settings file, whose line numbers an error may carry.
+pub const SETTINGS_PATH: &str = "/etc/rspawn-init.conf";
+
 /// How the failure ends the run outside PID-1-of-a-machine: usage errors exit 2, others 1.
 #[cfg_attr(test, derive(Debug))]
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -144,7 +147,7 @@ impl<'s> Error<'s> {
         let mut line = Line::new();
         line.bytes(lead).bytes(b"rspawn-init: ").bytes(self.stage.name().as_bytes()).bytes(b": ");
         if self.settings_line > 0 {
-            line.bytes(crate::config::settings::SETTINGS_PATH.as_bytes()).bytes(b":");
+            line.bytes(SETTINGS_PATH.as_bytes()).bytes(b":");
             line.u64(u64::from(self.settings_line)).bytes(b": ");
         }
         // Room kept for ": ENAMETOOLONG — " and the hint: the subject is what gets cut.
