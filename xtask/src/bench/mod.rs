@@ -18,6 +18,7 @@ mod floor;
 mod mounts;
 mod peers;
 mod report;
+mod size_parts;
 mod sizes;
 mod stats;
 mod stub_memory;
@@ -89,6 +90,7 @@ fn run_bench(init: &Path, repetitions: Repetitions) -> Result<()> {
     let work = fresh_work_dir()?;
     let mut report = Report::default();
     sizes::measure(init, &mut report)?;
+    size_parts::print()?;
     let trees = container_image::stage(init)?;
     syscalls::measure(&trees, &work, &mut report)?;
     container_start::measure(&trees, repetitions.container_starts, &mut report)?;

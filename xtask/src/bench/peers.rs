@@ -9,6 +9,8 @@ use std::process::Command;
 
 pub const TINI: &str = "/usr/bin/tini-static";
 pub const CATATONIT: &str = "/usr/bin/catatonit";
+/// Debian's dumb-init (Yelp), another container stub.
+pub const DUMB_INIT: &str = "/usr/bin/dumb-init";
 pub const BUSYBOX: &str = "/bin/busybox";
 
 /// klibc's `run-init` runs against the klibc shared library, named after its build hash.

@@ -1,8 +1,9 @@
-//! Stub memory: the resident set of a container stub that holds a sleeping child, rspawn-init's
-//! `--as-pid2` against tini and catatonit. Each stub runs as PID 1 of a new PID namespace (its
-//! place in a container); its RSS is read from the host once its child exists.
+//! Stub memory: the peak and the current resident set of a container stub that holds a sleeping
+//! child, rspawn-init's `--as-pid2` (run with `ulimit -s 64`, as every mode must run) against tini,
+//! catatonit and dumb-init. Each stub runs as PID 1 of a new PID namespace (its place in a
+//! container); its VmHWM and VmRSS are read from the host once its child exists.
 
-use super::peers::{CATATONIT, TINI};
+use super::peers::{CATATONIT, DUMB_INIT, TINI};
 use super::report::{Report, Unit, OURS};
 use super::stats::median;
 use crate::cmd::header;
@@ -13,7 +14,13 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const GROUP: &str = "stub resident set (VmRSS, holding a sleeping child)";
+const PEAK: &str = "stub peak resident set (VmHWM, holding a sleeping child)";
+const NOW: &str = "stub resident set (VmRSS, holding a sleeping child)";
+/// The goals for ours, in KiB.
+const PEAK_GOAL_KIB: f64 = 128.0;
+const NOW_GOAL_KIB: f64 = 96.0;
+/// Every mode must run with this much stack (KiB): ours is measured under it.
+const STACK_LIMIT_KIB: u32 = 64;
 /// The child every stub holds; it never ends by itself within a run.
 const SLEEPER: [&str; 2] = ["/bin/sleep", "600"];
 /// How long a stub and its child may take to appear.
@@ -22,24 +29,44 @@ const POLL: Duration = Duration::from_millis(5);
 
 pub fn measure(init: &Path, repetitions: usize, report: &mut Report) -> Result<()> {
     header(&format!("bench: stub memory, {repetitions} runs each"));
-    let stubs: [(&str, &Path, &[&str]); 3] = [
-        (OURS, init, &["--as-pid2", "--"]),
-        ("tini-static", Path::new(TINI), &["--"]),
-        ("catatonit", Path::new(CATATONIT), &["--"]),
+    let stubs: [(&str, &Path, &[&str], Option<u32>); 4] = [
+        (OURS, init, &["--as-pid2", "--"], Some(STACK_LIMIT_KIB)),
+        ("tini-static", Path::new(TINI), &["--"], None),
+        ("catatonit", Path::new(CATATONIT), &["--"], None),
+        ("dumb-init", Path::new(DUMB_INIT), &["--"], None),
     ];
-    for (name, program, options) in stubs {
+    for (name, program, options, stack_kib) in stubs {
         let samples = (0..repetitions)
-            .map(|_| resident_kib(program, options).with_context(|| format!("measuring {name}")))
-            .collect::<Result<Vec<f64>>>()?;
-        report.add(GROUP, name, median(&samples).context("no runs")?, Unit::KiB);
+            .map(|_| resident_kib(program, options, stack_kib).with_context(|| format!("measuring {name}")))
+            .collect::<Result<Vec<(f64, f64)>>>()?;
+        let peaks: Vec<f64> = samples.iter().map(|sample| sample.0).collect();
+        let nows: Vec<f64> = samples.iter().map(|sample| sample.1).collect();
+        report.add(PEAK, name, median(&peaks).context("no runs")?, Unit::KiB);
+        report.add(NOW, name, median(&nows).context("no runs")?, Unit::KiB);
+    }
+    for (goal, group, limit) in [
+        ("stub VmHWM with a sleeping child (ulimit -s 64)", PEAK, PEAK_GOAL_KIB),
+        ("stub VmRSS with a sleeping child (ulimit -s 64)", NOW, NOW_GOAL_KIB),
+    ] {
+        let ours = report.value(group, OURS).context("no figure of ours")?;
+        report.goal(goal, &format!("≤ {limit} KiB"), format!("{ours} KiB"), ours <= limit);
     }
     Ok(())
 }
 
-/// Starts `unshare … PROGRAM OPTIONS /bin/sleep 600`, reads the stub's VmRSS once its child is
-/// there, and ends the run (killing unshare kills the whole PID namespace through `--kill-child`).
-fn resident_kib(program: &Path, options: &[&str]) -> Result<f64> {
-    let mut unshare = Command::new("unshare")
+/// Starts `unshare … PROGRAM OPTIONS /bin/sleep 600` (under `ulimit -s` when given), reads the
+/// stub's VmHWM and VmRSS once its child is there, and ends the run (killing unshare kills the
+/// whole PID namespace through `--kill-child`).
+fn resident_kib(program: &Path, options: &[&str], stack_kib: Option<u32>) -> Result<(f64, f64)> {
+    let mut command = match stack_kib {
+        Some(kib) => {
+            let mut shell = Command::new("sh");
+            shell.args(["-c", &format!("ulimit -s {kib} && exec \"$@\""), "sh", "unshare"]);
+            shell
+        }
+        None => Command::new("unshare"),
+    };
+    let mut unshare = command
         .args(["--mount", "--pid", "--fork", "--kill-child", "--mount-proc"])
         .arg(program)
         .args(options)
@@ -56,12 +83,15 @@ fn resident_kib(program: &Path, options: &[&str]) -> Result<f64> {
     rss
 }
 
-fn stub_rss_once_it_holds_a_child(unshare: &mut Child) -> Result<f64> {
+fn stub_rss_once_it_holds_a_child(unshare: &mut Child) -> Result<(f64, f64)> {
     let deadline = Instant::now() + APPEAR_TIMEOUT;
     let stub = wait_for_child(unshare, unshare.id(), deadline)?;
     let sleeper = wait_for_child(unshare, stub, deadline)?;
     wait_for_exec(sleeper, deadline)?;
-    vm_rss_kib(stub)
+    let path = format!("/proc/{stub}/status");
+    let status = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let field = |name| status_kib(&status, name).with_context(|| format!("no {name} line in {path}"));
+    Ok((field("VmHWM:")?, field("VmRSS:")?))
 }
 
 /// Waits until `pid` runs `sleep` (the stub's fork has exec'd: the stub is back in its loop).
@@ -98,15 +128,9 @@ fn children_of(pid: u32) -> Vec<u32> {
     list.split_whitespace().filter_map(|word| word.parse().ok()).collect()
 }
 
-fn vm_rss_kib(pid: u32) -> Result<f64> {
-    let path = format!("/proc/{pid}/status");
-    let status = fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    parse_vm_rss_kib(&status).with_context(|| format!("no VmRSS line in {path}"))
-}
-
-/// `VmRSS:\t     412 kB` -> 412.
-fn parse_vm_rss_kib(status: &str) -> Option<f64> {
-    let line = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
+/// `VmRSS:\t     412 kB` -> 412, for `name` = `VmRSS:`.
+fn status_kib(status: &str, name: &str) -> Option<f64> {
+    let line = status.lines().find_map(|line| line.strip_prefix(name))?;
     line.split_whitespace().next()?.parse().ok()
 }
 
@@ -115,9 +139,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_vm_rss_in_kib() {
+    fn reads_status_fields_in_kib() {
         let status = "Name:\tsleep\nVmHWM:\t     600 kB\nVmRSS:\t     412 kB\nRssAnon:\t 0 kB\n";
-        assert_eq!(parse_vm_rss_kib(status), Some(412.0));
-        assert_eq!(parse_vm_rss_kib("Name:\tkthreadd\n"), None);
+        assert_eq!(status_kib(status, "VmRSS:"), Some(412.0));
+        assert_eq!(status_kib(status, "VmHWM:"), Some(600.0));
+        assert_eq!(status_kib("Name:\tkthreadd\n", "VmRSS:"), None);
     }
 }
