@@ -53,3 +53,32 @@ fn a_bind_failing_after_the_api_mounts_moved_puts_them_back() {
     assert!(!outcome.stderr.contains("undo"), "the undo itself must not fail\n{outcome}");
     assert_eq!(before, after, "moved API mounts and the NEW bind must be undone\n{outcome}");
 }
+
+#[test]
+fn a_tree_whose_root_is_no_mount_point_is_rolled_back_whole() {
+    // The tree is $T/images, a plain directory: the dance stacks a copy of it on itself first
+    // (pivot_root needs a mount), and the exec failing after the pivot must undo that too.
+    let tree = Tree::new().with_new_root("/images/a");
+    let command = "cp \"$T/rspawn-init\" \"$T/images/rspawn-init\"\n\
+         printf '#!/nonexistent\\n' >\"$T/images/a/bad\" && chmod 755 \"$T/images/a/bad\"\n\
+         echo MOUNTS-BEFORE; cat /proc/self/mountinfo; echo MOUNTS-END\n\
+         chroot \"$T/images\" /rspawn-init --mode=container --pivot-root=/a:/oldroot -- /bad\n\
+         rc=$?\n\
+         echo MOUNTS-AFTER; cat /proc/self/mountinfo; echo MOUNTS-END\n\
+         exit $rc";
+    let outcome = run_shell_in_prepared_namespace(&tree, command);
+    let between = |start: &str| -> String {
+        let text = outcome.stdout.split(start).nth(1).unwrap_or_default();
+        text.split("MOUNTS-END").next().unwrap_or_default().to_string()
+    };
+    outcome.assert_code(1);
+    assert!(
+        outcome.stderr.contains("rspawn-init: exec: /bad: ENOENT — the init did not start; rolled back"),
+        "{outcome}"
+    );
+    assert_eq!(
+        between("MOUNTS-BEFORE"),
+        between("MOUNTS-AFTER"),
+        "the stacked copy of the tree must go too\n{outcome}"
+    );
+}

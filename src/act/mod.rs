@@ -293,7 +293,11 @@ fn do_step<'p>(
             Err(Errno::INVAL | Errno::NOENT) => return Ok(Changed::Nothing),
             done => done,
         },
-        Step::NewMountNamespace => ops.new_mount_namespace(),
+        Step::NewMountNamespace => match ops.new_mount_namespace() {
+            // No /proc to hold on to the runtime's namespace by: the journal alone undoes.
+            Err(Errno::NOENT) => return Ok(Changed::Nothing),
+            done => done,
+        },
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakePrivate => ops.make_private(),
         Step::Mkdir { path: dir, from } => {
