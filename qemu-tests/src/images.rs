@@ -39,8 +39,19 @@ pub fn payload_ext4_image(
     fs: &Ext4,
     customize: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
+    payload_ext4_image_for(Arch::X86_64, dir, marker, fs, customize)
+}
+
+/// [`payload_ext4_image`] with the payload tree of `arch` (its busybox).
+pub fn payload_ext4_image_for(
+    arch: Arch,
+    dir: &Path,
+    marker: &str,
+    fs: &Ext4,
+    customize: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let stage = dir.join(format!("{}.tree", fs.label));
-    tree::stage_payload_tree(&stage, marker, UsrLayout::Classic, Arch::X86_64)?;
+    tree::stage_payload_tree(&stage, marker, UsrLayout::Classic, arch)?;
     customize(&stage)?;
     let image = dir.join(format!("{}.img", fs.label));
     disk::make_ext4_image(&stage, &image, fs)?;

@@ -3,13 +3,14 @@
 //! depend on), so each boot also proves the init loads modules before it looks for the root.
 
 use crate::common::{
-    assert_api_mounts, assert_payload_ran_as_pid1, disk_fs, fixture_dir, kernel, payload_disk,
-    root_disk_initramfs, run, DISK_LABEL, DISK_MARKER, DISK_UUID,
+    assert_api_mounts, assert_payload_ran_as_pid1, disk_fs, fixture_dir, kernel, kernel_of, payload_disk,
+    payload_disk_for, root_disk_initramfs, root_disk_initramfs_of, run, DISK_LABEL, DISK_MARKER, DISK_UUID,
 };
+use rspawn_qemu_tests::apt::Release;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::GptPartition;
 use rspawn_qemu_tests::images;
-use rspawn_qemu_tests::Boot;
+use rspawn_qemu_tests::{Arch, Boot};
 use std::path::{Path, PathBuf};
 
 const PARTUUID: &str = "6a0f8e3c-2b1d-4e5f-8a9b-0c1d2e3f4a5b";
@@ -27,6 +28,18 @@ fn gpt_disk() -> PathBuf {
 
 fn boot_disk(disk: &Path, root: &str) -> Console {
     run(&Boot::new(kernel(), root_disk_initramfs()).with_disk(disk).with_kernel_args(&[root]))
+}
+
+/// Boots the payload disk by its file system UUID (in lower case) on Debian `release`'s kernel for
+/// `arch`, and checks it booted from the disk.
+pub fn ext4_root_found_by_uuid_on(release: Release, arch: Arch) -> Console {
+    let root = format!("root=UUID={}", DISK_UUID.to_lowercase());
+    let boot = Boot::new(kernel_of(release, arch), root_disk_initramfs_of(release, arch))
+        .with_disk(payload_disk_for(arch))
+        .with_kernel_args(&[root]);
+    let console = run(&boot);
+    assert_booted_from_disk(&console, 0);
+    console
 }
 
 /// The payload ran as PID 1 from the disk, the disk's file system (device minor `minor`: 0 for

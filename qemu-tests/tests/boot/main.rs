@@ -7,8 +7,10 @@
 
 mod aarch64;
 mod common;
+mod debian13;
 mod ext4_root;
 mod failures;
 mod filesystems;
 mod initramfs_root;
+mod ostree_os;
 mod ostree_root;
