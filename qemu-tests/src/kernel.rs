@@ -30,6 +30,18 @@ pub struct Kernel {
     pub modules_dir: PathBuf,
 }
 
+impl Kernel {
+    /// `module` is built into the kernel (`modules.builtin`), so there is nothing to load: Debian
+    /// 13's kernels build `virtio_pci` in, Debian 12's have it as a module.
+    pub fn is_builtin(&self, module: &str) -> bool {
+        let listed = std::fs::read_to_string(self.modules_dir.join("modules.builtin")).unwrap_or_default();
+        let file = format!("{}.ko", module.replace('-', "_"));
+        listed
+            .lines()
+            .any(|path| path.rsplit('/').next().map(|name| name.replace('-', "_")) == Some(file.clone()))
+    }
+}
+
 /// The cached Debian amd64 kernel, downloaded and unpacked on first use.
 pub fn ensure_debian_kernel() -> Result<Kernel> {
     ensure_debian_kernel_for(Arch::X86_64)

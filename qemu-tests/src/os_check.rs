@@ -8,17 +8,15 @@
 //! - `check-uptime`, `state` (`systemctl is-system-running --wait`), `failed` (failed units),
 //!   `startup` (`systemd-analyze time`), `pid1-exe`;
 //! - `status` / `status-exit`: `ostree admin status`, lines joined by ` | `;
-//! - `entry:<file>`: `version=N options=…` of each boot loader entry in `/boot/loader/entries`;
-//! - `cat:<probe>` then `write:<probe>` for each of [`PROBES`]: what earlier boots appended there,
-//!   then whether this boot could append its name (`ok` or the shell's error);
+//! - `entry:<file>`: `version=N target=<deployment its ostree= leads to> options=…` of each boot
+//!   loader entry in `/boot/loader/entries`;
+//! - `cat:<probe>` then `write:<probe>` for each probe file (`/usr/share/rspawn-probe`,
+//!   `/etc/rspawn-probe`, `/var/lib/rspawn-probe`, `/sysroot/rspawn-probe`): what earlier boots
+//!   appended there, then whether this boot could append its name (`ok` or the shell's error);
 //! - `cat:/usr/share/rspawn-os/version`, `exists:<path>` and `ls:/run/ostree`;
 //! - per action: `do:<action>` (exit status and last output line), then `status-after`,
-//!   `entry-after:<file>` and `write-after:<probe>`;
+//!   `entry-after:<file>` and `write-after:/usr/share/rspawn-probe` (the unlock makes /usr writable);
 //! - `RSPAWN-MOUNTINFO <line>`: `/proc/self/mountinfo` verbatim, for notes and failure messages.
-
-/// Files each boot appends its name to: they tell which writes reached the disk and survived.
-pub const PROBES: &[&str] =
-    &["/usr/share/rspawn-probe", "/etc/rspawn-probe", "/var/lib/rspawn-probe", "/sysroot/rspawn-probe"];
 
 /// Where the check script lives in the OS tree.
 pub const SCRIPT_PATH: &str = "/usr/libexec/rspawn-check";
@@ -73,12 +71,16 @@ status() {
 entries() {
     for conf in /boot/loader/entries/*.conf; do
         [ -e "$conf" ] || continue
-        report "$1:${conf##*/}=version=$(sed -n 's/^version //p' "$conf") options=$(sed -n 's/^options //p' "$conf")"
+        options=$(sed -n 's/^options //p' "$conf")
+        target=$(readlink -f "/sysroot$(echo "$options" | tr ' ' '\n' | sed -n 's/^ostree=//p')")
+        report "$1:${conf##*/}=version=$(sed -n 's/^version //p' "$conf") target=$target options=$options"
     done
 }
 write_probes() {
-    for probe in /usr/share/rspawn-probe /etc/rspawn-probe /var/lib/rspawn-probe /sysroot/rspawn-probe; do
-        if out=$( { echo "$boot" >>"$probe"; } 2>&1 ); then report "$1:$probe=ok"; else report "$1:$probe=$out"; fi
+    key=$1
+    shift
+    for probe in "$@"; do
+        if out=$( { echo "$boot" >>"$probe"; } 2>&1 ); then report "$key:$probe=ok"; else report "$key:$probe=$out"; fi
     done
 }
 status status
@@ -86,7 +88,7 @@ entries entry
 for probe in /usr/share/rspawn-probe /etc/rspawn-probe /var/lib/rspawn-probe /sysroot/rspawn-probe; do
     report "cat:$probe=$(cat "$probe" 2>/dev/null | joined)"
 done
-write_probes write
+write_probes write /usr/share/rspawn-probe /etc/rspawn-probe /var/lib/rspawn-probe /sysroot/rspawn-probe
 report "cat:/usr/share/rspawn-os/version=$(cat /usr/share/rspawn-os/version 2>&1)"
 for path in /run/ostree-booted /run/ostree /run/ostree-sysroot-ro.stamp /sysroot/ostree /boot/loader; do
     if [ -e "$path" ]; then report "exists:$path=yes"; else report "exists:$path=no"; fi
@@ -105,7 +107,7 @@ for action in $(arg do | tr ',' ' '); do
     report "do:$action=$? $(echo "$out" | tail -n 1)"
     status status-after
     entries entry-after
-    write_probes write-after
+    write_probes write-after /usr/share/rspawn-probe
 done
 echo RSPAWN-PAYLOAD-END
 systemctl poweroff

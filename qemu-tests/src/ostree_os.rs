@@ -22,6 +22,7 @@ use crate::disk::{self, Ext4};
 use crate::error::{Context, Error, Result};
 use crate::kernel::Kernel;
 use crate::os_check;
+use crate::payload::Report;
 use crate::tools::{require_tool, run, run_with_input};
 use crate::tree;
 use std::collections::hash_map::DefaultHasher;
@@ -117,6 +118,12 @@ pub fn ostree_os(kernel: &Kernel) -> Result<OstreeOs> {
         make(&system, kernel, dir, &made)?;
     }
     read_made(&made)
+}
+
+/// The Debian system the OS is made from, as mmdebstrap made it (before the OSTree conversion):
+/// for taking ostree's own programs from. Shared cache: read only.
+pub fn debian_tree(arch: Arch) -> Result<PathBuf> {
+    debian_system::debian_system(&recipe(arch))
 }
 
 fn recipe(arch: Arch) -> Recipe<'static> {
@@ -262,15 +269,44 @@ pub fn private_copy(image: &Path, copy: &Path) -> Result<PathBuf> {
     Ok(copy.to_path_buf())
 }
 
-/// `root=` and `ostree=` of the options of a boot loader entry as the check reported it
-/// (`version=N options=…`).
-pub fn boot_args_of_entry(entry: &str) -> Vec<String> {
-    let options = entry.split_once("options=").map(|(_, o)| o).unwrap_or_default();
-    options
-        .split_whitespace()
-        .filter(|w| w.starts_with("root=") || w.starts_with("ostree="))
-        .map(str::to_string)
-        .collect()
+/// A boot loader entry as the check reported it (`entry:<file>=version=N target=… options=…`).
+#[derive(Clone, Debug)]
+pub struct BootEntry {
+    /// The entry's file name, such as `ostree-2-debian.conf`.
+    pub file: String,
+    /// OSTree numbers entries so that the newest deployment has the highest version.
+    pub version: u32,
+    /// The deployment the entry's `ostree=` leads to (`/sysroot/ostree/deploy/debian/deploy/$CSUM.$SERIAL`).
+    pub target: String,
+    /// `root=` and `ostree=` of its options: what the boot loader would pass to our initramfs.
+    pub kernel_args: Vec<String>,
+}
+
+/// The boot loader entries of `report` under `key` (`entry` or `entry-after`), newest first.
+pub fn boot_entries(report: &Report, key: &str) -> Vec<BootEntry> {
+    let prefix = format!("{key}:");
+    let mut entries: Vec<BootEntry> = report
+        .with_prefix(&prefix)
+        .into_iter()
+        .map(|(file, value)| {
+            let field = |name: &str| {
+                value.split_whitespace().find_map(|w| w.strip_prefix(name)).unwrap_or_default().to_string()
+            };
+            let options = value.split_once("options=").map(|(_, o)| o).unwrap_or_default();
+            BootEntry {
+                file: file[prefix.len()..].to_string(),
+                version: field("version=").parse().unwrap_or(0),
+                target: field("target="),
+                kernel_args: options
+                    .split_whitespace()
+                    .filter(|w| w.starts_with("root=") || w.starts_with("ostree="))
+                    .map(str::to_string)
+                    .collect(),
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| b.version.cmp(&a.version));
+    entries
 }
 
 /// Writes `content` at `path` (absolute, inside the file system) of the ext4 image `image`, making

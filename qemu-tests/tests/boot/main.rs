@@ -12,5 +12,8 @@ mod ext4_root;
 mod failures;
 mod filesystems;
 mod initramfs_root;
+mod ostree_life_cycle;
 mod ostree_os;
+mod ostree_prepare_root_reference;
 mod ostree_root;
+mod prepare_root_conf;
