@@ -7,6 +7,7 @@
 //! console ([`rspawn_qemu_tests::os_check`]).
 
 use crate::common::{fixture_dir, kernel, root_disk_initramfs, run};
+use crate::ostree_prepare_root_reference::{reference_args, reference_initramfs};
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::ostree_os::{self, OstreeOs};
 use rspawn_qemu_tests::payload::Report;
@@ -67,11 +68,21 @@ pub fn boot_os_with(
     console
 }
 
+/// With this variable set (to anything), the OS boots go through ostree's own
+/// `ostree-prepare-root` (the reference initramfs) instead of rspawn-init: for checking that a
+/// scenario asserts what ostree itself does (the settings of `prepare-root.conf` excepted, which
+/// Debian 12's ostree does not read).
+pub const VIA_OSTREE_PREPARE_ROOT: &str = "RSPAWN_OS_VIA_OSTREE_PREPARE_ROOT";
+
 /// One boot of the x86_64 OS on the Debian 12 kernel, on a writable private disk.
 pub fn boot_os(disk: &Path, args: &[String], boot_name: &str, actions: &[&str]) -> Console {
     let mut check_args = vec![format!("rspawn_check.boot={boot_name}")];
     if !actions.is_empty() {
         check_args.push(format!("rspawn_check.do={}", actions.join(",")));
+    }
+    if std::env::var_os(VIA_OSTREE_PREPARE_ROOT).is_some() {
+        let args = reference_args(args);
+        return boot_os_with(kernel(), reference_initramfs(), disk, true, &args, &check_args);
     }
     boot_os_with(kernel(), root_disk_initramfs(), disk, true, args, &check_args)
 }

@@ -3,23 +3,26 @@
 //! `ostree-prepare-root /sysroot` after the root is mounted at `/sysroot`, then switch root), and
 //! the mounts the booted system sees compared with a boot through rspawn-init.
 //!
-//! The reference initramfs is ours with a small busybox stage added at `/cmp`: rspawn-init loads
-//! the modules and, with no `root=`, execs `init=/cmp/init` in the initramfs. That script mounts the
-//! disk, shows `ostree-prepare-root` a `/proc/cmdline` with `ostree=` (the real command line carries
-//! it as `rspawn_cmp.ostree=`, so rspawn-init itself does not act on it), runs it, moves the API
-//! file systems into `/sysroot` and `switch_root`s to systemd. The shown command line stays in
-//! place for systemd and ostree's generator, as the real one would be.
+//! The reference initramfs is ours (the init, the modules and their load list) with a small
+//! busybox stage added at `/cmp`. With no `root=`, rspawn-init execs `init=/cmp/init` in the
+//! initramfs itself. That script loads the modules from the list, mounts the disk (`/dev/vda`,
+//! read-only as the kernel's default) at `/sysroot`, shows `ostree-prepare-root` a `/proc/cmdline`
+//! with `ostree=` (the real command line carries it as `rspawn_cmp.ostree=`, so rspawn-init does
+//! not act on it), runs it, moves the API file systems into `/sysroot` and `switch_root`s to
+//! systemd. The shown command line stays in place for systemd and ostree's generator, as the real
+//! one would be.
 
 use crate::common::{fixture_dir, kernel, root_disk_initramfs};
 use crate::ostree_os::{assert_booted_deployment, assert_os_running, boot_os_with, ostree_os};
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::initramfs::{Initramfs, ROOT_DISK_MODULES};
-use rspawn_qemu_tests::ostree_os::{debian_tree, LABEL};
+use rspawn_qemu_tests::ostree_os::debian_tree;
 use rspawn_qemu_tests::tools::run as run_tool;
 use rspawn_qemu_tests::tree;
 use rspawn_qemu_tests::{busybox, Arch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// ostree-prepare-root in Debian 12's `ostree-boot`.
 const PREPARE_ROOT: &str = "usr/lib/ostree/ostree-prepare-root";
@@ -31,9 +34,17 @@ const INIT_SCRIPT: &str = r#"#!/cmp/bin/sh
 # Reference boot: what systemd's initramfs does around ostree-prepare-root.
 PATH=/cmp/bin
 export PATH
-label=$(sed -n 's/.*rspawn_cmp.label=\([^ ]*\).*/\1/p' /proc/cmdline)
-echo "rspawn-cmp: mounting LABEL=$label"
-root=$(findfs "LABEL=$label")
+# rspawn-init loads the initramfs's modules only when it mounts a root itself: load them here, in
+# the builder's order (one absolute path a line; `?` marks one that may fail).
+while read -r module; do insmod "${module#\?}" 2>/dev/null; done </etc/rspawn-init/modules
+# The OS disk is the only disk, /dev/vda; it appears shortly after its driver is loaded.
+root=/dev/vda
+tries=0
+until [ -b "$root" ] || [ "$tries" -ge 200 ]; do
+    tries=$((tries + 1))
+    sleep 0.05
+done
+echo "rspawn-cmp: mounting $root"
 mkdir -p /sysroot
 mount -o ro "$root" /sysroot
 sed 's/rspawn_cmp\.ostree=/ostree=/' /proc/cmdline >/run/cmdline
@@ -45,7 +56,7 @@ for api in /dev /proc /sys /run; do mount --move "$api" "/sysroot$api"; done
 exec switch_root /sysroot /sbin/init
 "#;
 
-const APPLETS: &[&str] = &["sh", "echo", "findfs", "sed", "mkdir", "mount", "switch_root"];
+const APPLETS: &[&str] = &["sh", "echo", "sed", "insmod", "mkdir", "mount", "sleep", "switch_root"];
 
 /// `/cmp`: busybox, the script, ostree-prepare-root and the libraries it loads, from the Debian
 /// system the OS was made from.
@@ -94,8 +105,32 @@ fn needed_libraries(debian: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `RSPAWN-MOUNTINFO` lines: mount point -> (root within the file system, `ro`/`rw`, fs type).
-fn mount_view(console: &Console) -> Vec<(String, String, String, String)> {
+/// The reference initramfs (built once per test binary).
+pub fn reference_initramfs() -> &'static Path {
+    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let dir = fixture_dir("ostree-os/prepare-root-reference");
+        Initramfs::for_arch(Arch::X86_64)
+            .with_modules(kernel(), ROOT_DISK_MODULES)
+            .with_addition(&stage(&dir), "/cmp")
+            .build(&dir.join("reference.initramfs"))
+            .expect("the reference initramfs")
+    })
+}
+
+/// The kernel arguments that boot the entry whose arguments are `entry_args` (`root=`, `ostree=`)
+/// through the reference: `ostree=` hidden from rspawn-init, the script as its init.
+pub fn reference_args(entry_args: &[String]) -> Vec<String> {
+    let ostree_arg = entry_args.iter().find_map(|a| a.strip_prefix("ostree=")).expect("ostree= in the entry");
+    vec!["init=/cmp/init".to_string(), format!("rspawn_cmp.ostree={ostree_arg}")]
+}
+
+/// One visible mount: its root within the file system, `ro`/`rw`, the file system type.
+type MountView = (String, String, String);
+
+/// The mounts a boot's check listed (`RSPAWN-MOUNTINFO`): for each mount point the visible one
+/// (the last listed there).
+fn mount_view(console: &Console, mount_point: &str) -> Option<MountView> {
     console
         .lines()
         .filter_map(|line| line.split_once("RSPAWN-MOUNTINFO ").map(|(_, info)| info))
@@ -103,61 +138,42 @@ fn mount_view(console: &Console) -> Vec<(String, String, String, String)> {
             let fields: Vec<&str> = info.split_whitespace().collect();
             let dash = fields.iter().position(|f| *f == "-")?;
             let access = fields.get(5)?.split(',').next()?;
-            Some((
-                fields.get(4)?.to_string(),
-                fields.get(3)?.to_string(),
-                access.to_string(),
-                fields.get(dash + 1)?.to_string(),
-            ))
+            let view = (fields.get(3)?.to_string(), access.to_string(), fields.get(dash + 1)?.to_string());
+            (*fields.get(4)? == mount_point).then_some(view)
         })
-        .collect()
+        .last()
 }
 
-/// The visible mount at `mount_point` (the last one listed there).
-fn visible<'a>(
-    view: &'a [(String, String, String, String)],
-    mount_point: &str,
-) -> Option<&'a (String, String, String, String)> {
-    view.iter().rev().find(|(at, ..)| at == mount_point)
-}
+/// The mount points ostree-prepare-root and the units after it set up.
+const COMPARED: &[&str] = &["/", "/usr", "/boot", "/etc", "/var", "/sysroot"];
 
 #[test]
 fn ostree_prepare_root_reference_and_rspawn_init_give_the_same_mounts() {
     let os = ostree_os();
-    let dir = fixture_dir("ostree-os/prepare-root-reference");
-    let initramfs = Initramfs::for_arch(Arch::X86_64)
-        .with_modules(kernel(), ROOT_DISK_MODULES)
-        .with_addition(&stage(&dir), "/cmp")
-        .build(&dir.join("reference.initramfs"))
-        .expect("the reference initramfs");
-    let ostree_arg =
-        os.kernel_args.iter().find_map(|a| a.strip_prefix("ostree=")).expect("ostree= in the entry");
-    let reference_args = [
-        "init=/cmp/init".to_string(),
-        format!("rspawn_cmp.label={LABEL}"),
-        format!("rspawn_cmp.ostree={ostree_arg}"),
-    ];
     let check = ["rspawn_check.boot=prepare-root-reference".to_string()];
-    let reference = boot_os_with(kernel(), &initramfs, &os.image, false, &reference_args, &check);
+    let reference = boot_os_with(
+        kernel(),
+        reference_initramfs(),
+        &os.image,
+        false,
+        &reference_args(&os.kernel_args),
+        &check,
+    );
     let report = assert_os_running(&reference);
     assert_booted_deployment(&report, "status", &os.commit, &reference);
 
-    let ours = boot_os_with(
-        kernel(),
-        root_disk_initramfs(),
-        &os.image,
-        false,
-        &os.kernel_args,
-        &["rspawn_check.boot=rspawn-init-compared".to_string()],
-    );
+    let check = ["rspawn_check.boot=rspawn-init-compared".to_string()];
+    let ours = boot_os_with(kernel(), root_disk_initramfs(), &os.image, false, &os.kernel_args, &check);
     assert_os_running(&ours);
-    let (reference_view, our_view) = (mount_view(&reference), mount_view(&ours));
-    for mount_point in ["/", "/usr", "/boot", "/etc", "/var", "/sysroot"] {
-        assert_eq!(
-            visible(&our_view, mount_point),
-            visible(&reference_view, mount_point),
-            "{mount_point} differs from ostree-prepare-root's (root in the file system, access, type)\n\
-             reference: {reference_view:?}\nours: {our_view:?}\n{ours}"
-        );
+    let mut table = String::new();
+    let mut differences = Vec::new();
+    for mount_point in COMPARED {
+        let (theirs, mine) = (mount_view(&reference, mount_point), mount_view(&ours, mount_point));
+        table.push_str(&format!("{mount_point}: ostree-prepare-root {theirs:?} | rspawn-init {mine:?}\n"));
+        if theirs != mine {
+            differences.push(*mount_point);
+        }
     }
+    eprintln!("mounts (root in the file system, access, type):\n{table}");
+    assert!(differences.is_empty(), "{differences:?} differ from ostree-prepare-root's:\n{table}{ours}");
 }
