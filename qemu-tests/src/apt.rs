@@ -58,7 +58,7 @@ pub fn apt_command(program: &str, release: Release) -> Result<Command> {
 
 /// `apt-get update` for `release`: the host's lists for its own release, the private ones otherwise.
 pub fn update(release: Release) -> Result<()> {
-    run(&mut apt_command("apt-get", release)?.arg("update")).map(drop)
+    run(apt_command("apt-get", release)?.arg("update")).map(drop)
 }
 
 /// `-o` options that make apt use the configuration in `dir` alone.

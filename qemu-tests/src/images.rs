@@ -4,7 +4,7 @@
 use crate::arch::Arch;
 use crate::disk::{self, Ext4, GptPartition};
 use crate::error::Result;
-use crate::initramfs::{Initramfs, ROOT_DISK_MODULES};
+use crate::initramfs::{Initramfs, OSTREE_OS_MODULES, ROOT_DISK_MODULES};
 use crate::kernel::Kernel;
 use crate::ostree::{self, OstreeSysroot};
 use crate::payload;
@@ -29,6 +29,14 @@ pub fn root_disk_initramfs(dir: &Path, kernel: &Kernel) -> Result<PathBuf> {
     Initramfs::for_arch(kernel.arch)
         .with_modules(kernel, ROOT_DISK_MODULES)
         .build(&dir.join("root-disk.initramfs"))
+}
+
+/// The initramfs for the Debian OSTree OS: the init for the kernel's machine plus the root disk's
+/// modules and overlayfs ([`crate::initramfs::OSTREE_OS_MODULES`]).
+pub fn ostree_os_initramfs(dir: &Path, kernel: &Kernel) -> Result<PathBuf> {
+    Initramfs::for_arch(kernel.arch)
+        .with_modules(kernel, OSTREE_OS_MODULES)
+        .build(&dir.join("ostree-os.initramfs"))
 }
 
 /// An ext4 image (`dir/<label>.img`) of the x86_64 payload tree with marker `marker`; `customize`

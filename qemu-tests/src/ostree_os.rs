@@ -305,7 +305,7 @@ pub fn boot_entries(report: &Report, key: &str) -> Vec<BootEntry> {
             }
         })
         .collect();
-    entries.sort_by(|a, b| b.version.cmp(&a.version));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.version));
     entries
 }
 

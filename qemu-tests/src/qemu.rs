@@ -5,8 +5,8 @@
 //! on QEMU's default `pc`, aarch64 on `virt` with a Cortex-A57 (ARMv8.0, the baseline the Rust
 //! target assumes). The kernel gets its serial console and `panic=-1`, and QEMU `-no-reboot`, so a
 //! kernel panic, a reboot and a power-off all end QEMU at once; anything else is ended by a hard
-//! timeout. Disks are attached with `snapshot=on` (unless a boot asks for a writable one): the guest's writes go to a throw-away overlay,
-//! so one image serves parallel boots.
+//! timeout. Disks are attached with `snapshot=on` (unless a boot asks for a writable one): the
+//! guest's writes go to a throw-away overlay, so one image serves parallel boots.
 
 use crate::arch::Arch;
 use crate::console::{Console, Ending};

@@ -96,6 +96,22 @@ pub fn run(boot: &Boot) -> Console {
     console
 }
 
+/// The initramfs that boots the Debian OSTree OS on Debian `release`'s kernel for `arch`: the root
+/// disk's modules and overlayfs.
+pub fn ostree_os_initramfs_of(release: Release, arch: Arch) -> &'static Path {
+    static BOOKWORM: PerArch<PathBuf> = PerArch::new();
+    static TRIXIE: PerArch<PathBuf> = PerArch::new();
+    let images = match release {
+        Release::Bookworm => &BOOKWORM,
+        Release::Trixie => &TRIXIE,
+    };
+    images.get_or_init(arch, || {
+        let dir = fixture_dir_for(arch, &format!("ostree-os-initramfs-debian{}", release.number()));
+        images::ostree_os_initramfs(&dir, kernel_of(release, arch))
+            .unwrap_or_else(|e| panic!("the {arch} Debian {} OSTree OS initramfs: {e}", release.number()))
+    })
+}
+
 /// The payload disk's file system: label `rspawn-root`, a fixed UUID.
 pub fn disk_fs() -> Ext4 {
     Ext4 { label: DISK_LABEL.to_string(), uuid: DISK_UUID.to_string(), size_mib: 16 }

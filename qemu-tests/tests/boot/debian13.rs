@@ -4,7 +4,7 @@
 //! run on the newer kernel: the initramfs alone, the ext4 root found by its UUID, the OSTree
 //! deployment, and (x86_64) the whole Debian OSTree OS.
 
-use crate::common::{kernel_of, root_disk_initramfs_of};
+use crate::common::{kernel_of, ostree_os_initramfs_of};
 use crate::ext4_root::ext4_root_found_by_uuid_on;
 use crate::initramfs_root::initramfs_alone_pivots_into_its_newroot;
 use crate::ostree_os::{assert_booted_deployment, assert_os_running, boot_os_with, ostree_os};
@@ -75,7 +75,7 @@ fn debian13_aarch64_ostree_deployment() {
 fn debian13_x86_64_kernel_boots_the_debian_ostree_os() {
     let os = ostree_os();
     let (kernel, initramfs) =
-        (kernel_of(Release::Trixie, Arch::X86_64), root_disk_initramfs_of(Release::Trixie, Arch::X86_64));
+        (kernel_of(Release::Trixie, Arch::X86_64), ostree_os_initramfs_of(Release::Trixie, Arch::X86_64));
     let check = ["rspawn_check.boot=debian13".to_string()];
     let console = boot_os_with(kernel, initramfs, &os.image, false, &os.kernel_args, &check);
     assert_booted_debian13_kernel(&console, Arch::X86_64);

@@ -6,12 +6,13 @@
 //! written to it, and `prepare-root.conf` is honoured. The OS's check service reports on the
 //! console ([`rspawn_qemu_tests::os_check`]).
 
-use crate::common::{fixture_dir, kernel, root_disk_initramfs, run};
+use crate::common::{fixture_dir, kernel, ostree_os_initramfs_of, run};
 use crate::ostree_prepare_root_reference::{reference_args, reference_initramfs};
+use rspawn_qemu_tests::apt::Release;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::ostree_os::{self, OstreeOs};
 use rspawn_qemu_tests::payload::Report;
-use rspawn_qemu_tests::{Boot, Kernel};
+use rspawn_qemu_tests::{Arch, Boot, Kernel};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -24,6 +25,11 @@ const OS_BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 pub fn ostree_os() -> &'static OstreeOs {
     static OS: OnceLock<OstreeOs> = OnceLock::new();
     OS.get_or_init(|| ostree_os::ostree_os(kernel()).unwrap_or_else(|e| panic!("the Debian OSTree OS: {e}")))
+}
+
+/// The initramfs the OS boots with on the Debian 12 x86_64 kernel.
+pub fn ostree_os_initramfs() -> &'static Path {
+    ostree_os_initramfs_of(Release::Bookworm, Arch::X86_64)
 }
 
 /// A private writable copy of the OS's disk for a test whose boots build on each other.
@@ -84,7 +90,7 @@ pub fn boot_os(disk: &Path, args: &[String], boot_name: &str, actions: &[&str]) 
         let args = reference_args(args);
         return boot_os_with(kernel(), reference_initramfs(), disk, true, &args, &check_args);
     }
-    boot_os_with(kernel(), root_disk_initramfs(), disk, true, args, &check_args)
+    boot_os_with(kernel(), ostree_os_initramfs(), disk, true, args, &check_args)
 }
 
 /// systemd's first line on the console (through the kernel log): the real init has started.

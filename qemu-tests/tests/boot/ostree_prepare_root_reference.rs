@@ -12,10 +12,11 @@
 //! systemd. The shown command line stays in place for systemd and ostree's generator, as the real
 //! one would be.
 
-use crate::common::{fixture_dir, kernel, root_disk_initramfs};
+use crate::common::{fixture_dir, kernel};
+use crate::ostree_os::ostree_os_initramfs;
 use crate::ostree_os::{assert_booted_deployment, assert_os_running, boot_os_with, ostree_os};
 use rspawn_qemu_tests::console::Console;
-use rspawn_qemu_tests::initramfs::{Initramfs, ROOT_DISK_MODULES};
+use rspawn_qemu_tests::initramfs::{Initramfs, OSTREE_OS_MODULES};
 use rspawn_qemu_tests::ostree_os::debian_tree;
 use rspawn_qemu_tests::tools::run as run_tool;
 use rspawn_qemu_tests::tree;
@@ -111,7 +112,7 @@ pub fn reference_initramfs() -> &'static Path {
     IMAGE.get_or_init(|| {
         let dir = fixture_dir("ostree-os/prepare-root-reference");
         Initramfs::for_arch(Arch::X86_64)
-            .with_modules(kernel(), ROOT_DISK_MODULES)
+            .with_modules(kernel(), OSTREE_OS_MODULES)
             .with_addition(&stage(&dir), "/cmp")
             .build(&dir.join("reference.initramfs"))
             .expect("the reference initramfs")
@@ -163,7 +164,7 @@ fn ostree_prepare_root_reference_and_rspawn_init_give_the_same_mounts() {
     assert_booted_deployment(&report, "status", &os.commit, &reference);
 
     let check = ["rspawn_check.boot=rspawn-init-compared".to_string()];
-    let ours = boot_os_with(kernel(), root_disk_initramfs(), &os.image, false, &os.kernel_args, &check);
+    let ours = boot_os_with(kernel(), ostree_os_initramfs(), &os.image, false, &os.kernel_args, &check);
     assert_os_running(&ours);
     let mut table = String::new();
     let mut differences = Vec::new();

@@ -4,9 +4,10 @@
 //! left. `[composefs] enabled=yes|signed` must be refused with a line naming the key (Debian's
 //! ostree is built without composefs), before the switch, and the failure policy then applies.
 
-use crate::common::{kernel, root_disk_initramfs, run};
+use crate::common::{kernel, run};
 use crate::ostree_os::{
-    assert_booted_deployment, assert_os_running, boot_os, ostree_os, private_disk, EROFS_TEXT,
+    assert_booted_deployment, assert_os_running, boot_os, ostree_os, ostree_os_initramfs, private_disk,
+    EROFS_TEXT,
 };
 use rspawn_qemu_tests::ostree_os::write_into_image;
 use rspawn_qemu_tests::Boot;
@@ -103,7 +104,7 @@ fn composefs_enabled_is_refused_with_a_line_naming_the_key() {
     let os = ostree_os();
     for value in ["yes", "signed"] {
         let disk = disk_with_conf(&format!("composefs-{value}"), &format!("[composefs]\nenabled={value}\n"));
-        let boot = Boot::new(kernel(), root_disk_initramfs())
+        let boot = Boot::new(kernel(), ostree_os_initramfs())
             .with_disk(&disk)
             .with_kernel_args(&os.kernel_args)
             .with_kernel_args(&["rspawn.on_failure=poweroff"])
