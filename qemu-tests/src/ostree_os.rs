@@ -331,3 +331,25 @@ pub fn write_into_image(image: &Path, path: &str, content: &str) -> Result<()> {
     // mkdir of an existing directory and rm of a missing file only print a complaint; debugfs goes on.
     run_with_input(Command::new(debugfs).args(["-w", "-f", "-"]).arg(image), &requests).map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boot_entries_come_newest_first_with_their_deployment_and_boot_arguments() {
+        let console = "RSPAWN-PAYLOAD entry-after:ostree-1-debian.conf=version=1 \
+                       target=/sysroot/ostree/deploy/debian/deploy/aaa.0 \
+                       options=root=LABEL=debian-ostree ostree=/ostree/boot.0/debian/b/1\n\
+                       RSPAWN-PAYLOAD entry-after:ostree-2-debian.conf=version=2 \
+                       target=/sysroot/ostree/deploy/debian/deploy/bbb.0 \
+                       options=root=LABEL=debian-ostree quiet ostree=/ostree/boot.0/debian/b/0\n\
+                       RSPAWN-PAYLOAD entry:ostree-1-debian.conf=version=1 target=x options=ostree=/y\n";
+        let entries = boot_entries(&Report::parse(console), "entry-after");
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].file.as_str(), entries[0].version), ("ostree-2-debian.conf", 2));
+        assert!(entries[0].target.ends_with("/bbb.0"));
+        assert_eq!(entries[0].kernel_args, ["root=LABEL=debian-ostree", "ostree=/ostree/boot.0/debian/b/0"]);
+        assert_eq!(entries[1].version, 1);
+    }
+}
