@@ -7,6 +7,7 @@
 //! architecture in dpkg's list (`dpkg --add-architecture arm64`, then `apt-get update`);
 //! `cargo xtask test` does both.
 
+use crate::apt::{self, Release};
 use crate::arch::{self, Arch};
 use crate::error::{Context, Error, Result};
 use crate::tools::{require_tool, run};
@@ -22,11 +23,16 @@ pub fn qualified(package: &str, arch: Arch) -> String {
 /// Asks apt's package lists with `query`; when it finds nothing, runs `apt-get update` once
 /// (fresh containers ship without lists, and a newly added architecture has none) and asks again.
 pub fn ask_apt<T>(query: impl Fn() -> Result<Option<T>>) -> Result<Option<T>> {
+    ask_apt_in(Release::Bookworm, query)
+}
+
+/// [`ask_apt`] for the package lists of `release` (the private ones of a release not the host's).
+pub fn ask_apt_in<T>(release: Release, query: impl Fn() -> Result<Option<T>>) -> Result<Option<T>> {
     require_tool("apt-cache", "apt")?;
     if let Some(answer) = query()? {
         return Ok(Some(answer));
     }
-    run(Command::new("apt-get").arg("update"))?;
+    apt::update(release)?;
     query()
 }
 
@@ -58,6 +64,11 @@ pub fn unknown_package(package: &str, arch: Arch) -> Error {
 
 /// `dir/<name>`: the package `qualified_package` unpacked, downloaded on first use.
 pub fn unpacked(dir: &Path, name: &str, qualified_package: &str) -> Result<PathBuf> {
+    unpacked_from(Release::Bookworm, dir, name, qualified_package)
+}
+
+/// [`unpacked`], downloaded from `release`.
+pub fn unpacked_from(release: Release, dir: &Path, name: &str, qualified_package: &str) -> Result<PathBuf> {
     fs::create_dir_all(dir).context(|| format!("cannot create {}", dir.display()))?;
     let lock_path = dir.join(".lock");
     let lock = fs::File::create(&lock_path).context(|| format!("cannot create {}", lock_path.display()))?;
@@ -65,20 +76,21 @@ pub fn unpacked(dir: &Path, name: &str, qualified_package: &str) -> Result<PathB
     lock.lock().context(|| format!("cannot lock {}", lock_path.display()))?;
     let unpacked = dir.join(name);
     if !unpacked.is_dir() {
-        download_and_unpack(qualified_package, dir, &unpacked)?;
+        download_and_unpack(release, qualified_package, dir, &unpacked)?;
     }
     Ok(unpacked)
 }
 
-fn download_and_unpack(qualified_package: &str, dir: &Path, unpacked: &Path) -> Result<()> {
-    require_tool("apt-get", "apt")?;
+fn download_and_unpack(release: Release, qualified_package: &str, dir: &Path, unpacked: &Path) -> Result<()> {
     require_tool("dpkg", "dpkg")?;
     let scratch = tempfile::Builder::new()
         .prefix(".unpacking-")
         .tempdir_in(dir)
         .context(|| format!("cannot create a scratch directory in {}", dir.display()))?;
     // apt-get download writes into its working directory.
-    run(Command::new("apt-get").current_dir(scratch.path()).args(["download", qualified_package]))?;
+    run(apt::apt_command("apt-get", release)?
+        .current_dir(scratch.path())
+        .args(["download", qualified_package]))?;
     let deb = only_deb(scratch.path(), qualified_package)?;
     let tree = scratch.path().join("tree");
     run(Command::new("dpkg").arg("-x").arg(&deb).arg(&tree))?;

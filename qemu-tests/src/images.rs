@@ -4,7 +4,7 @@
 use crate::arch::Arch;
 use crate::disk::{self, Ext4, GptPartition};
 use crate::error::Result;
-use crate::initramfs::{Initramfs, ROOT_DISK_MODULES};
+use crate::initramfs::{Initramfs, OSTREE_OS_MODULES, ROOT_DISK_MODULES};
 use crate::kernel::Kernel;
 use crate::ostree::{self, OstreeSysroot};
 use crate::payload;
@@ -31,6 +31,14 @@ pub fn root_disk_initramfs(dir: &Path, kernel: &Kernel) -> Result<PathBuf> {
         .build(&dir.join("root-disk.initramfs"))
 }
 
+/// The initramfs for the Debian OSTree OS: the init for the kernel's machine plus the root disk's
+/// modules and overlayfs ([`crate::initramfs::OSTREE_OS_MODULES`]).
+pub fn ostree_os_initramfs(dir: &Path, kernel: &Kernel) -> Result<PathBuf> {
+    Initramfs::for_arch(kernel.arch)
+        .with_modules(kernel, OSTREE_OS_MODULES)
+        .build(&dir.join("ostree-os.initramfs"))
+}
+
 /// An ext4 image (`dir/<label>.img`) of the x86_64 payload tree with marker `marker`; `customize`
 /// may add to the staged tree before the image is made.
 pub fn payload_ext4_image(
@@ -39,8 +47,19 @@ pub fn payload_ext4_image(
     fs: &Ext4,
     customize: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
+    payload_ext4_image_for(Arch::X86_64, dir, marker, fs, customize)
+}
+
+/// [`payload_ext4_image`] with the payload tree of `arch` (its busybox).
+pub fn payload_ext4_image_for(
+    arch: Arch,
+    dir: &Path,
+    marker: &str,
+    fs: &Ext4,
+    customize: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let stage = dir.join(format!("{}.tree", fs.label));
-    tree::stage_payload_tree(&stage, marker, UsrLayout::Classic, Arch::X86_64)?;
+    tree::stage_payload_tree(&stage, marker, UsrLayout::Classic, arch)?;
     customize(&stage)?;
     let image = dir.join(format!("{}.img", fs.label));
     disk::make_ext4_image(&stage, &image, fs)?;

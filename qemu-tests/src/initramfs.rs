@@ -18,6 +18,12 @@ use std::process::Command;
 /// virtio transports as modules too, and QEMU's `virt` machine puts the disk on PCI as `pc` does.
 pub const ROOT_DISK_MODULES: &[&str] = &["ext4", "virtio_blk", "virtio_pci"];
 
+/// What a whole OSTree operating system needs besides the root disk: overlayfs, for the
+/// `ostree admin unlock` overlays on `/usr`, `[root] transient` and `[etc] transient` (the init
+/// mounts the last three itself). An OSTree initramfs carries it (dracut's ostree module does); the
+/// test OS ships no modules of its own, so whatever it mounts later must be loaded here too.
+pub const OSTREE_OS_MODULES: &[&str] = &["ext4", "virtio_blk", "virtio_pci", "overlay"];
+
 /// The arguments of one `rspawn-initrd` run.
 #[derive(Clone, Debug, Default)]
 pub struct Initramfs {

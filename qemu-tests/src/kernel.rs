@@ -5,13 +5,17 @@
 //! names the versioned package each pulls in (e.g. `linux-image-6.1.0-57-arm64`). That package's
 //! `.deb` is fetched and unpacked by [`debian_package`] into
 //! `<target>/rspawn-cache/kernel/<package>/`; nothing touches the host's `/boot`.
+//!
+//! Debian 12's kernel (6.1) is the default; Debian 13's (6.12, modules compressed as `.ko.xz`)
+//! comes through [`crate::apt`]'s private configuration for that release, so the host's own apt
+//! sources stay Debian 12's.
 
+use crate::apt::{self, Release};
 use crate::arch::{self, Arch, PerArch};
-use crate::debian_package::{self, ask_apt, qualified};
+use crate::debian_package::{self, ask_apt_in, qualified};
 use crate::error::{Context, Error, Result};
 use crate::workspace;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// An unpacked kernel package.
 #[derive(Clone, Debug)]
@@ -26,35 +30,62 @@ pub struct Kernel {
     pub modules_dir: PathBuf,
 }
 
+impl Kernel {
+    /// `module` is built into the kernel (`modules.builtin`), so there is nothing to load: Debian
+    /// 13's kernels build `virtio_pci` in, Debian 12's have it as a module.
+    pub fn is_builtin(&self, module: &str) -> bool {
+        let listed = std::fs::read_to_string(self.modules_dir.join("modules.builtin")).unwrap_or_default();
+        let file = format!("{}.ko", module.replace('-', "_"));
+        listed
+            .lines()
+            .any(|path| path.rsplit('/').next().map(|name| name.replace('-', "_")) == Some(file.clone()))
+    }
+}
+
 /// The cached Debian amd64 kernel, downloaded and unpacked on first use.
 pub fn ensure_debian_kernel() -> Result<Kernel> {
     ensure_debian_kernel_for(Arch::X86_64)
 }
 
-/// The cached Debian kernel for `arch`, downloaded and unpacked on first use.
+/// The cached Debian 12 kernel for `arch`, downloaded and unpacked on first use.
 pub fn ensure_debian_kernel_for(arch: Arch) -> Result<Kernel> {
-    static KERNELS: PerArch<std::result::Result<Kernel, String>> = PerArch::new();
-    KERNELS.get_or_init(arch, || fetch_or_reuse(arch).map_err(|e| e.to_string())).clone().map_err(Error::new)
+    ensure_debian_kernel_of(Release::Bookworm, arch)
 }
 
-fn fetch_or_reuse(arch: Arch) -> Result<Kernel> {
-    let package = versioned_package(arch)?;
+/// The cached kernel of Debian `release` for `arch`, downloaded and unpacked on first use.
+pub fn ensure_debian_kernel_of(release: Release, arch: Arch) -> Result<Kernel> {
+    static BOOKWORM: PerArch<std::result::Result<Kernel, String>> = PerArch::new();
+    static TRIXIE: PerArch<std::result::Result<Kernel, String>> = PerArch::new();
+    let kernels = match release {
+        Release::Bookworm => &BOOKWORM,
+        Release::Trixie => &TRIXIE,
+    };
+    kernels
+        .get_or_init(arch, || fetch_or_reuse(release, arch).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(Error::new)
+}
+
+fn fetch_or_reuse(release: Release, arch: Arch) -> Result<Kernel> {
+    let package = versioned_package(release, arch)?;
     let cache = workspace::cache_dir().join("kernel");
-    // Named without the architecture: the package name ends in it already.
-    let unpacked = debian_package::unpacked(&cache, &package, &qualified(&package, arch))?;
+    // Named without the architecture: the package name ends in it already (and has the version,
+    // so the releases' kernels never share a directory).
+    let unpacked = debian_package::unpacked_from(release, &cache, &package, &qualified(&package, arch))?;
     kernel_in(&unpacked, &package, arch)
 }
 
 /// The versioned kernel package the meta package `linux-image-<debian arch>` depends on.
-fn versioned_package(arch: Arch) -> Result<String> {
+fn versioned_package(release: Release, arch: Arch) -> Result<String> {
     let meta_package = qualified(&format!("linux-image-{}", arch::debian_name(arch)), arch);
-    ask_apt(|| depends_of(&meta_package))?.ok_or_else(|| debian_package::unknown_package(&meta_package, arch))
+    ask_apt_in(release, || depends_of(release, &meta_package))?
+        .ok_or_else(|| debian_package::unknown_package(&meta_package, arch))
 }
 
 /// `apt-cache depends linux-image-arm64:arm64` prints `  Depends: linux-image-6.1.0-57-arm64:arm64`
 /// (the architecture only when it is not the host's).
-fn depends_of(meta_package: &str) -> Result<Option<String>> {
-    let output = Command::new("apt-cache")
+fn depends_of(release: Release, meta_package: &str) -> Result<Option<String>> {
+    let output = apt::apt_command("apt-cache", release)?
         .args(["depends", meta_package])
         .output()
         .context(|| "cannot run apt-cache".to_string())?;
@@ -67,13 +98,19 @@ fn depends_of(meta_package: &str) -> Result<Option<String>> {
     Ok(package.map(str::to_string))
 }
 
-/// The package `linux-image-<version>` holds `boot/vmlinuz-<version>` and `lib/modules/<version>`.
+/// The package `linux-image-<version>` holds `boot/vmlinuz-<version>` and `lib/modules/<version>`
+/// (Debian 12) or `usr/lib/modules/<version>` (Debian 13, whose packages ship their files in /usr).
 fn kernel_in(unpacked: &Path, package: &str, arch: Arch) -> Result<Kernel> {
     let version = package.trim_start_matches("linux-image-").to_string();
+    let modules_dir = ["lib/modules", "usr/lib/modules"]
+        .map(|dir| unpacked.join(dir).join(&version))
+        .into_iter()
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| unpacked.join("lib/modules").join(&version));
     let kernel = Kernel {
         arch,
         vmlinuz: unpacked.join("boot").join(format!("vmlinuz-{version}")),
-        modules_dir: unpacked.join("lib/modules").join(&version),
+        modules_dir,
         version,
     };
     if !kernel.vmlinuz.is_file() || !kernel.modules_dir.is_dir() {

@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod apt;
 pub mod arch;
 pub mod binaries;
 pub mod busybox;
@@ -36,7 +37,9 @@ pub mod fixtures;
 pub mod images;
 pub mod initramfs;
 pub mod kernel;
+pub mod os_check;
 pub mod ostree;
+pub mod ostree_os;
 pub mod payload;
 pub mod qemu;
 pub mod tools;
@@ -46,5 +49,5 @@ pub mod workspace;
 pub use arch::Arch;
 pub use console::Console;
 pub use error::{Error, Result};
-pub use kernel::{ensure_debian_kernel, ensure_debian_kernel_for, Kernel};
+pub use kernel::{ensure_debian_kernel, ensure_debian_kernel_for, ensure_debian_kernel_of, Kernel};
 pub use qemu::Boot;

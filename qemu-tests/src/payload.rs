@@ -122,6 +122,15 @@ impl Report {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// Every key that starts with `prefix` (such as `entry:`), with its value, in report order.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<(&str, &str)> {
+        self.values
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
     /// The words of a listing such as `ls:/`.
     pub fn listing(&self, key: &str) -> Vec<&str> {
         self.get(key).map(|v| v.split_whitespace().collect()).unwrap_or_default()

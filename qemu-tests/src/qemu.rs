@@ -5,8 +5,8 @@
 //! on QEMU's default `pc`, aarch64 on `virt` with a Cortex-A57 (ARMv8.0, the baseline the Rust
 //! target assumes). The kernel gets its serial console and `panic=-1`, and QEMU `-no-reboot`, so a
 //! kernel panic, a reboot and a power-off all end QEMU at once; anything else is ended by a hard
-//! timeout. Disks are attached with `snapshot=on`: the guest's writes go to a throw-away overlay,
-//! so one image serves parallel boots.
+//! timeout. Disks are attached with `snapshot=on` (unless a boot asks for a writable one): the
+//! guest's writes go to a throw-away overlay, so one image serves parallel boots.
 
 use crate::arch::Arch;
 use crate::console::{Console, Ending};
@@ -69,6 +69,8 @@ pub struct Boot {
     vmlinuz: PathBuf,
     initramfs: PathBuf,
     disk: Option<PathBuf>,
+    /// The guest's writes reach the disk image (no `snapshot=on`).
+    disk_writable: bool,
     kernel_args: Vec<String>,
     timeout: Duration,
     exchanges: Vec<Exchange>,
@@ -84,6 +86,7 @@ impl Boot {
             vmlinuz: kernel.vmlinuz.clone(),
             initramfs: initramfs.to_path_buf(),
             disk: None,
+            disk_writable: false,
             kernel_args: vec![console, PANIC_ARG.to_string()],
             timeout: DEFAULT_TIMEOUT,
             exchanges: Vec::new(),
@@ -95,6 +98,15 @@ impl Boot {
     /// both machines).
     pub fn with_disk(mut self, image: &Path) -> Self {
         self.disk = Some(image.to_path_buf());
+        self
+    }
+
+    /// Attaches `image` like [`Boot::with_disk`], but writable: what the guest writes stays in the
+    /// image (for boots in sequence that must see what the ones before did). Give each such boot
+    /// its own copy: parallel boots must not share it.
+    pub fn with_writable_disk(mut self, image: &Path) -> Self {
+        self.disk = Some(image.to_path_buf());
+        self.disk_writable = true;
         self
     }
 
@@ -169,7 +181,8 @@ impl Boot {
             .arg("-append")
             .arg(self.kernel_command_line());
         if let Some(disk) = &self.disk {
-            command.arg("-drive").arg(format!("file={},format=raw,if=virtio,snapshot=on", disk.display()));
+            let snapshot = if self.disk_writable { "" } else { ",snapshot=on" };
+            command.arg("-drive").arg(format!("file={},format=raw,if=virtio{snapshot}", disk.display()));
         }
         command
     }

@@ -7,6 +7,7 @@
 use crate::common::kernel_for;
 use crate::initramfs_root::initramfs_alone_pivots_into_its_newroot;
 use crate::ostree_root::ostree_deployment_boots_from_root_label_and_ostree_argument;
+use rspawn_qemu_tests::apt::Release;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::Arch;
 
@@ -18,13 +19,14 @@ fn assert_booted_the_arm64_kernel(console: &Console) {
 
 #[test]
 fn initramfs_alone_pivots_into_its_newroot_and_keeps_itself_at_oldroot() {
-    let console = initramfs_alone_pivots_into_its_newroot(Arch::Aarch64);
+    let console = initramfs_alone_pivots_into_its_newroot(Release::Bookworm, Arch::Aarch64);
     assert_booted_the_arm64_kernel(&console);
 }
 
 #[test]
 fn ostree_deployment_boots_from_root_label_and_ostree_argument_alone() {
-    let console = ostree_deployment_boots_from_root_label_and_ostree_argument(Arch::Aarch64);
+    let console =
+        ostree_deployment_boots_from_root_label_and_ostree_argument(Release::Bookworm, Arch::Aarch64);
     assert_booted_the_arm64_kernel(&console);
     // Loaded from the initramfs: on Debian's arm64 kernel, as on amd64, none of them is built in.
     let report = console.payload();

@@ -5,14 +5,14 @@
 //! Images are kept in `<target>/rspawn-qemu/boot/` (emptied when the test binary starts), so a
 //! failed boot can be re-run by hand with the QEMU command line its failure message shows.
 
+use rspawn_qemu_tests::apt::Release;
 use rspawn_qemu_tests::arch::PerArch;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::disk::Ext4;
 use rspawn_qemu_tests::images::{self, OstreeDisk};
 use rspawn_qemu_tests::payload::Report;
-use rspawn_qemu_tests::{fixtures, Arch, Boot, Kernel};
+use rspawn_qemu_tests::{ensure_debian_kernel_of, fixtures, Arch, Boot, Kernel};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A policy's power-off must come well before the boot timeout (90 s). A failing boot takes 8 to
@@ -39,6 +39,18 @@ pub fn kernel_for(arch: Arch) -> &'static Kernel {
     fixtures::kernel_for(arch)
 }
 
+/// The cached kernel of Debian `release` for `arch` (Debian 12's is [`kernel_for`]'s).
+pub fn kernel_of(release: Release, arch: Arch) -> &'static Kernel {
+    if release == Release::Bookworm {
+        return kernel_for(arch);
+    }
+    static TRIXIE: PerArch<Kernel> = PerArch::new();
+    TRIXIE.get_or_init(arch, || {
+        ensure_debian_kernel_of(release, arch)
+            .unwrap_or_else(|e| panic!("a Debian {} kernel for {arch} to boot: {e}", release.number()))
+    })
+}
+
 /// A subdirectory of this test binary's image directory for one fixture.
 pub fn fixture_dir(name: &str) -> PathBuf {
     fixtures::fixture_dir(env!("CARGO_CRATE_NAME"), name)
@@ -56,10 +68,20 @@ pub fn root_disk_initramfs() -> &'static Path {
 
 /// The init for `arch` plus the modules of that machine's kernel a root on a virtio ext4 disk needs.
 pub fn root_disk_initramfs_for(arch: Arch) -> &'static Path {
-    static IMAGES: PerArch<PathBuf> = PerArch::new();
-    IMAGES.get_or_init(arch, || {
-        images::root_disk_initramfs(&fixture_dir_for(arch, "initramfs"), kernel_for(arch))
-            .unwrap_or_else(|e| panic!("the {arch} root-disk initramfs: {e}"))
+    root_disk_initramfs_of(Release::Bookworm, arch)
+}
+
+/// [`root_disk_initramfs_for`] with the modules of Debian `release`'s kernel.
+pub fn root_disk_initramfs_of(release: Release, arch: Arch) -> &'static Path {
+    static BOOKWORM: PerArch<PathBuf> = PerArch::new();
+    static TRIXIE: PerArch<PathBuf> = PerArch::new();
+    let (images, name) = match release {
+        Release::Bookworm => (&BOOKWORM, "initramfs"),
+        Release::Trixie => (&TRIXIE, "initramfs-debian13"),
+    };
+    images.get_or_init(arch, || {
+        images::root_disk_initramfs(&fixture_dir_for(arch, name), kernel_of(release, arch))
+            .unwrap_or_else(|e| panic!("the {arch} Debian {} root-disk initramfs: {e}", release.number()))
     })
 }
 
@@ -74,6 +96,22 @@ pub fn run(boot: &Boot) -> Console {
     console
 }
 
+/// The initramfs that boots the Debian OSTree OS on Debian `release`'s kernel for `arch`: the root
+/// disk's modules and overlayfs.
+pub fn ostree_os_initramfs_of(release: Release, arch: Arch) -> &'static Path {
+    static BOOKWORM: PerArch<PathBuf> = PerArch::new();
+    static TRIXIE: PerArch<PathBuf> = PerArch::new();
+    let images = match release {
+        Release::Bookworm => &BOOKWORM,
+        Release::Trixie => &TRIXIE,
+    };
+    images.get_or_init(arch, || {
+        let dir = fixture_dir_for(arch, &format!("ostree-os-initramfs-debian{}", release.number()));
+        images::ostree_os_initramfs(&dir, kernel_of(release, arch))
+            .unwrap_or_else(|e| panic!("the {arch} Debian {} OSTree OS initramfs: {e}", release.number()))
+    })
+}
+
 /// The payload disk's file system: label `rspawn-root`, a fixed UUID.
 pub fn disk_fs() -> Ext4 {
     Ext4 { label: DISK_LABEL.to_string(), uuid: DISK_UUID.to_string(), size_mib: 16 }
@@ -81,10 +119,21 @@ pub fn disk_fs() -> Ext4 {
 
 /// The payload tree as a bare ext4 file system (the whole disk, `/dev/vda`).
 pub fn payload_disk() -> &'static Path {
-    static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        images::payload_ext4_image(&fixture_dir("payload-disk"), DISK_MARKER, &disk_fs(), |_| Ok(()))
-            .expect("the payload ext4 disk")
+    payload_disk_for(Arch::X86_64)
+}
+
+/// The payload tree of `arch` as a bare ext4 file system (the whole disk, `/dev/vda`).
+pub fn payload_disk_for(arch: Arch) -> &'static Path {
+    static IMAGES: PerArch<PathBuf> = PerArch::new();
+    IMAGES.get_or_init(arch, || {
+        images::payload_ext4_image_for(
+            arch,
+            &fixture_dir_for(arch, "payload-disk"),
+            DISK_MARKER,
+            &disk_fs(),
+            |_| Ok(()),
+        )
+        .unwrap_or_else(|e| panic!("the {arch} payload ext4 disk: {e}"))
     })
 }
 

@@ -7,8 +7,13 @@
 
 mod aarch64;
 mod common;
+mod debian13;
 mod ext4_root;
 mod failures;
 mod filesystems;
 mod initramfs_root;
+mod ostree_life_cycle;
+mod ostree_os;
+mod ostree_prepare_root_reference;
 mod ostree_root;
+mod prepare_root_conf;

@@ -3,21 +3,24 @@
 //! and on aarch64 by `aarch64.rs`.
 
 use crate::common::{
-    assert_api_mounts, assert_payload_ran_as_pid1, kernel_for, ostree_disk_for, root_disk_initramfs_for, run,
+    assert_api_mounts, assert_payload_ran_as_pid1, kernel_for, kernel_of, ostree_disk_for,
+    root_disk_initramfs_for, root_disk_initramfs_of, run,
 };
+use rspawn_qemu_tests::apt::Release;
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::images::{OSTREE_DEPLOYMENT_MARKER, OSTREE_VAR_MARKER};
 use rspawn_qemu_tests::{Arch, Boot};
 
 #[test]
 fn ostree_deployment_boots_from_root_label_and_ostree_argument_alone() {
-    ostree_deployment_boots_from_root_label_and_ostree_argument(Arch::X86_64);
+    ostree_deployment_boots_from_root_label_and_ostree_argument(Release::Bookworm, Arch::X86_64);
 }
 
-/// Boots the scenario on `arch` and checks what the payload saw; returns the console.
-pub fn ostree_deployment_boots_from_root_label_and_ostree_argument(arch: Arch) -> Console {
+/// Boots the scenario on Debian `release`'s kernel for `arch` and checks what the payload saw;
+/// returns the console.
+pub fn ostree_deployment_boots_from_root_label_and_ostree_argument(release: Release, arch: Arch) -> Console {
     let disk = ostree_disk_for(arch);
-    let boot = Boot::new(kernel_for(arch), root_disk_initramfs_for(arch))
+    let boot = Boot::new(kernel_of(release, arch), root_disk_initramfs_of(release, arch))
         .with_disk(&disk.image)
         .with_kernel_args(&disk.kernel_args());
     let console = run(&boot);
@@ -50,8 +53,9 @@ pub fn ostree_deployment_boots_from_root_label_and_ostree_argument(arch: Arch) -
     // Where the time goes, on the guest's clock: loading modules and probing the disk up to the
     // root's mount, then the init's own work (ostree= resolution, binds, switch) up to the payload.
     eprintln!(
-        "{arch} ostree boot: `Run /init` at {:?} s, root mounted at {:?} s, payload's first line at {:?} s: \
+        "{arch} Debian {} kernel ostree boot: `Run /init` at {:?} s, root mounted at {:?} s, payload's first line at {:?} s: \
          {took:?} from /init to the real init (guest clock); whole boot {:.1?} wall clock",
+        release.number(),
         console.run_init_at(),
         console.kernel_time_of("EXT4-fs (vda): mounted"),
         report.uptime(),
