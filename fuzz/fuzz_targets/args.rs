@@ -4,8 +4,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_source};
-use rspawn_init::config::args::parse_args;
+use rspawn_init::config::args::{parse_args, parse_args_as};
 use rspawn_init::config::MAX_WORDS;
+use rspawn_init::config::stub_options::Dialect;
 
 /// What a plain walk over the options says the invocation is.
 #[derive(Default)]
@@ -42,6 +43,8 @@ fn walk<'a>(args: &'a [&'a [u8]]) -> Expected<'a> {
                 expected.flags[flag.unwrap_or_default()] = true;
                 false
             }
+            // The stub's flags, which take no value either.
+            b"--signal-group" | b"--pause" => false,
             b"--pivot-root" => {
                 expected.pivot = true;
                 true
@@ -79,5 +82,22 @@ fuzz_target!(|data: &[u8]| {
             assert!(invocation.source.ostree.is_none(), "argv has no ostree option");
         }
         Err(error) => assert_one_line(&error, &[data]),
+    }
+    // Under tini's and catatonit's names: single-letter options too; the command, when there is
+    // one, is the end of argv.
+    for dialect in [Dialect::Tini, Dialect::Catatonit] {
+        match parse_args_as(dialect, &args) {
+            Ok(invocation) => {
+                assert_source(&invocation.source, data);
+                if let Some(command) = &invocation.source.command {
+                    assert!(args.ends_with(command.as_slice()), "the command is not the end of argv");
+                }
+                assert!(
+                    invocation.bare_words.is_empty(),
+                    "under a runtime's name bare words are the command"
+                );
+            }
+            Err(error) => assert_one_line(&error, &[data]),
+        }
     }
 });
