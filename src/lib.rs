@@ -64,9 +64,8 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     };
     config.search_path = sys::env_var(env, b"PATH");
     (stub.grace, stub.machine) = (config.grace, run.pid_is_one && mode != Mode::Container);
-    stub.store();
     if stub.pause {
-        return supervise::pause();
+        return supervise::pause(stub);
     }
     as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
     as_pid2 |= dialect != Dialect::Own;
@@ -94,7 +93,7 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
             return 0;
         }
     }
-    run.act_and_exec(&plan, as_pid2, mode)
+    run.act_and_exec(&plan, as_pid2.then_some(&stub), mode)
 }
 
 /// The tree (its host path) and how the plan ends: in initrd mode, loads the modules and mounts

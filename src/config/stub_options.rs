@@ -1,15 +1,13 @@
 //! What the container stub does beyond forwarding and reaping (SPEC §6), and the vocabularies that
 //! ask for it: under the names `tini` and `docker-init`, tini's single-letter options and its
 //! `TINI_*` variables; under `catatonit`, catatonit's; under `rspawn-init`, long options (parsed in
-//! args.rs). The supervisor (supervise.rs) reads the result through `StubOptions::load`.
+//! args.rs). `run` hands the result to the supervisor (supervise.rs).
 
 use crate::config::args::Opt;
 use crate::config::cmdline::decimal;
 use crate::config::key_lookup::lookup;
 use crate::config::spec::Refusal;
 use crate::sys::{env_var, Env};
-use core::sync::atomic::Ordering::Relaxed;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8};
 use rustix::io::Errno;
 
 /// Whose options argv[0] asks for.
@@ -121,52 +119,7 @@ impl StubOptions {
             self.verbosity = digits.fold(0u8, |n, &b| n.saturating_mul(10).saturating_add(b - b'0'));
         }
     }
-
-    /// Hands the options to the supervisor, which starts after the plan is performed.
-    #[inline(never)]
-    pub fn store(&self) {
-        for (word, bits) in REMAPPED.iter().zip(self.remapped_exits) {
-            word.store(bits, Relaxed);
-        }
-        SIGNAL_GROUP.store(self.signal_group, Relaxed);
-        WARN_ON_REAP.store(self.warn_on_reap, Relaxed);
-        PAUSE.store(self.pause, Relaxed);
-        MACHINE.store(self.machine, Relaxed);
-        VERBOSITY.store(self.verbosity, Relaxed);
-        PARENT_DEATH_SIGNAL.store(self.parent_death_signal, Relaxed);
-        GRACE.store(self.grace.unwrap_or(NO_GRACE), Relaxed);
-    }
-
-    /// The options last stored (the defaults before).
-    pub fn load() -> Self {
-        let mut remapped_exits = [0; 8];
-        for (bits, word) in remapped_exits.iter_mut().zip(&REMAPPED) {
-            *bits = word.load(Relaxed);
-        }
-        StubOptions {
-            signal_group: SIGNAL_GROUP.load(Relaxed),
-            warn_on_reap: WARN_ON_REAP.load(Relaxed),
-            pause: PAUSE.load(Relaxed),
-            machine: MACHINE.load(Relaxed),
-            verbosity: VERBOSITY.load(Relaxed),
-            parent_death_signal: PARENT_DEATH_SIGNAL.load(Relaxed),
-            grace: Some(GRACE.load(Relaxed)).filter(|&grace| grace != NO_GRACE),
-            remapped_exits,
-        }
-    }
 }
-
-// The stored options, field by field (the defaults until `StubOptions::store`).
-static REMAPPED: [AtomicU32; 8] = [const { AtomicU32::new(0) }; 8];
-static SIGNAL_GROUP: AtomicBool = AtomicBool::new(false);
-static WARN_ON_REAP: AtomicBool = AtomicBool::new(false);
-static PAUSE: AtomicBool = AtomicBool::new(false);
-static MACHINE: AtomicBool = AtomicBool::new(false);
-static VERBOSITY: AtomicU8 = AtomicU8::new(1);
-static PARENT_DEATH_SIGNAL: AtomicU8 = AtomicU8::new(0);
-/// `--grace=` is at most a day, so this stands for none.
-const NO_GRACE: u32 = u32::MAX;
-static GRACE: AtomicU32 = AtomicU32::new(NO_GRACE);
 
 /// tini's single-letter options (docker-init's too), as the options they stand for.
 const TINI_LETTERS: [(u8, Opt); 7] = [
@@ -231,9 +184,5 @@ mod tests {
         options.verbosity = 3;
         options.signal_group = true;
         options.machine = true;
-        options.store();
-        assert_eq!(StubOptions::load(), options);
-        StubOptions::default().store();
-        assert_eq!(StubOptions::load(), StubOptions::default());
     }
 }

@@ -4,6 +4,7 @@
 use crate::act;
 use crate::act::host::{HostOps, HostProbe};
 use crate::config;
+use crate::config::stub_options::StubOptions;
 use crate::config::{Config, Mode};
 use crate::initrd;
 use crate::pid1::failure_policy as failure;
@@ -24,8 +25,9 @@ pub struct Run {
 impl Run {
     /// Performs the plan, then execs the init (or supervises it); undoes the plan on failure.
     #[inline(never)]
-    pub fn act_and_exec(&self, plan: &plan::Plan<'_>, as_pid2: bool, mode: Mode) -> i32 {
-        if as_pid2 && !self.pid_is_one {
+    /// `stub`: run the init as a child and supervise it with these options (`--as-pid2`).
+    pub fn act_and_exec(&self, plan: &plan::Plan<'_>, stub: Option<&StubOptions>, mode: Mode) -> i32 {
+        if stub.is_some() && !self.pid_is_one {
             // Orphans of the init must still come to us to be reaped.
             let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
         }
@@ -40,8 +42,8 @@ impl Run {
                 return self.refuse(failure.error, Some(mode));
             }
         };
-        let (stage, errno) = if as_pid2 {
-            match supervise::start(plan, self.env) {
+        let (stage, errno) = if let Some(options) = stub {
+            match supervise::start(plan, self.env, options) {
                 Ok(child) => child.supervise(),
                 Err(error) => (error.stage, error.errno),
             }
@@ -59,7 +61,7 @@ impl Run {
             report_not_rolled_back(plan, left);
         }
         // The stub reports a command it cannot run as tini does.
-        self.after_report(if as_pid2 { supervise::exec_failure_code(errno) } else { code }, Some(mode))
+        self.after_report(if stub.is_some() { supervise::exec_failure_code(errno) } else { code }, Some(mode))
     }
 
     /// Reports `error`; PID 1 of a machine then follows the failure policy, others exit.

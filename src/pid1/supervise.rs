@@ -59,9 +59,9 @@ impl Child {
 /// failed (the exec's errno among them), with the child reaped, so the caller can undo the plan
 /// and report.
 #[inline(never)]
-pub fn start(plan: &Plan<'_>, env: Env) -> Result<Child, Error<'static>> {
+pub fn start(plan: &Plan<'_>, env: Env, options: &StubOptions) -> Result<Child, Error<'static>> {
     let fail = |stage, errno| Error::failure(stage, b"", errno, "the init was not started");
-    let options = StubOptions::load();
+    let options = *options;
     let (signals, original_mask) = watch_signals().map_err(|errno| fail(Stage::Signalfd, errno))?;
     if options.parent_death_signal != 0 {
         let signal = rustix::process::Signal::from_named_raw(c_int::from(options.parent_death_signal));
@@ -92,8 +92,7 @@ pub fn start(plan: &Plan<'_>, env: Env) -> Result<Child, Error<'static>> {
 }
 
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.
-pub fn pause() -> i32 {
-    let options = StubOptions::load();
+pub fn pause(options: StubOptions) -> i32 {
     if !rustix::process::getpid().is_init() {
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     }
