@@ -93,6 +93,14 @@ printf '\x00\x03\x02\x04\x00\x00\x02\x00\x00\x02\x03\x00\x03\x00\x00\x00\x01\x03
 printf '\x00\x01\x05\x03\x03\x00\x00\x00\x02\x00' | seed plan old-below-run-link
 # nested binds /data:/x and /etc:/x/y.
 printf '\x00\x00\x00\x01\x03\x00\x01\x00\x04\x02\x00' | seed plan nested-binds
+# carried /run holds x -> /x, /data holds y -> /etc; binds /data:/run/x and /etc:/x/y: the first
+# lands on NEW/x when resolved again, then NEW/x/y (not resolved again) leads to the tree's /etc.
+printf '\x00\x02\x05\x00\x03\x0f\x00\x06\x01\x03\x00\x00\x00\x00\x03\x00\x03\x00\x04\x02\x00' |
+    seed plan run-link-moves-bind
+# carried /run holds x -> .., /data holds x -> /etc; binds /data:/run/x and /etc:/x/y: the first
+# lands on NEW itself, then mkdir NEW/x/y creates /etc/y in the tree.
+printf '\x00\x02\x05\x00\x03\x05\x00\x06\x00\x03\x00\x00\x00\x00\x03\x00\x03\x00\x04\x02\x00' |
+    seed plan run-link-to-new-root
 
 # --- superblock: 4 KiB head + the 1 KiB btrfs area at 64 KiB, from real file systems ----------
 # head IMAGE NAME: the bytes identify() reads from the device.

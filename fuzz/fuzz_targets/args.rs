@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_source};
 use rspawn_init::config::args::{parse_args, parse_args_as};
-use rspawn_init::config::MAX_WORDS;
 use rspawn_init::config::stub_options::Dialect;
+use rspawn_init::config::MAX_WORDS;
 
 /// What a plain walk over the options says the invocation is.
 #[derive(Default)]

@@ -3,21 +3,21 @@
 //! new root (and what the plan carries or binds into it) is ever written to or mounted on. The input
 //! bytes are choices: which entries (directories, files, symlinks from a small vocabulary of
 //! targets) the new root, the starting root and its carried `/run` hold, which OLD, which binds.
+//!
+//! The model resolves every path it is handed as the kernel does (symlinks followed at the call),
+//! so a step lands inside the new root only if the executor's own resolution, inside its root when
+//! an earlier step mounted something above the path, kept it there.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rspawn_fuzz::world::{Entry, NodeId, Resolution, World};
-use rspawn_init::act::run_plan;
-use rspawn_init::config::Config;
-use rspawn_init::sys::path::Path;
-use rspawn_init::plan::{make_plan, Finale};
+use rspawn_fuzz::world::{Entry, NodeId, World};
+use rspawn_init::act::{dry_run, run_plan};
 use rspawn_init::config::spec::{parse_bind, parse_pivot};
+use rspawn_init::config::Config;
+use rspawn_init::plan::arena::Span;
+use rspawn_init::plan::{make_plan, Finale, Plan, Step, ARENA_BYTES};
+use rspawn_init::sys::log::Line;
 use std::collections::BTreeMap;
-
-/// How `HostOps` resolves a step's paths today: host paths, followed by the kernel when the step
-/// runs. Set to `Resolution::InNewRoot` together with the executor that resolves each step's
-/// places inside NEW when it runs (issue 15).
-const HOST_OPS: Resolution = Resolution::HostPaths;
 
 /// The input as a stream of choices; exhausted, it keeps choosing the first option.
 struct Choices<'a>(&'a [u8]);
@@ -80,7 +80,7 @@ const DESTINATIONS: &[Option<&str>] = &[
 /// secret; the tree has a new root at /images/a, the carried /run and /proc file systems, and the
 /// random entries. Returns the world and a description of the random part.
 fn build(choices: &mut Choices<'_>) -> (World, Vec<String>) {
-    let mut world = World::new(HOST_OPS);
+    let mut world = World::new();
     let host = 0;
     world.add_dirs(host, "outside");
     let t_dir = world.add_dirs(host, "t");
@@ -181,13 +181,79 @@ fuzz_target!(|data: &[u8]| {
         let Ok(bind) = parse_bind(spec.as_bytes(), *read_only) else { return };
         let _ = config.binds.push(bind);
     }
-    let Ok(plan) = make_plan(&config, &Path::root(), &world, Finale::PivotRoot) else { return };
+    let mut arena = vec![0; ARENA_BYTES];
+    let mut plan = Plan::new(&mut arena);
+    if make_plan(&mut plan, &config, b"/", &world, Finale::PivotRoot).is_err() {
+        return;
+    }
+    // As `rspawn_init::run` does in container mode (the planner keeps the slot free).
+    assert!(plan.steps.insert(0, Step::NewMountNamespace).is_ok(), "no free slot for the mount namespace");
+    let steps = || -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|step| {
+                let mut line = Line::new();
+                dry_run::describe(&plan, step, &mut line);
+                String::from_utf8_lossy(line.finish()).trim_end().to_string()
+            })
+            .collect()
+    };
+    check_roots(&plan, &world, &steps);
     let mut acted = world.clone();
     let result = run_plan(&plan, &mut acted);
     assert!(
         acted.violations.is_empty(),
-        "touched outside the new root: {:?}\n  pivot {pivot}, binds {binds:?}\n  tree entries: {made:?}\n  run: {}",
+        "touched outside the new root: {:?}\n  pivot {pivot}, binds {binds:?}\n  tree entries: {made:?}\n  \
+         plan: {:#?}\n  run: {}",
         acted.violations,
-        if result.is_ok() { "done" } else { "failed (rolled back)" },
+        steps(),
+        match &result {
+            Ok(_) => "done".to_string(),
+            Err(failure) => format!(
+                "failed at {} {:?} ({}), rolled back: {}",
+                failure.error.stage.name(),
+                String::from_utf8_lossy(failure.error.subject),
+                failure.error.errno,
+                failure.undo_error.is_none()
+            ),
+        },
     );
 });
+
+/// The model checks a step by the host path the executor hands over: one below NEW must land
+/// inside the new root. That covers every step the plan aimed below NEW only if the executor
+/// keeps such a path below NEW when it resolves it again, which it does inside the root the path
+/// remembers: so that root must be NEW (or below it), or none (the path is used as planned).
+/// (NEW itself is resolved in the tree, and nothing of the plan is mounted above it.)
+fn check_roots(plan: &Plan<'_>, world: &World, steps: &dyn Fn() -> Vec<String>) {
+    for step in &plan.steps {
+        for span in paths_of(step) {
+            let path = plan.path(span);
+            let root = path.get(..plan.paths.root_len(span)).unwrap_or_default();
+            assert!(
+                !world.strictly_below_new(path) || root.is_empty() || world.below_new(root),
+                "{:?} is resolved again in {:?}, outside NEW\n  plan: {:#?}",
+                String::from_utf8_lossy(path),
+                String::from_utf8_lossy(root),
+                steps(),
+            );
+        }
+    }
+}
+
+/// The host paths a step acts on.
+fn paths_of(step: &Step) -> Vec<Span> {
+    match *step {
+        Step::NewMountNamespace | Step::MakeRootMount | Step::MakePrivate => vec![],
+        Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => vec![path],
+        Step::Bind { source, target, .. }
+        | Step::Move { source, target }
+        | Step::Carry { source, target } => {
+            vec![source, target]
+        }
+        Step::Remount { target, .. } => vec![target],
+        Step::Overlay { target, lower, upper, work, .. } => vec![target, lower, upper, work],
+        // OLD is a path inside NEW, not a host path.
+        Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => vec![new],
+    }
+}

@@ -3,8 +3,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_source, Span};
-use rspawn_init::config::MAX_WORDS;
 use rspawn_init::config::settings::parse_settings;
+use rspawn_init::config::MAX_WORDS;
 
 /// A plain restatement of what nspawn's `Parameters=` lines give (systemd's `config_parse_strv`:
 /// `extract_first_word` with `EXTRACT_UNQUOTE | EXTRACT_RETAIN_ESCAPE`, words added line after

@@ -5,9 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_bind, assert_one_line, assert_pivot, assert_refusal};
-use rspawn_init::sys::error::Error;
-use rspawn_init::sys::path::PATH_MAX;
 use rspawn_init::config::spec::{parse_bind, parse_pivot};
+use rspawn_init::sys::error::{Error, Stage};
+use rspawn_init::sys::path::PATH_MAX;
 
 /// Whether `path` is acceptable as any path of a spec.
 fn valid_path(path: &[u8]) -> bool {
@@ -34,7 +34,10 @@ fn check_pivot(spec: &[u8]) {
         Err(refusal) => {
             assert!(!acceptable, "refused a good pivot spec: {}", refusal.hint);
             assert_refusal(&refusal);
-            assert_one_line(&Error::usage("--pivot-root", spec, refusal.errno, refusal.hint), &[spec]);
+            assert_one_line(
+                &Error::usage(Stage::Option("--pivot-root"), spec, refusal.errno, refusal.hint),
+                &[spec],
+            );
         }
     }
 }
@@ -82,7 +85,7 @@ fn check_bind(spec: &[u8], read_only: bool) {
             assert!(!acceptable, "refused a good bind spec: {}", refusal.hint);
             assert_refusal(&refusal);
             let step = if read_only { "--bind-ro" } else { "--bind" };
-            assert_one_line(&Error::usage(step, spec, refusal.errno, refusal.hint), &[spec]);
+            assert_one_line(&Error::usage(Stage::Option(step), spec, refusal.errno, refusal.hint), &[spec]);
         }
     }
 }

@@ -1,9 +1,12 @@
 //! A small model of a mount namespace, for the `plan` target: file systems of directories, files
-//! and symlinks, a mount table with stacking and moves, and a process root. Its paths resolve as
-//! the kernel resolves the host paths `HostOps` hands to mount(2), mkdir(2) and pivot_root(2):
-//! symlinks are followed at the moment of the call, absolute ones from the process root, through
-//! whatever is mounted there by then. The planner reads it through `Lookup`/`Probe`, the executor
-//! changes it through `Ops`, and every change is checked against the places it may touch.
+//! and symlinks, a mount table with stacking and moves, and a process root. Every path it is
+//! given resolves as the kernel resolves a host path: symlinks are followed at the moment of the
+//! call, absolute ones from the process root, through whatever is mounted there by then; `Lookup`
+//! answers as lstat(2) and readlink(2) do. The planner reads it through `Lookup`/`Probe`; the
+//! executor reads it through the same `Lookup` (to resolve a path again inside its root when an
+//! earlier step mounted something above it) and changes it through `Ops`; every change is checked
+//! against the places it may touch. So what is tested is the executor's own resolution: the model
+//! follows whatever symlink a path it is handed still holds, as the kernel would.
 //!
 //! "May touch": a step on a host path below NEW's lands inside the new root: below NEW's directory
 //! in the tree's file system, in the carried API file systems, or below what an earlier bind showed
@@ -13,11 +16,11 @@
 //! nspawn; the undo moving mounts home) are the plan's intent and not checked here.
 
 use rspawn_init::act::Ops;
-use rspawn_init::sys::path::Path;
-use rspawn_init::plan::Probe;
 use rspawn_init::plan::resolve::{Kind, Lookup};
+use rspawn_init::plan::Probe;
 use rustix::io::Errno;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CStr;
 
 pub type NodeId = usize;
 pub type MountId = usize;
@@ -59,23 +62,12 @@ struct Pivot {
     root: Place,
 }
 
-/// How the model's executor resolves the paths it is given.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resolution {
-    /// As the kernel resolves a host path handed to a system call (today's `HostOps`).
-    HostPaths,
-    /// A path below NEW's host path is resolved inside NEW, as `openat2(RESOLVE_IN_ROOT)` on a
-    /// descriptor of NEW would: absolute symlinks and `..` stop at NEW.
-    InNewRoot,
-}
-
 #[derive(Clone, Debug)]
 pub struct World {
     pub nodes: Vec<Node>,
     pub mounts: Vec<Mount>,
     /// The process root.
     pub root: Place,
-    pub resolution: Resolution,
     /// NEW's host path and its directory node, once known.
     pub new_root: Option<(Vec<u8>, NodeId)>,
     /// Nodes below which changes are allowed.
@@ -83,24 +75,38 @@ pub struct World {
     /// Each change made outside the allowed places.
     pub violations: Vec<String>,
     pivot: Option<Pivot>,
+    /// The root `make_root_mount` stacked a copy on, to go back to.
+    original_root: Option<Place>,
+    /// What `new_mount_namespace` left: the mount table, the root, and the state above.
+    outside: Option<Box<Namespace>>,
+}
+
+/// The part of the world a mount namespace holds (file systems are shared between namespaces).
+#[derive(Clone, Debug)]
+struct Namespace {
+    mounts: Vec<Mount>,
+    root: Place,
+    pivot: Option<Pivot>,
+    original_root: Option<Place>,
 }
 
 const MAX_LINKS: usize = 40;
 
 impl World {
     /// A world with one empty directory as the root of one file system, mounted as `/`.
-    pub fn new(resolution: Resolution) -> Self {
+    pub fn new() -> Self {
         let nodes = vec![Node { entry: Entry::Dir(BTreeMap::new()), parent: None, name: b"/".to_vec() }];
         let mounts = vec![Mount { root: 0, at: None, alive: true }];
         World {
             nodes,
             mounts,
             root: (0, 0),
-            resolution,
             new_root: None,
             allowed: BTreeSet::new(),
             violations: Vec::new(),
             pivot: None,
+            original_root: None,
+            outside: None,
         }
     }
 
@@ -225,31 +231,19 @@ impl World {
         Ok(place)
     }
 
-    /// A host path as a lookup (the planner's view): from the process root.
+    /// A host path as the kernel resolves it for a system call or a lookup: from the process
+    /// root, through what is mounted by now.
     pub fn lookup(&self, path: &[u8], follow: bool) -> Result<Place, Errno> {
         self.walk_from(self.root, self.root, path, follow)
     }
 
-    /// A host path as the executor's system call resolves it (see `Resolution`).
-    fn resolve(&self, path: &[u8], follow: bool) -> Result<Place, Errno> {
-        if let (Resolution::InNewRoot, Some((new_path, _))) = (self.resolution, &self.new_root) {
-            if let Some(inner) =
-                path.strip_prefix(new_path.as_slice()).filter(|r| r.is_empty() || r[0] == b'/')
-            {
-                let new = self.lookup(new_path, true)?;
-                return self.walk_from(new, new, inner, follow);
-            }
-        }
-        self.lookup(path, follow)
-    }
-
     /// The parent's place and the last name of `path`.
-    fn resolve_parent(&self, path: &[u8]) -> Result<(Place, Vec<u8>), Errno> {
+    fn lookup_parent(&self, path: &[u8]) -> Result<(Place, Vec<u8>), Errno> {
         let mut parts = components(path);
         let name = parts.pop().ok_or(Errno::EXIST)?;
         let mut parent = b"/".to_vec();
         parent.extend(parts.join(&b'/'));
-        Ok((self.resolve(&parent, true)?, name))
+        Ok((self.lookup(&parent, true)?, name))
     }
 
     /// Whether `node` is below an allowed node (itself included) in its file system.
@@ -277,16 +271,29 @@ impl World {
         names.join("/")
     }
 
-    /// Whether `path` is NEW's host path or below it.
-    fn below_new(&self, path: &[u8]) -> bool {
-        self.new_root.as_ref().is_some_and(|(new, _)| {
-            path.strip_prefix(new.as_slice()).is_some_and(|rest| rest.is_empty() || rest[0] == b'/')
-        })
+    /// Whether `path` is NEW's host path or below it, compared component by component (the
+    /// executor may hand over `//x` for `/x`, which the kernel reads the same).
+    pub fn below_new(&self, path: &[u8]) -> bool {
+        self.depth_below_new(path).is_some()
     }
 
-    fn check(&mut self, what: &str, path: &Path, node: NodeId) {
-        if self.below_new(path.as_bytes()) && !self.is_allowed(node) {
-            let text = String::from_utf8_lossy(path.as_bytes()).into_owned();
+    /// Whether `path` lies below NEW's host path, NEW itself excluded.
+    pub fn strictly_below_new(&self, path: &[u8]) -> bool {
+        self.depth_below_new(path).is_some_and(|depth| depth > 0)
+    }
+
+    /// How many components `path` has below NEW's host path, if it is there.
+    fn depth_below_new(&self, path: &[u8]) -> Option<usize> {
+        let (new, _) = self.new_root.as_ref()?;
+        let (path, new) = (components(path), components(new));
+        (path.len() >= new.len() && path[..new.len()] == new[..]).then(|| path.len() - new.len())
+    }
+
+    /// Records a change at `node`, made for a step on `path`, if `path` is below NEW and `node`
+    /// is not inside the new root.
+    fn check(&mut self, what: &str, path: &CStr, node: NodeId) {
+        if self.below_new(path.to_bytes()) && !self.is_allowed(node) {
+            let text = String::from_utf8_lossy(path.to_bytes()).into_owned();
             self.violations.push(format!("{what} {text} reached {}", self.describe(node)));
         }
     }
@@ -295,14 +302,56 @@ impl World {
         self.mounts[place.0].root == place.1 && self.mounts[place.0].alive
     }
 
+    /// The live mounts attached to `mount`.
+    fn children_of(&self, mount: MountId) -> Vec<MountId> {
+        (0..self.mounts.len())
+            .filter(|&m| self.mounts[m].alive && self.mounts[m].at.is_some_and(|(parent, _)| parent == mount))
+            .collect()
+    }
+
     /// Marks `mount` and every mount below it dead.
     fn detach(&mut self, mount: MountId) {
         self.mounts[mount].alive = false;
-        let children: Vec<MountId> = (0..self.mounts.len())
-            .filter(|&m| self.mounts[m].alive && self.mounts[m].at.is_some_and(|(parent, _)| parent == mount))
-            .collect();
-        for child in children {
+        for child in self.children_of(mount) {
             self.detach(child);
+        }
+    }
+
+    /// A copy of `mount` showing `root`, at `at`, with copies of the mounts below it (a
+    /// recursive bind, or open_tree(2) with `AT_RECURSIVE`): those there before the copy, as the
+    /// kernel copies them, even when the copy lands below what it copies.
+    fn clone_tree(&mut self, mount: MountId, root: NodeId, at: Option<Place>) -> MountId {
+        let before = self.mounts.len();
+        self.clone_tree_of(mount, root, at, before)
+    }
+
+    fn clone_tree_of(&mut self, mount: MountId, root: NodeId, at: Option<Place>, before: usize) -> MountId {
+        let children: Vec<MountId> = self
+            .children_of(mount)
+            .into_iter()
+            .filter(|&child| child < before)
+            .filter(|&child| self.mounts[child].at.is_some_and(|(_, node)| self.is_below(node, root)))
+            .collect();
+        self.mounts.push(Mount { root, at, alive: true });
+        let copy = self.mounts.len() - 1;
+        for child in children {
+            let (_, node) = self.mounts[child].at.unwrap_or((mount, root));
+            let child_root = self.mounts[child].root;
+            self.clone_tree_of(child, child_root, Some((copy, node)), before);
+        }
+        copy
+    }
+
+    /// Whether `node` is `ancestor` or below it in their file system.
+    fn is_below(&self, mut node: NodeId, ancestor: NodeId) -> bool {
+        loop {
+            if node == ancestor {
+                return true;
+            }
+            match self.nodes[node].parent {
+                Some(parent) => node = parent,
+                None => return false,
+            }
         }
     }
 
@@ -320,14 +369,21 @@ impl World {
     }
 }
 
+impl Default for World {
+    fn default() -> Self {
+        World::new()
+    }
+}
+
 /// The components of `path`, without empty ones.
 fn components(path: &[u8]) -> Vec<Vec<u8>> {
     path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
+/// As lstat(2) and readlink(2) answer: a final symlink is not followed.
 impl Lookup for World {
-    fn kind(&self, host_path: &Path) -> Result<Kind, Errno> {
-        let place = self.lookup(host_path.as_bytes(), false)?;
+    fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
+        let place = self.lookup(host_path.to_bytes(), false)?;
         Ok(match &self.nodes[place.1].entry {
             Entry::Dir(_) => Kind::Directory,
             Entry::File { executable: true } => Kind::Executable,
@@ -336,8 +392,8 @@ impl Lookup for World {
         })
     }
 
-    fn read_link(&self, host_path: &Path, buf: &mut [u8]) -> Result<usize, Errno> {
-        let place = self.lookup(host_path.as_bytes(), false)?;
+    fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        let place = self.lookup(host_path.to_bytes(), false)?;
         let Entry::Link(target) = &self.nodes[place.1].entry else { return Err(Errno::INVAL) };
         buf.get_mut(..target.len()).ok_or(Errno::NAMETOOLONG)?.copy_from_slice(target);
         Ok(target.len())
@@ -345,17 +401,55 @@ impl Lookup for World {
 }
 
 impl Probe for World {
-    fn is_mount_point(&self, host_path: &Path) -> bool {
-        self.lookup(host_path.as_bytes(), false).is_ok_and(|place| self.is_mount_root(place))
+    fn is_mount_point(&self, host_path: &CStr) -> bool {
+        self.lookup(host_path.to_bytes(), false).is_ok_and(|place| self.is_mount_root(place))
+    }
+
+    /// The model's files are empty.
+    fn read_file<'b>(&self, host_path: &CStr, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+        match self.nodes[self.lookup(host_path.to_bytes(), true)?.1].entry {
+            Entry::File { .. } => Ok(&buf[..0]),
+            _ => Err(Errno::ISDIR),
+        }
     }
 }
 
 impl Ops for World {
-    fn make_root_mount(&mut self) -> Result<(), Errno> {
-        if !self.is_mount_root(self.root) {
-            let clone = self.mount(self.root.1, self.root);
-            self.root = (clone, self.root.1);
+    fn new_mount_namespace(&mut self) -> Result<(), Errno> {
+        if self.outside.is_some() {
+            return Err(Errno::BUSY);
         }
+        let namespace = Namespace {
+            mounts: self.mounts.clone(),
+            root: self.root,
+            pivot: self.pivot.clone(),
+            original_root: self.original_root,
+        };
+        self.outside = Some(Box::new(namespace));
+        Ok(())
+    }
+
+    fn leave_mount_namespace(&mut self) -> Result<(), Errno> {
+        let outside = self.outside.take().ok_or(Errno::BADF)?;
+        (self.mounts, self.root, self.pivot, self.original_root) =
+            (outside.mounts, outside.root, outside.pivot, outside.original_root);
+        Ok(())
+    }
+
+    fn make_root_mount(&mut self) -> Result<(), Errno> {
+        let copy = self.clone_tree(self.root.0, self.root.1, Some(self.root));
+        self.original_root = Some(self.root);
+        self.root = (copy, self.root.1);
+        Ok(())
+    }
+
+    fn unmake_root_mount(&mut self) -> Result<(), Errno> {
+        let original = self.original_root.take().ok_or(Errno::BADF)?;
+        if !self.is_mount_root(self.root) {
+            return Err(Errno::INVAL);
+        }
+        self.detach(self.root.0);
+        self.root = original;
         Ok(())
     }
 
@@ -363,8 +457,8 @@ impl Ops for World {
         Ok(())
     }
 
-    fn mkdir(&mut self, path: &Path) -> Result<(), Errno> {
-        let (parent, name) = self.resolve_parent(path.as_bytes())?;
+    fn mkdir(&mut self, path: &CStr) -> Result<(), Errno> {
+        let (parent, name) = self.lookup_parent(path.to_bytes())?;
         if self.child(parent.1, &name).is_some() {
             return Err(Errno::EXIST);
         }
@@ -374,8 +468,8 @@ impl Ops for World {
         Ok(())
     }
 
-    fn rmdir(&mut self, path: &Path) -> Result<(), Errno> {
-        let (parent, name) = self.resolve_parent(path.as_bytes())?;
+    fn rmdir(&mut self, path: &CStr) -> Result<(), Errno> {
+        let (parent, name) = self.lookup_parent(path.to_bytes())?;
         let child = self.child(parent.1, &name).ok_or(Errno::NOENT)?;
         match &self.nodes[child].entry {
             Entry::Dir(children) if children.is_empty() => {}
@@ -392,8 +486,9 @@ impl Ops for World {
         Ok(())
     }
 
-    fn create_file(&mut self, path: &Path) -> Result<(), Errno> {
-        let (parent, name) = self.resolve_parent(path.as_bytes())?;
+    fn create_file(&mut self, path: &CStr, _content: &[u8]) -> Result<(), Errno> {
+        let (parent, name) = self.lookup_parent(path.to_bytes())?;
+        // O_CREAT|O_EXCL: an existing entry, a symlink included, is EEXIST.
         if self.child(parent.1, &name).is_some() {
             return Err(Errno::EXIST);
         }
@@ -403,11 +498,14 @@ impl Ops for World {
         Ok(())
     }
 
-    fn unlink(&mut self, path: &Path) -> Result<(), Errno> {
-        let (parent, name) = self.resolve_parent(path.as_bytes())?;
+    fn unlink(&mut self, path: &CStr) -> Result<(), Errno> {
+        let (parent, name) = self.lookup_parent(path.to_bytes())?;
         let child = self.child(parent.1, &name).ok_or(Errno::NOENT)?;
         if let Entry::Dir(_) = self.nodes[child].entry {
             return Err(Errno::ISDIR);
+        }
+        if self.mounts.iter().any(|m| m.alive && m.at.is_some_and(|(_, node)| node == child)) {
+            return Err(Errno::BUSY);
         }
         self.check("unlink", path, parent.1);
         if let Entry::Dir(children) = &mut self.nodes[parent.1].entry {
@@ -416,9 +514,9 @@ impl Ops for World {
         Ok(())
     }
 
-    fn bind(&mut self, source: &Path, target: &Path, _recursive: bool) -> Result<(), Errno> {
-        let from = self.resolve(source.as_bytes(), true)?;
-        let to = self.resolve(target.as_bytes(), true)?;
+    fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno> {
+        let from = self.lookup(source.to_bytes(), true)?;
+        let to = self.lookup(target.to_bytes(), true)?;
         let is_dir = |w: &World, node: NodeId| matches!(w.nodes[node].entry, Entry::Dir(_));
         match (is_dir(self, from.1), is_dir(self, to.1)) {
             (true, false) => return Err(Errno::NOTDIR),
@@ -426,16 +524,20 @@ impl Ops for World {
             _ => {}
         }
         self.check("bind onto", target, to.1);
-        if self.is_allowed(to.1) || !self.below_new(target.as_bytes()) {
-            // What shows inside NEW from now on may be changed below it.
+        if self.is_allowed(to.1) {
+            // What shows inside the new root from now on may be changed below it.
             self.allowed.insert(from.1);
         }
-        self.mount(from.1, to);
+        if recursive {
+            self.clone_tree(from.0, from.1, Some(to));
+        } else {
+            self.mount(from.1, to);
+        }
         Ok(())
     }
 
-    fn remount_read_only(&mut self, target: &Path) -> Result<(), Errno> {
-        let place = self.resolve(target.as_bytes(), true)?;
+    fn remount(&mut self, target: &CStr, _read_only: bool) -> Result<(), Errno> {
+        let place = self.lookup(target.to_bytes(), true)?;
         if !self.is_mount_root(place) {
             return Err(Errno::INVAL);
         }
@@ -443,8 +545,30 @@ impl Ops for World {
         Ok(())
     }
 
-    fn unmount(&mut self, target: &Path) -> Result<(), Errno> {
-        let place = self.resolve(target.as_bytes(), true)?;
+    /// Shows the lower directory at `target` (the upper and work directories are not modelled).
+    fn overlay(
+        &mut self,
+        target: &CStr,
+        lower: &CStr,
+        _upper: &CStr,
+        _work: &CStr,
+        _read_only: bool,
+    ) -> Result<(), Errno> {
+        let lower = self.lookup(lower.to_bytes(), true)?;
+        let to = self.lookup(target.to_bytes(), true)?;
+        if !matches!(self.nodes[lower.1].entry, Entry::Dir(_))
+            || !matches!(self.nodes[to.1].entry, Entry::Dir(_))
+        {
+            return Err(Errno::NOTDIR);
+        }
+        self.check("overlay onto", target, to.1);
+        self.mount(lower.1, to);
+        Ok(())
+    }
+
+    /// umount2 with `UMOUNT_NOFOLLOW`.
+    fn unmount(&mut self, target: &CStr) -> Result<(), Errno> {
+        let place = self.lookup(target.to_bytes(), false)?;
         if !self.is_mount_root(place) || place == self.root {
             return Err(Errno::INVAL);
         }
@@ -452,12 +576,12 @@ impl Ops for World {
         Ok(())
     }
 
-    fn move_mount(&mut self, source: &Path, target: &Path) -> Result<(), Errno> {
-        let from = self.resolve(source.as_bytes(), true)?;
+    fn move_mount(&mut self, source: &CStr, target: &CStr) -> Result<(), Errno> {
+        let from = self.lookup(source.to_bytes(), true)?;
         if !self.is_mount_root(from) || from == self.root {
             return Err(Errno::INVAL);
         }
-        let to = self.resolve(target.as_bytes(), true)?;
+        let to = self.lookup(target.to_bytes(), true)?;
         if self.within(to, from.0) {
             return Err(Errno::LOOP);
         }
@@ -466,24 +590,24 @@ impl Ops for World {
         Ok(())
     }
 
-    fn pivot_root(&mut self, new: &Path, old: Option<&Path>) -> Result<(), Errno> {
-        let new_place = self.resolve(new.as_bytes(), true)?;
-        if !self.is_mount_root(new_place) || !self.is_mount_root(self.root) || new_place == self.root {
+    fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
+        let new_place = self.lookup(new.to_bytes(), true)?;
+        if !self.is_mount_root(new_place) || !self.is_mount_root(self.root) || new_place.0 == self.root.0 {
             return Err(Errno::INVAL);
         }
         let put_old = match old {
             Some(old) => {
-                let mut path = new.as_bytes().to_vec();
-                path.extend_from_slice(old.as_bytes());
-                let place = self.resolve(&path, true)?;
+                // As `HostOps` does it: OLD relative to NEW, the working directory.
+                let mut path = new.to_bytes().to_vec();
+                path.push(b'/');
+                path.extend_from_slice(old.to_bytes());
+                let place = self.lookup(&path, true)?;
                 if !self.within(place, new_place.0) {
                     return Err(Errno::INVAL);
                 }
-                self.check(
-                    "pivot_root put_old",
-                    &Path::from_bytes(&path).map_err(|_| Errno::NAMETOOLONG)?,
-                    place.1,
-                );
+                path.push(0);
+                let shown = CStr::from_bytes_with_nul(&path).map_err(|_| Errno::INVAL)?;
+                self.check("pivot_root put_old", shown, place.1);
                 Some(place)
             }
             None => None,
@@ -506,7 +630,7 @@ impl Ops for World {
         Ok(())
     }
 
-    fn unpivot_root(&mut self, _new: &Path, _old: &Path) -> Result<(), Errno> {
+    fn unpivot_root(&mut self, _new: &CStr, _old: &CStr) -> Result<(), Errno> {
         let pivot = self.pivot.take().ok_or(Errno::INVAL)?;
         if !self.mounts[pivot.old_mount].alive {
             return Err(Errno::INVAL);
@@ -517,7 +641,7 @@ impl Ops for World {
         Ok(())
     }
 
-    fn switch_root(&mut self, _new: &Path, _free_old_root: bool) -> Result<(), Errno> {
+    fn switch_root(&mut self, _new: &CStr, _free_old_root: bool) -> Result<(), Errno> {
         // The plan target only makes container plans (`Finale::PivotRoot`).
         Err(Errno::NOSYS)
     }
