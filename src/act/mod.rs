@@ -237,7 +237,7 @@ fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
 }
 
 /// Where the step at `index` acts on `span`, written to `out`; `Some(root length)` when it was
-/// resolved again because an earlier step mounted something above it (see the module comment).
+/// resolved again (see `needs_resolving_again`).
 #[inline(never)]
 fn locate(
     plan: &Plan<'_>,
@@ -248,15 +248,7 @@ fn locate(
 ) -> Result<Option<usize>, Errno> {
     let planned = plan.path(span);
     let root_len = plan.paths.root_len(span);
-    let mounted_above = plan.steps.get(..index).unwrap_or_default().iter().any(|earlier| match *earlier {
-        // A bind of a directory onto itself shows what was there: nothing new above.
-        Step::Bind { source, target, .. } if source != target => below(planned, plan.path(target)),
-        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => {
-            below(planned, plan.path(target))
-        }
-        _ => false,
-    });
-    if root_len == 0 || !mounted_above {
+    if root_len == 0 || !needs_resolving_again(plan, index, planned) {
         out.set(planned).map_err(|_| Errno::NAMETOOLONG)?;
         return Ok(None);
     }
@@ -265,6 +257,37 @@ fn locate(
     resolve(&View::at(root), &plan.paths, lookup, inner, true, out)?;
     out.prepend(plan.paths.bytes(root)).map_err(|_| Errno::NAMETOOLONG)?;
     Ok(Some(root_len))
+}
+
+/// A path must be resolved again when the step at `index` runs if an earlier step mounted
+/// something above it, or if an earlier mount itself had to be resolved again: that one may have
+/// landed anywhere in the root, so nothing planned after it can be trusted as planned.
+fn needs_resolving_again(plan: &Plan<'_>, index: usize, path: &[u8]) -> bool {
+    let earlier = plan.steps.get(..index).unwrap_or_default();
+    let mut moved_elsewhere = false;
+    for (at, step) in earlier.iter().enumerate() {
+        let Some(point) = mount_point(plan, step) else { continue };
+        if below(path, point) {
+            return true;
+        }
+        moved_elsewhere |= earlier
+            .get(..at)
+            .unwrap_or_default()
+            .iter()
+            .any(|before| mount_point(plan, before).is_some_and(|above| below(point, above)));
+    }
+    moved_elsewhere
+}
+
+/// Where `step` mounts something new (a bind of a directory onto itself shows what was there).
+fn mount_point<'p>(plan: &'p Plan<'_>, step: &Step) -> Option<&'p [u8]> {
+    match *step {
+        Step::Bind { source, target, .. } if source != target => Some(plan.path(target)),
+        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => {
+            Some(plan.path(target))
+        }
+        _ => None,
+    }
 }
 
 /// `path` lies strictly below the mount point `point`.
@@ -310,7 +333,10 @@ fn do_step<'p>(
         }
         Step::Bind { source, target, recursive } => {
             at(source, &mut first)?;
-            at(target, &mut second)?;
+            // Resolved again onto the new root itself: refused, as the planner refuses it.
+            if at(target, &mut second)?.is_some_and(|root| second.as_bytes().len() <= root.max(1)) {
+                return Err(fail(stage, plan.path(target), Errno::INVAL));
+            }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
         }
         Step::Remount { target, read_only } => {
