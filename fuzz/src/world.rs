@@ -536,6 +536,10 @@ impl Ops for World {
         Ok(())
     }
 
+    fn make_writable(&mut self, target: &CStr) -> Result<(), Errno> {
+        self.remount(target, false)
+    }
+
     fn remount(&mut self, target: &CStr, _read_only: bool) -> Result<(), Errno> {
         let place = self.lookup(target.to_bytes(), true)?;
         if !self.is_mount_root(place) {

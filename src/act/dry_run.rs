@@ -51,6 +51,7 @@ pub fn describe(plan: &Plan<'_>, step: &Step, line: &mut Line) {
             arrow(line, if recursive { b"rbind" } else { b"bind" }, path(source), path(target));
             line
         }
+        Step::MakeWritable { target } => line.bytes(b"make-writable ").bytes(path(target)),
         Step::Remount { target, read_only } => {
             line.bytes(if read_only { b"remount-ro " } else { b"remount-rw " }).bytes(path(target))
         }

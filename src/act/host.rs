@@ -111,6 +111,10 @@ impl Ops for HostOps {
         }
     }
 
+    fn make_writable(&mut self, target: &CStr) -> Result<(), Errno> {
+        mount::mount_remount(target, MountFlags::empty(), c"")
+    }
+
     fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno> {
         let flags = if read_only { MountFlags::BIND | MountFlags::RDONLY } else { MountFlags::BIND };
         mount::mount_remount(target, flags, c"")

@@ -37,6 +37,7 @@ pub trait Ops: Lookup {
     fn unlink(&mut self, path: &CStr) -> Result<(), Errno>;
     fn bind(&mut self, source: &CStr, target: &CStr, recursive: bool) -> Result<(), Errno>;
     fn remount(&mut self, target: &CStr, read_only: bool) -> Result<(), Errno>;
+    fn make_writable(&mut self, target: &CStr) -> Result<(), Errno>;
     fn overlay(
         &mut self,
         target: &CStr,
@@ -92,9 +93,10 @@ impl NotRolledBack<'_> {
     pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
         match *step {
             Step::NewMountNamespace | Step::MakeRootMount | Step::MakePrivate => [Some(b"/"), None],
-            Step::Bind { target, .. } | Step::Overlay { target, .. } | Step::Remount { target, .. } => {
-                [Some(plan.path(target)), None]
-            }
+            Step::Bind { target, .. }
+            | Step::Overlay { target, .. }
+            | Step::Remount { target, .. }
+            | Step::MakeWritable { target } => [Some(plan.path(target)), None],
             Step::Move { source, target } | Step::Carry { source, target } => {
                 [Some(plan.path(source)), Some(plan.path(target))]
             }
@@ -216,7 +218,7 @@ fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
         Step::CreateFile { path, .. } => (Stage::CreateFile, plan.path(path)),
         // What goes wrong with a bind is mostly its destination (missing, read-only, busy).
         Step::Bind { target, .. } => (Stage::Bind, plan.path(target)),
-        Step::Remount { target, .. } => (Stage::Remount, plan.path(target)),
+        Step::Remount { target, .. } | Step::MakeWritable { target } => (Stage::Remount, plan.path(target)),
         Step::Overlay { target, .. } => (Stage::Overlay, plan.path(target)),
         Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, plan.path(source)),
         Step::PivotRoot { new, .. } => (Stage::PivotRoot, plan.path(new)),
@@ -343,11 +345,15 @@ fn do_step<'p>(
             at(target, &mut first)?;
             ops.remount(first.as_cstr(), read_only)
         }
+        Step::MakeWritable { target } => ops.make_writable(path(target)),
         Step::Overlay { target, lower, upper, work, read_only } => {
             at(target, &mut first)?;
             ops.overlay(first.as_cstr(), path(lower), path(upper), path(work), read_only)
         }
-        Step::Move { source, target } => ops.move_mount(path(source), path(target)),
+        Step::Move { source, target } => {
+            at(target, &mut second)?;
+            ops.move_mount(path(source), second.as_cstr())
+        }
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
         Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
     };
@@ -369,7 +375,8 @@ fn undo_step<'p>(
         Step::NewMountNamespace => ops.leave_mount_namespace(),
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
-        Step::MakePrivate | Step::Remount { .. } => Ok(()),
+        // A writable file system is left writable: the init remounts it as its fstab says.
+        Step::MakePrivate | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
         Step::Mkdir { path: dir, from } => {
             let from = at(dir, &mut place)?.unwrap_or(usize::from(from));
             rmdir_created(place.as_bytes(), from, done, ops)
@@ -382,9 +389,11 @@ fn undo_step<'p>(
             at(target, &mut place)?;
             ops.unmount(place.as_cstr())
         }
-        Step::Move { source, target } | Step::Carry { source, target } => {
-            ops.move_mount(path(target), path(source))
+        Step::Move { source, target } => {
+            at(target, &mut place)?;
+            ops.move_mount(place.as_cstr(), path(source))
         }
+        Step::Carry { source, target } => ops.move_mount(path(target), path(source)),
         Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
         // Past the point of no return: the old root is detached or the initramfs freed.
         Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),

@@ -88,6 +88,11 @@ pub enum Step {
         target: Span,
         read_only: bool,
     },
+    /// Makes the whole file system at `target` writable (its superblock, not one mount): what an
+    /// overlay needs of the file system that holds its upper directory.
+    MakeWritable {
+        target: Span,
+    },
     /// An overlay on `target`: `lower` seen through, changes kept in `upper` (`work` is the
     /// overlay's scratch directory on the same file system).
     Overlay {

@@ -68,6 +68,8 @@ const PREPARE_ROOT_CONFS: [&[u8]; 2] =
 /// tmpfs that is carried into the booted system, so they live exactly as long as the boot.
 const ROOT_UPPER: &[u8] = b"/run/ostree/.private/root/upper";
 const ROOT_WORK: &[u8] = b"/run/ostree/.private/root/work";
+/// The deployment's own /etc while the transient root's overlay is mounted over it.
+const ROOT_ETC_ASIDE: &[u8] = b"/run/ostree/.private/root/etc";
 const ETC_UPPER: &[u8] = b"/run/ostree/transient-etc/upper";
 const ETC_WORK: &[u8] = b"/run/ostree/transient-etc/work";
 /// ostree's tools look for this to know they run on a deployment (its content: see `booted_record`).
@@ -91,8 +93,18 @@ pub fn plan_deployment(
     if conf.root_transient || conf.root_transient_ro {
         let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe, &mut found)?;
         let work = directory_to_make(plan, starting_root, ROOT_WORK, probe, &mut found)?;
+        // /etc stays the deployment's own, writes kept, as in ostree: its directory is set aside
+        // before the overlay covers it, and moved back onto the overlay's /etc.
+        let etc = directory(plan, new, b"/etc", probe)?;
+        let aside = directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe, &mut found)?;
+        if let Some(etc) = etc {
+            plan.push(Step::Bind { source: etc, target: aside, recursive: false })?;
+        }
         let read_only = conf.root_transient_ro;
         plan.push(Step::Overlay { target: new.root, lower: new.root, upper, work, read_only })?;
+        if let Some(etc) = etc {
+            plan.push(Step::Move { source: aside, target: etc })?;
+        }
     }
     // The boot files are on the physical root when its /boot/loader is a symlink (loader.0 or
     // loader.1): ostree's tools read them at /boot.
@@ -117,7 +129,10 @@ pub fn plan_deployment(
     let hotfix =
         (directory(plan, new, b"/.usr-ovl-work", probe)?, directory(plan, new, b"/.usr-ovl-upper", probe)?);
     if let (Some(usr), (Some(work), Some(upper))) = (directory(plan, new, b"/usr", probe)?, hotfix) {
-        // `ostree admin unlock --hotfix`: its overlay on /usr comes back at every boot.
+        // `ostree admin unlock --hotfix`: its overlay on /usr comes back at every boot, writable,
+        // so the physical root's file system is made writable for its upper directory first (as
+        // ostree 2022.7's prepare-root does).
+        plan.push(Step::MakeWritable { target: tree.root })?;
         plan.push(Step::Overlay { target: usr, lower: usr, upper, work, read_only: false })?;
     } else if let (Some(usr), false) = (directory(plan, new, b"/usr", probe)?, conf.root_transient) {
         plan.push(Step::Bind { source: usr, target: usr, recursive: false })?;

@@ -29,6 +29,15 @@ const BOOLEANS: [(&[u8], &[u8], &str); 4] = [
     (b"etc", b"transient", "[etc] transient must be true or false"),
 ];
 
+/// The values of `[composefs] enabled` that ask for composefs, each refused naming itself.
+const COMPOSEFS_ON: [(&[u8], &str); 5] = [
+    (b"yes", "[composefs] enabled=yes: composefs is not supported; use enabled=no or maybe"),
+    (b"true", "[composefs] enabled=true: composefs is not supported; use enabled=no or maybe"),
+    (b"1", "[composefs] enabled=1: composefs is not supported; use enabled=no or maybe"),
+    (b"signed", "[composefs] enabled=signed: composefs is not supported; use enabled=no or maybe"),
+    (b"verity", "[composefs] enabled=verity: composefs is not supported; use enabled=no or maybe"),
+];
+
 const fn refuse(errno: Errno, hint: &'static str) -> Refusal {
     Refusal { errno, hint }
 }
@@ -51,9 +60,14 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
         if (section, key) == (&b"composefs"[..], &b"enabled"[..]) {
-            if !matches!(value, b"no" | b"false" | b"0" | b"maybe") {
-                let hint = "[composefs] enabled: composefs is not supported; use enabled=no or maybe";
+            if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| *on == value) {
                 return Err(refuse(Errno::OPNOTSUPP, hint));
+            }
+            if !matches!(value, b"no" | b"false" | b"0" | b"maybe") {
+                return Err(refuse(
+                    Errno::INVAL,
+                    "[composefs] enabled must be yes, no, maybe, signed or verity",
+                ));
             }
             continue;
         }
@@ -113,12 +127,12 @@ mod tests {
             (
                 &b"[composefs]\nenabled=yes\n"[..],
                 Errno::OPNOTSUPP,
-                "[composefs] enabled: composefs is not supported; use enabled=no or maybe",
+                "[composefs] enabled=yes: composefs is not supported; use enabled=no or maybe",
             ),
             (
                 b"[composefs]\nenabled=signed\n",
                 Errno::OPNOTSUPP,
-                "[composefs] enabled: composefs is not supported; use enabled=no or maybe",
+                "[composefs] enabled=signed: composefs is not supported; use enabled=no or maybe",
             ),
             (b"[sysroot]\nreadonly=yes\n", Errno::INVAL, "[sysroot] readonly must be true or false"),
             (b"[root]\ntransient\n", Errno::INVAL, "a line is neither key=value nor [section]"),
@@ -130,6 +144,18 @@ mod tests {
         ] {
             assert_eq!(parse_prepare_root(text), Err(Refusal { errno, hint }));
         }
+    }
+
+    #[test]
+    fn composefs_off_is_accepted_and_an_unknown_value_refused() {
+        for off in ["no", "false", "0", "maybe"] {
+            assert!(parse_prepare_root(format!("[composefs]\nenabled={off}\n").as_bytes()).is_ok());
+        }
+        let hint = "[composefs] enabled must be yes, no, maybe, signed or verity";
+        assert_eq!(
+            parse_prepare_root(b"[composefs]\nenabled=often\n"),
+            Err(Refusal { errno: Errno::INVAL, hint })
+        );
     }
 
     #[test]

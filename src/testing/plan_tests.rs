@@ -489,7 +489,7 @@ fn prepare_root_conf_asks_for_a_read_only_sysroot_and_transient_overlays() {
     assert_eq!(
         refused,
         "rspawn-init: read prepare-root.conf: '/usr/lib/ostree/prepare-root.conf': EOPNOTSUPP — \
-         [composefs] enabled: composefs is not supported; use enabled=no or maybe"
+         [composefs] enabled=yes: composefs is not supported; use enabled=no or maybe"
     );
     let legacy = os_tree()
         .file_with("/sysroot/ostree/repo/config", "[sysroot]\nreadonly=true\n")

@@ -204,6 +204,9 @@ impl Ops for System {
     fn remount(&mut self, _target: &CStr, _read_only: bool) -> Result<(), Errno> {
         self.call()
     }
+    fn make_writable(&mut self, _target: &CStr) -> Result<(), Errno> {
+        self.call()
+    }
     fn overlay(&mut self, target: &CStr, lower: &CStr, _: &CStr, _: &CStr, _: bool) -> Result<(), Errno> {
         self.call()?;
         self.mounts.push((text(target), format!("overlay:{}", text(lower))));
