@@ -133,6 +133,8 @@ pub fn plan_deployment(
         // so the physical root's file system is made writable for its upper directory first (as
         // ostree 2022.7's prepare-root does).
         plan.push(Step::MakeWritable { target: tree.root })?;
+        // The deployment's own bind was made while the root was read-only: it is made writable too.
+        plan.push(Step::Remount { target: new.root, read_only: false })?;
         plan.push(Step::Overlay { target: usr, lower: usr, upper, work, read_only: false })?;
     } else if let (Some(usr), false) = (directory(plan, new, b"/usr", probe)?, conf.root_transient) {
         plan.push(Step::Bind { source: usr, target: usr, recursive: false })?;
