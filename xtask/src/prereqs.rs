@@ -88,6 +88,27 @@ const DEBIAN_PACKAGES: &[Package] = &[
     },
     Package { name: "man-db", needed_by: "tests: `man -l` renders the installed rspawn-init(8)" },
     Package { name: "groff-base", needed_by: "tests: `groff -ww` checks rspawn-init(8) for warnings" },
+    Package {
+        name: "musl-tools",
+        needed_by: "dist: x86_64-linux-musl-gcc compiles rspawn-initrd's C libraries (zstd, liblzma) for musl",
+    },
+    Package {
+        name: "musl-dev:arm64",
+        needed_by: "dist: aarch64-linux-musl-gcc and musl's arm64 headers, for rspawn-initrd's C libraries",
+    },
+    Package {
+        name: "gcc-aarch64-linux-gnu",
+        needed_by: "dist: the compiler behind aarch64-linux-musl-gcc (objects only; rust-lld links)",
+    },
+    Package { name: "lintian", needed_by: "dist check: Debian's package checker, no error allowed" },
+    Package {
+        name: "qemu-user-static",
+        needed_by: "package tests: arm64 maintainer scripts in the chroot of an arm64 Debian system",
+    },
+    Package {
+        name: "binfmt-support",
+        needed_by: "package tests: registers qemu-user-static with binfmt_misc (update-binfmts)",
+    },
 ];
 
 /// Foreign architectures apt must know for the QEMU tests of other machines: the aarch64 boots
@@ -103,8 +124,9 @@ const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// Brings the machine up to what `cargo xtask test|demo` needs.
 pub fn ensure() -> Result<()> {
     header("checking prerequisites (Debian packages and architectures, Rust targets and components)");
-    ensure_debian_packages()?;
+    // Foreign architectures first: some packages below are another architecture's (musl-dev:arm64).
     ensure_dpkg_architectures()?;
+    ensure_debian_packages()?;
     ensure_rust_targets()?;
     ensure_rust_components()
 }
