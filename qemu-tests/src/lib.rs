@@ -39,6 +39,8 @@ pub mod kernel;
 pub mod ostree;
 pub mod payload;
 pub mod qemu;
+pub mod system_copy;
+pub mod systemd_report;
 pub mod tools;
 pub mod tree;
 pub mod workspace;
