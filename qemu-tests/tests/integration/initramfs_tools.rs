@@ -7,6 +7,7 @@ use crate::{
     assert_console_shows, assert_rspawn_init_switched, boot, contrib, fixture_dir, kernel, module_tree,
     rspawn_init, ROOT_DISK_MODULES,
 };
+use rspawn_qemu_tests::system_copy::initramfs_files;
 use rspawn_qemu_tests::tools::{require_tool, run};
 use rspawn_qemu_tests::tree;
 use std::path::{Path, PathBuf};
@@ -67,7 +68,8 @@ fn boot_with_the_hook(name: &str, busybox_setting: &str) {
         std::fs::read_to_string(contrib().join("initramfs-tools/hooks/rspawn-init")).expect("the hook");
     tree::write_file(&confdir.join("hooks/rspawn-init"), &hook, 0o755).expect("install the hook");
     let initramfs = mkinitramfs(&confdir, &dir.join(format!("initramfs-tools-{name}.img")));
-    let has_busybox = image_files(&initramfs).iter().any(|path| path.ends_with("bin/busybox"));
+    let has_busybox =
+        initramfs_files(&initramfs).expect("lsinitramfs").iter().any(|path| path.ends_with("bin/busybox"));
     assert_eq!(has_busybox, busybox_setting == "BUSYBOX=y", "{busybox_setting}: busybox in the image?");
 
     let console = boot(&initramfs);
@@ -83,11 +85,4 @@ fn boot_with_the_hook(name: &str, busybox_setting: &str) {
         ],
     );
     assert_rspawn_init_switched(&console);
-}
-
-/// The paths in an initramfs-tools image, as its own `lsinitramfs` lists them.
-fn image_files(image: &Path) -> Vec<String> {
-    let lsinitramfs = require_tool("lsinitramfs", "initramfs-tools-core").expect("lsinitramfs");
-    let output = run(Command::new(lsinitramfs).arg(image)).expect("lsinitramfs");
-    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect()
 }
