@@ -50,8 +50,8 @@ const AMD64_STOCK_WITH_BUSYBOX: &[&str] =
     &["linux-image-amd64", "initramfs-tools", "systemd-sysv", "busybox"];
 
 /// The arm64 system is made on an amd64 host, its maintainer scripts run by qemu-user-static.
-/// There, `update-initramfs` with initramfs-tools' default `MODULES=most` takes over twenty
-/// minutes (a few processes for each of thousands of modules), so this system is configured as an
+/// There, `update-initramfs` with initramfs-tools' default `MODULES=most` took more than fifteen
+/// minutes for one image (a few emulated processes for each of thousands of modules), so this system is configured as an
 /// image builder configures a virtual machine's: `MODULES=list` with the modules a virtio disk
 /// needs. The kernel is installed after that configuration, so its own first image is small too.
 const ARM64_PACKAGES: &[&str] = &["initramfs-tools", "systemd-sysv"];
