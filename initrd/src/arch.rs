@@ -39,6 +39,10 @@ const MACHINE_NAMES: &[(u16, &str)] = &[
 ];
 
 impl Arch {
+    /// The machine this program was built for: `--arch`'s default, and the machine of the init a
+    /// package installs next to it.
+    pub const NATIVE: Arch = if cfg!(target_arch = "aarch64") { Arch::Aarch64 } else { Arch::X86_64 };
+
     /// The name `--arch` takes, which is also the first word of the Rust target triple.
     pub fn name(self) -> &'static str {
         match self {

@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 /// `<target dir>/<target>/`.
 const INIT_IN_TARGET: &str = "release/rspawn-init";
 
+/// Where a package installs the init next to this tool, set at build time by `cargo xtask dist`
+/// (`RSPAWN_INITRD_INSTALLED_INIT=/usr/sbin/rspawn-init`). Unset in a build from source, whose
+/// default is the workspace's own build.
+const INSTALLED_INIT: Option<&str> = option_env!("RSPAWN_INITRD_INSTALLED_INIT");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rspawn-initrd",
@@ -31,9 +36,10 @@ pub struct Args {
     pub output: PathBuf,
     /// The machine the image boots on: the init (unless it is a #! script) and every module must be
     /// ELF files for it.
-    #[arg(long, value_enum, value_name = "ARCH", default_value_t = Arch::X86_64)]
+    #[arg(long, value_enum, value_name = "ARCH", default_value_t = Arch::NATIVE)]
     pub arch: Arch,
-    /// The init binary [default: the workspace's release build of rspawn-init for <ARCH>-unknown-linux-musl].
+    /// The init binary [default: /usr/sbin/rspawn-init when installed from the package; in a build
+    /// from source, the workspace's release build of rspawn-init for <ARCH>-unknown-linux-musl].
     #[arg(long, value_name = "BIN")]
     pub init: Option<PathBuf>,
     /// The kernel's modules directory, /lib/modules/VERSION.
@@ -103,7 +109,10 @@ impl Options {
         let mtime = parse_source_date_epoch(environment.source_date_epoch.as_ref())?;
         let init = match args.init {
             Some(init) => init,
-            None => default_init(args.arch, environment.cargo_target_dir.as_ref())?,
+            None => match INSTALLED_INIT {
+                Some(installed) => installed_init(installed, args.arch)?,
+                None => default_init(args.arch, environment.cargo_target_dir.as_ref())?,
+            },
         };
         Ok(Self {
             output: args.output,
@@ -164,6 +173,20 @@ fn parse_source_date_epoch(value: Option<&OsString>) -> Result<u32, UsageError> 
             u32::MAX
         ))
     })
+}
+
+/// The init the package installed next to this tool, which is for the machine the tool was built
+/// for; an image for another machine needs its own init.
+fn installed_init(installed: &str, arch: Arch) -> Result<PathBuf> {
+    if arch != Arch::NATIVE {
+        bail!(
+            "no --init given: the installed {installed} is for {}, not --arch {arch}; pass --init with \
+             an init built for {}",
+            Arch::NATIVE,
+            arch.musl_target()
+        );
+    }
+    Ok(PathBuf::from(installed))
 }
 
 /// The release build of rspawn-init for `arch` in this workspace's target directory
@@ -318,6 +341,27 @@ mod tests {
             std::fs::write(&expected, b"init").unwrap();
             assert_eq!(Options::from_args(args(words).unwrap(), &environment).unwrap().init, expected);
         }
+    }
+
+    #[test]
+    fn the_default_arch_is_the_machine_the_tool_was_built_for() {
+        assert_eq!(args(&["--output=x"]).unwrap().arch, Arch::NATIVE);
+    }
+
+    #[test]
+    fn a_packaged_tool_defaults_to_the_installed_init_for_its_own_machine_only() {
+        let installed = "/usr/sbin/rspawn-init";
+        assert_eq!(installed_init(installed, Arch::NATIVE).unwrap(), Path::new(installed));
+        let other = if Arch::NATIVE == Arch::X86_64 { Arch::Aarch64 } else { Arch::X86_64 };
+        assert_eq!(
+            installed_init(installed, other).unwrap_err().to_string(),
+            format!(
+                "no --init given: the installed /usr/sbin/rspawn-init is for {}, not --arch {other}; \
+                 pass --init with an init built for {}",
+                Arch::NATIVE,
+                other.musl_target()
+            )
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ const USAGE_ERROR: u8 = 2;
 const FAILURE: u8 = 1;
 
 fn main() -> ExitCode {
-    // `rspawn-initrd docs --man-dir DIR` installs the manual page; everything else builds an image.
+    // `rspawn-initrd docs --man-dir DIR` installs the manual pages; everything else builds an image.
     if std::env::args_os().nth(1).is_some_and(|word| word == "docs") {
         return install_docs();
     }
@@ -56,8 +56,10 @@ fn install_docs() -> ExitCode {
         Err(code) => return code,
     };
     match docs::install(&args.man_dir) {
-        Ok(page) => {
-            eprintln!("rspawn-initrd: installed {}", page.display());
+        Ok(pages) => {
+            for page in pages {
+                eprintln!("rspawn-initrd: installed {}", page.display());
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -1,5 +1,5 @@
-//! `rspawn-initrd docs --man-dir DIR`: the manual page is installed where `man` looks for it, and
-//! `man` renders it with every groff warning on and nothing on stderr.
+//! `rspawn-initrd docs --man-dir DIR`: the manual pages are installed where `man` looks for them,
+//! and `man` renders each with every groff warning on and nothing on stderr.
 
 use std::path::Path;
 use std::process::Command;
@@ -7,7 +7,7 @@ use std::process::Command;
 const BUILDER: &str = env!("CARGO_BIN_EXE_rspawn-initrd");
 
 #[test]
-fn docs_installs_the_man_page_and_man_renders_it_without_warnings() {
+fn docs_installs_the_man_pages_and_man_renders_them_without_warnings() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let man_dir = dir.path().join("share/man");
     let output = Command::new(BUILDER)
@@ -17,15 +17,32 @@ fn docs_installs_the_man_page_and_man_renders_it_without_warnings() {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {BUILDER}: {e}"));
     assert!(output.status.success(), "rspawn-initrd docs failed: {output:?}");
-    let page = man_dir.join("man8/rspawn-init.8");
-    assert!(page.is_file(), "{} was not installed: {output:?}", page.display());
-
-    // By file (-l) and by name through MANPATH: both the page and where it went are right.
-    for by in [vec!["-l".to_string(), page.display().to_string()], vec!["8".into(), "rspawn-init".into()]] {
-        // Justified text: compare with single spaces.
-        let rendered = man(&man_dir, &by).split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(rendered.contains("NAME rspawn-init - a static, allocation-free PID 1"), "{rendered}");
-        assert!(rendered.contains("KERNEL COMMAND LINE"), "{rendered}");
+    let pages = [
+        (
+            "man8/rspawn-init.8",
+            "8",
+            "rspawn-init",
+            "NAME rspawn-init - a static, allocation-free PID 1",
+            "KERNEL COMMAND LINE",
+        ),
+        (
+            "man1/rspawn-initrd.1",
+            "1",
+            "rspawn-initrd",
+            "NAME rspawn-initrd - write a reproducible initramfs",
+            "SOURCE_DATE_EPOCH",
+        ),
+    ];
+    for (path, section, name, heading, later) in pages {
+        let page = man_dir.join(path);
+        assert!(page.is_file(), "{} was not installed: {output:?}", page.display());
+        // By file (-l) and by name through MANPATH: both the page and where it went are right.
+        for by in [vec!["-l".to_string(), page.display().to_string()], vec![section.into(), name.into()]] {
+            // Justified text: compare with single spaces.
+            let rendered = man(&man_dir, &by).split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(rendered.contains(heading), "{rendered}");
+            assert!(rendered.contains(later), "{rendered}");
+        }
     }
 }
 

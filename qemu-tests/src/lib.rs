@@ -42,6 +42,8 @@ pub mod ostree;
 pub mod ostree_os;
 pub mod payload;
 pub mod qemu;
+pub mod system_copy;
+pub mod systemd_report;
 pub mod tools;
 pub mod tree;
 pub mod workspace;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A `cargo` command that runs in the workspace root, whatever directory we were started from.
-fn cargo_in_root() -> Result<Command> {
+pub fn cargo_in_root() -> Result<Command> {
     let mut command = cargo();
     command.current_dir(workspace::root()?);
     Ok(command)
@@ -44,7 +44,11 @@ pub fn build_initramfs_builder() -> Result<()> {
 }
 
 /// The whole workspace's tests; the namespace tests in tests/ find the static init through
-/// `RSPAWN_INIT_BIN` rather than building it themselves.
-pub fn cargo_test(init: &Path) -> Result<()> {
-    run(cargo_in_root()?.env("RSPAWN_INIT_BIN", init).args(["test", "--workspace"]))
+/// `RSPAWN_INIT_BIN` rather than building it themselves, and the package tests the release through
+/// `RSPAWN_DIST_DIR`.
+pub fn cargo_test(init: &Path, dist: &Path) -> Result<()> {
+    run(cargo_in_root()?
+        .env("RSPAWN_INIT_BIN", init)
+        .env("RSPAWN_DIST_DIR", dist)
+        .args(["test", "--workspace"]))
 }

@@ -9,6 +9,7 @@ mod cmd;
 mod demo;
 mod demo_boot;
 mod demo_tree;
+mod dist;
 mod fuzz;
 mod prereqs;
 mod static_binary;
@@ -23,11 +24,15 @@ usage: cargo xtask <task>
 
 tasks:
   test   install prerequisites, then fmt, clippy, build the static init (x86_64 and aarch64),
-         check them, cargo test, one quick repetition of the bench, a few seconds of fuzzing each
-         parser
+         check them, dist twice (same bytes?) and lintian, cargo test (the packages installed into
+         Debian systems and booted among them), one quick repetition of the bench, a few seconds of
+         fuzzing each parser
   demo   install prerequisites, build the static init, pivot a demo container with it
   bench  install prerequisites, build the static init, measure it against its peers (a table);
          `bench --quick` repeats nothing (as `test` runs it)
+  dist   install prerequisites, write the release to target/dist: a Debian package and a tar.gz
+         archive for amd64 and arm64, and SHA256SUMS (reproducible: SOURCE_DATE_EPOCH, else the
+         last commit's time); `dist --check` writes it twice, compares, and runs lintian
   fuzz   build the parsers' fuzz targets, run each a few seconds (--long: 10 million executions)
   help   show this text";
 
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("bench") => bench::task(std::env::args().skip(2)),
         Some("fuzz") => fuzz::task(std::env::args().skip(2)),
+        Some("dist") => dist::task(std::env::args().skip(2)),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -72,7 +78,9 @@ fn test() -> anyhow::Result<()> {
     // The QEMU tests' aarch64 boots take this build (they never build it themselves).
     static_binary::check_static(&checks::build_init_for(AARCH64_MUSL_TARGET)?, AARCH64_MUSL_TARGET)?;
     checks::build_initramfs_builder()?;
-    checks::cargo_test(&init)?;
+    // The package tests in cargo test install these packages.
+    let dist = dist::check()?;
+    checks::cargo_test(&init, &dist)?;
     bench::quick(&init)?;
     fuzz::run_all(false)
 }

@@ -3,6 +3,7 @@
 use crate::cmd::{self, header, on_path, probe, run};
 use crate::workspace::{AARCH64_MUSL_TARGET, MUSL_TARGET};
 use anyhow::{bail, Context, Result};
+use std::path::Path;
 use std::process::Command;
 
 /// A Debian package and the reason we need it.
@@ -104,6 +105,27 @@ const DEBIAN_PACKAGES: &[Package] = &[
     },
     Package { name: "man-db", needed_by: "tests: `man -l` renders the installed rspawn-init(8)" },
     Package { name: "groff-base", needed_by: "tests: `groff -ww` checks rspawn-init(8) for warnings" },
+    Package {
+        name: "musl-tools",
+        needed_by: "dist: x86_64-linux-musl-gcc compiles rspawn-initrd's C libraries (zstd, liblzma) for musl",
+    },
+    Package {
+        name: "musl-dev:arm64",
+        needed_by: "dist: aarch64-linux-musl-gcc and musl's arm64 headers, for rspawn-initrd's C libraries",
+    },
+    Package {
+        name: "gcc-aarch64-linux-gnu",
+        needed_by: "dist: the compiler behind aarch64-linux-musl-gcc (objects only; rust-lld links)",
+    },
+    Package { name: "lintian", needed_by: "dist check: Debian's package checker, no error allowed" },
+    Package {
+        name: "qemu-user-static",
+        needed_by: "package tests: arm64 maintainer scripts in the chroot of an arm64 Debian system",
+    },
+    Package {
+        name: "binfmt-support",
+        needed_by: "package tests: registers qemu-user-static with binfmt_misc (update-binfmts)",
+    },
 ];
 
 /// Foreign architectures apt must know for the QEMU tests of other machines: the aarch64 boots
@@ -119,8 +141,10 @@ const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 /// Brings the machine up to what `cargo xtask test|demo` needs.
 pub fn ensure() -> Result<()> {
     header("checking prerequisites (Debian packages and architectures, Rust targets and components)");
-    ensure_debian_packages()?;
+    // Foreign architectures first: some packages below are another architecture's (musl-dev:arm64).
     ensure_dpkg_architectures()?;
+    ensure_debian_packages()?;
+    ensure_foreign_binaries_run()?;
     ensure_rust_targets()?;
     ensure_rust_components()
 }
@@ -211,6 +235,36 @@ fn ensure_dpkg_architectures() -> Result<()> {
         run(Command::new("dpkg").args(["--add-architecture", arch])).with_context(hint)?;
     }
     run(Command::new("apt-get").arg("update")).with_context(hint)
+}
+
+/// Where the kernel's binfmt_misc lists the interpreters of foreign binaries.
+const BINFMT_MISC: &str = "/proc/sys/fs/binfmt_misc";
+
+/// Foreign machines whose binaries must run here (the arm64 Debian system's maintainer scripts,
+/// in a chroot), by their binfmt_misc entry from qemu-user-static.
+const BINFMT_ENTRIES: &[&str] = &["qemu-aarch64"];
+
+/// qemu-user-static's entries are registered by binfmt-support's service at boot; a machine
+/// without a service manager (a container, a sandbox) may have binfmt_misc unmounted and nothing
+/// registered. Mount it if needed and enable the entries, as that service would.
+fn ensure_foreign_binaries_run() -> Result<()> {
+    let binfmt_misc = Path::new(BINFMT_MISC);
+    let missing: Vec<&str> =
+        BINFMT_ENTRIES.iter().copied().filter(|entry| !binfmt_misc.join(entry).is_file()).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let hint = || "registering qemu-user-static with binfmt_misc needs root";
+    if !binfmt_misc.join("register").exists() {
+        println!("binfmt_misc is not mounted (needed to run arm64 binaries in a chroot): mounting it");
+        run(Command::new("mount").args(["-t", "binfmt_misc", "binfmt_misc", BINFMT_MISC]))
+            .with_context(hint)?;
+    }
+    for entry in missing {
+        println!("binfmt_misc has no {entry} entry: enabling qemu-user-static's");
+        run(Command::new("update-binfmts").args(["--enable", entry])).with_context(hint)?;
+    }
+    Ok(())
 }
 
 fn ensure_rust_targets() -> Result<()> {

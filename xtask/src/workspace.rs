@@ -22,13 +22,17 @@ pub fn root() -> Result<PathBuf> {
         .context("xtask's manifest directory has no parent")
 }
 
-/// `target/<target>/release/rspawn-init`, honouring `CARGO_TARGET_DIR` the way cargo itself does
-/// (relative values are taken from the workspace root, where we run cargo).
-pub fn init_binary_for(target: &str) -> Result<PathBuf> {
+/// The target directory, honouring `CARGO_TARGET_DIR` the way cargo itself does (relative values
+/// are taken from the workspace root, where we run cargo).
+pub fn target_dir() -> Result<PathBuf> {
     let root = root()?;
-    let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+    Ok(match env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("target"),
-    };
-    Ok(target_dir.join(target).join("release").join(INIT_PACKAGE))
+    })
+}
+
+/// `target/<target>/release/rspawn-init`.
+pub fn init_binary_for(target: &str) -> Result<PathBuf> {
+    Ok(target_dir()?.join(target).join("release").join(INIT_PACKAGE))
 }

@@ -7,14 +7,15 @@ use crate::{
     assert_console_shows, assert_rspawn_init_switched, boot, contrib, fixture_dir, kernel, module_tree,
     rspawn_init, ROOT_DISK_MODULES,
 };
+use rspawn_qemu_tests::system_copy::initramfs_files;
 use rspawn_qemu_tests::tools::{require_tool, run};
 use rspawn_qemu_tests::tree;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The configuration: only the listed modules (not `most`), busybox, gzip, no resume device
-/// (the host's swap is none of the image's business).
-const INITRAMFS_CONF: &str = "MODULES=list\nBUSYBOX=y\nCOMPRESS=gzip\nRESUME=none\n";
+/// The configuration: only the listed modules (not `most`), gzip, no resume device (the host's
+/// swap is none of the image's business); `BUSYBOX=` is each test's.
+const INITRAMFS_CONF: &str = "MODULES=list\nCOMPRESS=gzip\nRESUME=none\n";
 
 /// Runs `mkinitramfs -d CONFDIR -o OUTPUT VERSION` in a private mount namespace where overlays
 /// add the private module tree to `/usr/lib` (`/lib/modules/VERSION`) and the kernel package's
@@ -42,9 +43,23 @@ exec mkinitramfs -d "$3" -o "$4" "$5""#;
 
 #[test]
 fn initramfs_tools_hook_makes_rspawn_init_the_switch() {
-    let dir = fixture_dir("initramfs-tools");
+    boot_with_the_hook("busybox", "BUSYBOX=y");
+}
+
+/// Without busybox the image has only klibc's tools (no `rm`, for one): the hook's `run-init`
+/// must make do with what both provide.
+#[test]
+fn initramfs_tools_hook_works_with_klibc_tools_only() {
+    boot_with_the_hook("klibc", "BUSYBOX=n");
+}
+
+/// Builds an image with the hook and `busybox_setting` in the configuration, checks that busybox
+/// is in it or not as asked, and boots it.
+fn boot_with_the_hook(name: &str, busybox_setting: &str) {
+    let dir = fixture_dir(&format!("initramfs-tools-{name}"));
     let confdir = dir.join("conf");
-    tree::write_file(&confdir.join("initramfs.conf"), INITRAMFS_CONF, 0o644).expect("initramfs.conf");
+    let conf = format!("{INITRAMFS_CONF}{busybox_setting}\n");
+    tree::write_file(&confdir.join("initramfs.conf"), &conf, 0o644).expect("initramfs.conf");
     let modules = ROOT_DISK_MODULES.iter().map(|m| format!("{m}\n")).collect::<String>();
     tree::write_file(&confdir.join("modules"), &modules, 0o644).expect("modules");
     tree::create_dir(&confdir.join("conf.d")).expect("conf.d");
@@ -52,7 +67,10 @@ fn initramfs_tools_hook_makes_rspawn_init_the_switch() {
     let hook =
         std::fs::read_to_string(contrib().join("initramfs-tools/hooks/rspawn-init")).expect("the hook");
     tree::write_file(&confdir.join("hooks/rspawn-init"), &hook, 0o755).expect("install the hook");
-    let initramfs = mkinitramfs(&confdir, &dir.join("initramfs-tools.img"));
+    let initramfs = mkinitramfs(&confdir, &dir.join(format!("initramfs-tools-{name}.img")));
+    let has_busybox =
+        initramfs_files(&initramfs).expect("lsinitramfs").iter().any(|path| path.ends_with("bin/busybox"));
+    assert_eq!(has_busybox, busybox_setting == "BUSYBOX=y", "{busybox_setting}: busybox in the image?");
 
     let console = boot(&initramfs);
 
