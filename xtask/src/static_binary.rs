@@ -12,10 +12,13 @@ use std::path::Path;
 /// The size goal with every feature of SPEC (40 KiB), reported on every run.
 pub const SIZE_GOAL: u64 = 40 * 1024;
 /// The hard ceiling: a build above it fails, so growth is a decision, not an accident. It sits
-/// above the goal until the size work (the benchmark issue) brings the binary under 40 KiB.
-pub const SIZE_CEILING: u64 = 64 * 1024;
+/// above the goal until the size work brings the binary under 40 KiB. Raised from 64 KiB on
+/// 2026-11-30 (85,096 B then), deliberately: the stub's tini and catatonit options (+4.9 KB),
+/// OSTree's prepare-root setup (+9 KB), the executor's resolution at act time and its own mount
+/// namespace, with the code by stage now printed by `cargo xtask bench` to show where it goes.
+pub const SIZE_CEILING: u64 = 88 * 1024;
 
-/// Checks the built init and prints `rspawn-init: N bytes (goal 40960, ceiling 65536), static`.
+/// Checks the built init and prints `rspawn-init: N bytes (goal 40960, ceiling 90112), static`.
 pub fn check(binary: &Path) -> Result<()> {
     header(&format!("checking {} is static and at most {SIZE_CEILING} bytes", binary.display()));
     let (size, mut problems) = size_and_problems(binary)?;
