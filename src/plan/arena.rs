@@ -75,22 +75,6 @@ impl<'b> Arena<'b> {
         path.finish(self)
     }
 
-    /// `prefix` followed by the components of `inner` (an absolute path inside `prefix`), the
-    /// host path of a path inside a tree rooted at `prefix`, which it remembers as its root.
-    #[inline(never)]
-    pub fn push_joined(&mut self, prefix: &[u8], inner: &[u8]) -> Result<Span, Full> {
-        let mut path = self.begin();
-        path.extend(self, prefix)?;
-        path.root = path.len;
-        for component in crate::sys::path::components(inner) {
-            path.component(self, component)?;
-        }
-        if path.len == 0 {
-            path.extend(self, b"/")?;
-        }
-        path.finish(self)
-    }
-
     /// Starts a path built piece by piece at the end of the arena.
     pub fn begin(&self) -> Building {
         Building { start: self.used + 2, len: 0, root: 0 }
@@ -171,17 +155,19 @@ mod tests {
         let mut buf = [0u8; 96];
         let mut arena = Arena::new(&mut buf);
         let a = arena.push(b"/images/a").unwrap();
-        let joined = arena.push_joined(b"/images/a", b"/sbin//init").unwrap();
+        let mut path = arena.begin();
+        path.extend_from(&mut arena, a).unwrap();
+        path.mark_root();
+        for component in [&b"sbin"[..], b"init"] {
+            path.component(&mut arena, component).unwrap();
+        }
+        let joined = path.finish(&mut arena).unwrap();
         assert_eq!(arena.bytes(a), b"/images/a");
         assert_eq!(arena.cstr(joined).to_bytes(), b"/images/a/sbin/init");
         assert_eq!(arena.used(), b"../images/a\0../images/a/sbin/init\0".len(), "two header bytes each");
         assert_eq!((arena.root_len(a), arena.root_len(joined)), (0, "/images/a".len()));
         let empty = arena.push(b"").unwrap();
         assert_eq!(arena.bytes(empty), b"", "an empty word stays empty");
-        let root = arena.push_joined(b"/", b"/").unwrap();
-        assert_eq!(arena.bytes(root), b"/");
-        let run = arena.push_joined(b"/", b"/run").unwrap();
-        assert_eq!(arena.bytes(run), b"/run");
     }
 
     #[test]
