@@ -98,7 +98,10 @@ pub fn plan_deployment(
         let etc = directory(plan, new, b"/etc", probe)?;
         let aside = directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe, &mut found)?;
         if let Some(etc) = etc {
+            // Writable as a mount of its own (as ostree's MS_BIND|MS_REMOUNT): the root was
+            // mounted read-only, and only the file system is made writable later, by ostree-remount.
             plan.push(Step::Bind { source: etc, target: aside, recursive: false })?;
+            plan.push(Step::Remount { target: aside, read_only: false })?;
         }
         let read_only = conf.root_transient_ro;
         plan.push(Step::Overlay { target: new.root, lower: new.root, upper, work, read_only })?;
