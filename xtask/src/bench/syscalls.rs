@@ -73,10 +73,16 @@ fn entry_program(command: &Command) -> Option<String> {
 }
 
 /// Counts, in an `strace -f` log, the calls after the first `execve("ENTRY", …)` up to and including
-/// the first `execve("PAYLOAD", …)`, leaving out the traced command's own process (unshare).
+/// the first exec of PAYLOAD, leaving out the traced command's own process (unshare). PAYLOAD is
+/// the file or `argv[0]`: rspawn-init runs the file a symlink leads to (`/bin/true` is busybox)
+/// under the name given.
 pub fn count_to_exec(trace: &str, entry: &str, payload: &str) -> Result<Counts> {
     let entry_call = format!("execve(\"{entry}\",");
     let payload_call = format!("execve(\"{payload}\",");
+    let payload_named = format!(", [\"{payload}\"");
+    let is_payload = |text: &str| {
+        text.starts_with(&payload_call) || (text.starts_with("execve(") && text.contains(&payload_named))
+    };
     let mut calls = trace.lines().filter_map(parse_line);
     let starter = trace.lines().find_map(parse_line).and_then(|call| call.pid);
     let by_starter = |call: &Call| starter.is_some() && call.pid == starter;
@@ -90,7 +96,7 @@ pub fn count_to_exec(trace: &str, entry: &str, payload: &str) -> Result<Counts> 
         if HEAP_SYSCALLS.contains(&call.name()) {
             counts.heap_calls += 1;
         }
-        if call.text.starts_with(&payload_call) {
+        if is_payload(call.text) {
             return Ok(counts);
         }
     }
@@ -147,6 +153,13 @@ mod tests {
         let counts = count_to_exec(TRACE, "/rspawn-init", "/bin/true").unwrap();
         // arch_prctl, brk, clone, mmap, wait4, execve.
         assert_eq!(counts, Counts { syscalls: 6, heap_calls: 2 });
+    }
+
+    #[test]
+    fn the_payload_is_found_by_its_name_when_the_file_run_is_another() {
+        let resolved =
+            TRACE.replace(r#"execve("/bin/true", ["/bin/true"]"#, r#"execve("/bin/busybox", ["/bin/true"]"#);
+        assert_eq!(count_to_exec(&resolved, "/rspawn-init", "/bin/true").unwrap().syscalls, 6);
     }
 
     #[test]
