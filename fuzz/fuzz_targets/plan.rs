@@ -251,7 +251,7 @@ fn paths_of(step: &Step) -> Vec<Span> {
         | Step::Carry { source, target } => {
             vec![source, target]
         }
-        Step::Remount { target, .. } => vec![target],
+        Step::Remount { target, .. } | Step::MakeWritable { target } => vec![target],
         Step::Overlay { target, lower, upper, work, .. } => vec![target, lower, upper, work],
         // OLD is a path inside NEW, not a host path.
         Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => vec![new],
