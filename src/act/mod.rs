@@ -268,7 +268,7 @@ fn needs_resolving_again(plan: &Plan<'_>, index: usize, path: &[u8]) -> bool {
     let earlier = plan.steps.get(..index).unwrap_or_default();
     let mut moved_elsewhere = false;
     for (at, step) in earlier.iter().enumerate() {
-        let Some(point) = mount_point(plan, step) else { continue };
+        let Some(point) = plan.mount_point(step) else { continue };
         if below(path, point) {
             return true;
         }
@@ -276,20 +276,9 @@ fn needs_resolving_again(plan: &Plan<'_>, index: usize, path: &[u8]) -> bool {
             .get(..at)
             .unwrap_or_default()
             .iter()
-            .any(|before| mount_point(plan, before).is_some_and(|above| below(point, above)));
+            .any(|before| plan.mount_point(before).is_some_and(|above| below(point, above)));
     }
     moved_elsewhere
-}
-
-/// Where `step` mounts something new (a bind of a directory onto itself shows what was there).
-fn mount_point<'p>(plan: &'p Plan<'_>, step: &Step) -> Option<&'p [u8]> {
-    match *step {
-        Step::Bind { source, target, .. } if source != target => Some(plan.path(target)),
-        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => {
-            Some(plan.path(target))
-        }
-        _ => None,
-    }
 }
 
 /// `path` lies strictly below the mount point `point`.

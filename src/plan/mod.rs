@@ -17,7 +17,7 @@ pub mod resolve;
 
 use crate::config::spec::BindSpec;
 use crate::config::{Config, MAX_WORDS};
-use crate::plan::arena::{Arena, Full, Span};
+use crate::plan::arena::{Arena, Span};
 use crate::plan::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View};
 use crate::sys::error::{Error, Stage};
 use crate::sys::path::Path;
@@ -152,6 +152,18 @@ impl<'b> Plan<'b> {
     /// No steps and no init yet, with its paths to be kept in `buf`.
     pub fn new(buf: &'b mut [u8]) -> Self {
         Plan { steps: heapless::Vec::new(), paths: Arena::new(buf), exec: Exec::default() }
+    }
+
+    /// Where `step` mounts something new, if it does (a bind of a directory onto itself shows
+    /// what was there).
+    pub fn mount_point(&self, step: &Step) -> Option<&[u8]> {
+        match *step {
+            Step::Bind { source, target, .. } if source != target => Some(self.path(target)),
+            Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => {
+                Some(self.path(target))
+            }
+            _ => None,
+        }
     }
 
     /// The bytes of one of the plan's paths.
@@ -622,7 +634,9 @@ fn too_long(input: &[u8]) -> Error<'_> {
     Error::failure(Stage::Plan, input, Errno::NAMETOOLONG, "the resolved path is longer than PATH_MAX")
 }
 
-fn arena_full(_: Full) -> Error<'static> {
+/// The plan's arena has no room left (for any error that says so: `Full`, or a `TooLong` from a
+/// host path being stored).
+pub(crate) fn arena_full<E>(_: E) -> Error<'static> {
     let hint = "the plan's paths need more than 16 KiB; use fewer or shorter binds";
     Error::failure(Stage::Plan, b"paths", Errno::NOSPC, hint)
 }
@@ -630,12 +644,8 @@ fn arena_full(_: Full) -> Error<'static> {
 /// Whether `step` mounts something at or above `path` below the new root `new` (a self-bind
 /// shows what was there; an overlay on the whole new root is the root the pivot is made into).
 fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {
-    let point = match *step {
-        Step::Bind { source, target, .. } if source != target => target,
-        Step::Move { target, .. } | Step::Carry { target, .. } | Step::Overlay { target, .. } => target,
-        _ => return false,
-    };
-    plan.path(point) != new && crate::plan::resolve::strip_prefix(path, plan.path(point)).is_some()
+    plan.mount_point(step)
+        .is_some_and(|point| point != new && crate::plan::resolve::strip_prefix(path, point).is_some())
 }
 
 /// The binds in the order systemd-nspawn mounts them: by destination, a parent before what is

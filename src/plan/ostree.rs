@@ -7,7 +7,7 @@
 use crate::plan::arena::{Arena, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View};
-use crate::plan::{host_target, Plan, Probe, Step};
+use crate::plan::{arena_full, host_target, Plan, Probe, Step};
 use crate::sys::error::{Error, Stage};
 use crate::sys::path::{components, Path};
 use rustix::io::Errno;
@@ -193,7 +193,7 @@ fn resolved_as(
     let mut found = Path::root();
     match resolve(&view, &plan.paths, probe, inner, false, &mut found) {
         Ok(resolved) if kinds.contains(&resolved.kind) => {
-            view.host_span(&mut plan.paths, found.as_bytes()).map(Some).map_err(|_| arena_full())
+            view.host_span(&mut plan.paths, found.as_bytes()).map(Some).map_err(arena_full)
         }
         _ => Ok(None),
     }
@@ -226,9 +226,9 @@ fn holds_symlink(
 ) -> Result<bool, Error<'static>> {
     let mark = plan.paths.used();
     let mut path = plan.paths.begin();
-    path.extend_from(&mut plan.paths, dir).map_err(|_| arena_full())?;
-    path.extend(&mut plan.paths, name).map_err(|_| arena_full())?;
-    let path = path.finish(&mut plan.paths).map_err(|_| arena_full())?;
+    path.extend_from(&mut plan.paths, dir).map_err(arena_full)?;
+    path.extend(&mut plan.paths, name).map_err(arena_full)?;
+    let path = path.finish(&mut plan.paths).map_err(arena_full)?;
     let is_link = probe.kind(plan.paths.cstr(path)) == Ok(Kind::Symlink);
     plan.paths.truncate(mark);
     Ok(is_link)
@@ -305,15 +305,6 @@ fn booted_record(conf: &PrepareRoot) -> heapless::Vec<u8, 96> {
     }
     let _ = record.extend_from_slice(&ends);
     record
-}
-
-fn arena_full() -> Error<'static> {
-    Error::failure(
-        Stage::Plan,
-        b"paths",
-        Errno::NOSPC,
-        "the plan's paths need more than 16 KiB; use fewer or shorter binds",
-    )
 }
 
 #[cfg(test)]
