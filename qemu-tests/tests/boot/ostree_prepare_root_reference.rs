@@ -14,7 +14,9 @@
 
 use crate::common::{fixture_dir, kernel};
 use crate::ostree_os::ostree_os_initramfs;
-use crate::ostree_os::{assert_booted_deployment, assert_os_running, boot_os_with, ostree_os};
+use crate::ostree_os::{
+    assert_booted_deployment, assert_os_running, boot_os_with, ostree_os, run_init_to_systemd,
+};
 use rspawn_qemu_tests::console::Console;
 use rspawn_qemu_tests::initramfs::{Initramfs, OSTREE_OS_MODULES};
 use rspawn_qemu_tests::ostree_os::debian_tree;
@@ -126,8 +128,9 @@ pub fn reference_args(entry_args: &[String]) -> Vec<String> {
     vec!["init=/cmp/init".to_string(), format!("rspawn_cmp.ostree={ostree_arg}")]
 }
 
-/// One visible mount: its root within the file system, `ro`/`rw`, the file system type.
-type MountView = (String, String, String);
+/// One visible mount: its root within the file system, `ro`/`rw`, the file system type, and its
+/// propagation (`shared`, `master`, both, or `private`; the peer group numbers differ between boots).
+type MountView = (String, String, String, String);
 
 /// The mounts a boot's check listed (`RSPAWN-MOUNTINFO`): for each mount point the visible one
 /// (the last listed there).
@@ -139,7 +142,20 @@ fn mount_view(console: &Console, mount_point: &str) -> Option<MountView> {
             let fields: Vec<&str> = info.split_whitespace().collect();
             let dash = fields.iter().position(|f| *f == "-")?;
             let access = fields.get(5)?.split(',').next()?;
-            let view = (fields.get(3)?.to_string(), access.to_string(), fields.get(dash + 1)?.to_string());
+            let propagation: Vec<&str> = fields
+                .get(6..dash)?
+                .iter()
+                .filter_map(|tag| tag.split(':').next())
+                .filter(|kind| matches!(*kind, "shared" | "master"))
+                .collect();
+            let propagation =
+                if propagation.is_empty() { "private".to_string() } else { propagation.join("+") };
+            let view = (
+                fields.get(3)?.to_string(),
+                access.to_string(),
+                fields.get(dash + 1)?.to_string(),
+                propagation,
+            );
             (*fields.get(4)? == mount_point).then_some(view)
         })
         .last()
@@ -175,6 +191,11 @@ fn ostree_prepare_root_reference_and_rspawn_init_give_the_same_mounts() {
             differences.push(*mount_point);
         }
     }
-    eprintln!("mounts (root in the file system, access, type):\n{table}");
+    eprintln!(
+        "`Run /init` -> systemd: ostree-prepare-root {:.2?} | rspawn-init {:.2?}",
+        run_init_to_systemd(&reference),
+        run_init_to_systemd(&ours)
+    );
+    eprintln!("mounts (root in the file system, access, type, propagation):\n{table}");
     assert!(differences.is_empty(), "{differences:?} differ from ostree-prepare-root's:\n{table}{ours}");
 }
