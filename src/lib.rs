@@ -73,7 +73,7 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         Ok(tree) => tree,
         Err(error) => return run.refuse(error, Some(mode)),
     };
-    let mut plan = plan::Plan::new(&mut buffers.plan);
+    let mut plan = plan::Plan::new(&mut buffers.plan, &mut buffers.walk);
     match plan::make_plan(&mut plan, &config, tree, &HostProbe::default(), finale) {
         Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
@@ -93,7 +93,7 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
             return 0;
         }
     }
-    run.act_and_exec(&plan, as_pid2.then_some(&stub), mode)
+    run.act_and_exec(&plan, &mut buffers.act, as_pid2.then_some(&stub), mode)
 }
 
 /// The tree (its host path) and how the plan ends: in initrd mode, loads the modules and mounts

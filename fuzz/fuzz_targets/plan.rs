@@ -11,10 +11,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::world::{Entry, NodeId, World};
-use rspawn_init::act::{dry_run, run_plan};
+use rspawn_init::act::{dry_run, run_plan, Scratch};
 use rspawn_init::config::spec::{parse_bind, parse_pivot};
 use rspawn_init::config::Config;
 use rspawn_init::plan::arena::Span;
+use rspawn_init::plan::resolve::Walk;
 use rspawn_init::plan::{make_plan, Finale, Plan, Step, ARENA_BYTES};
 use rspawn_init::sys::log::Line;
 use std::collections::BTreeMap;
@@ -182,7 +183,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = config.binds.push(bind);
     }
     let mut arena = vec![0; ARENA_BYTES];
-    let mut plan = Plan::new(&mut arena);
+    let mut walk = Box::new(Walk::default());
+    let mut plan = Plan::new(&mut arena, &mut walk);
     if make_plan(&mut plan, &config, b"/", &world, Finale::PivotRoot).is_err() {
         return;
     }
@@ -200,7 +202,7 @@ fuzz_target!(|data: &[u8]| {
     };
     check_roots(&plan, &world, &steps);
     let mut acted = world.clone();
-    let result = run_plan(&plan, &mut acted);
+    let result = run_plan(&plan, &mut acted, &mut Scratch::default());
     assert!(
         acted.violations.is_empty(),
         "touched outside the new root: {:?}\n  pivot {pivot}, binds {binds:?}\n  tree entries: {made:?}\n  \

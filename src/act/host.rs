@@ -4,7 +4,6 @@ use crate::act::Ops;
 use crate::plan::dir_listing::Listing;
 use crate::plan::resolve::{HostLookup, Kind, Lookup};
 use crate::plan::Probe;
-use crate::sys::path::Path;
 use core::cell::RefCell;
 use core::ffi::CStr;
 use rustix::fd::OwnedFd;
@@ -150,12 +149,7 @@ impl Ops for HostOps {
     fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
         rustix::process::chdir(new)?;
         match old {
-            Some(old) => {
-                let mut put_old: Path = Path::root();
-                put_old.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
-                put_old.push_all(old.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
-                rustix::process::pivot_root(c".", put_old.as_cstr())?;
-            }
+            Some(old) => rustix::process::pivot_root(c".", relative(old))?,
             None => {
                 // The old root is stacked on the new one, then detached: nothing can reach it.
                 rustix::process::pivot_root(c".", c".")?;
@@ -172,12 +166,18 @@ impl Ops for HostOps {
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
         rustix::process::chdir(old)?;
-        let mut relative: Path = Path::root();
-        relative.set(b".").map_err(|_| Errno::NAMETOOLONG)?;
-        relative.push_all(new.to_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
-        rustix::process::pivot_root(c".", relative.as_cstr())?;
+        rustix::process::pivot_root(c".", relative(new))?;
         rustix::process::chdir(c"/")
     }
+}
+
+/// The absolute `path` taken from the current directory, which is the root it is absolute in
+/// (the pivot has just entered it): the same bytes without the leading '/'. `/` itself would be
+/// "", which the kernel refuses; the planner never pivots onto the root itself.
+fn relative(path: &CStr) -> &CStr {
+    let bytes = path.to_bytes_with_nul();
+    let slashes = bytes.iter().take_while(|&&b| b == b'/').count();
+    bytes.get(slashes..).and_then(|rest| CStr::from_bytes_with_nul(rest).ok()).unwrap_or(c"")
 }
 
 /// Reads the running system; names in the directory the planner expects to ask most about (the

@@ -14,7 +14,7 @@ pub mod host;
 pub mod switch_root;
 
 use crate::plan::arena::Span;
-use crate::plan::resolve::{resolve, strip_prefix, Lookup, View};
+use crate::plan::resolve::{resolve, strip_prefix, Lookup, View, Walk};
 use crate::plan::{Plan, Step, MAX_STEPS};
 use crate::sys::error::{Error, Stage};
 use crate::sys::path::{components, Path};
@@ -54,6 +54,20 @@ pub trait Ops: Lookup {
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno>;
     /// Moves `new` onto `/`, enters it, and frees the old rootfs's contents when asked.
     fn switch_root(&mut self, new: &CStr, free_old_root: bool) -> Result<(), Errno>;
+}
+
+/// The executor's paths, in static memory like the plan's: a resolution's buffers, and the two
+/// paths a step acts on (a bind's source and target; a directory of a mkdir -p being built).
+pub struct Scratch {
+    walk: Walk,
+    first: Path,
+    second: Path,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch { walk: Walk::default(), first: Path::root(), second: Path::root() }
+    }
 }
 
 /// A step that was done; for `Mkdir`, how many leading directories were there already and how
@@ -107,11 +121,15 @@ impl NotRolledBack<'_> {
 }
 
 /// Performs the plan's steps in order; on failure undoes what was done and reports both.
-pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, Failure<'p>> {
+pub fn run_plan<'p>(
+    plan: &'p Plan<'_>,
+    ops: &mut impl Ops,
+    scratch: &mut Scratch,
+) -> Result<Journal, Failure<'p>> {
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let mut done = Done { step: index as u8, ..Done::default() };
-        match do_step(plan, index, step, ops, &mut done) {
+        match do_step(plan, index, step, ops, &mut done, scratch) {
             // The journal has one slot per step, so this cannot overflow.
             Ok(Changed::Something) => {
                 let _ = journal.done.push(done);
@@ -122,7 +140,7 @@ pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, F
                 if done.created > 0 {
                     let _ = journal.done.push(done);
                 }
-                let undo_error = undo_plan(plan, journal, ops).err();
+                let undo_error = undo_plan(plan, journal, ops, scratch).err();
                 return Err(Failure { error, undo_error });
             }
         }
@@ -134,7 +152,12 @@ pub fn run_plan<'p>(plan: &'p Plan<'_>, ops: &mut impl Ops) -> Result<Journal, F
 /// root when planned. When the plan mounted something into the new root (a bind, an overlay),
 /// that may have changed what the path leads to: it is resolved again, inside the new root that
 /// is now `/`. Returns only on failure.
-pub fn exec_init(plan: &Plan<'_>, lookup: &impl Lookup, env: crate::sys::Env) -> Errno {
+pub fn exec_init(
+    plan: &Plan<'_>,
+    lookup: &impl Lookup,
+    env: crate::sys::Env,
+    scratch: &mut Scratch,
+) -> Errno {
     let argv = plan.exec.argv.iter().map(|&word| plan.paths.cstr(word));
     let mounts_into_new_root = plan.steps.iter().any(|step| match *step {
         Step::Bind { source, target, .. } => source != target,
@@ -144,11 +167,11 @@ pub fn exec_init(plan: &Plan<'_>, lookup: &impl Lookup, env: crate::sys::Env) ->
     if !mounts_into_new_root {
         return crate::sys::execve(plan.paths.cstr(plan.exec.file), argv, env);
     }
-    let mut file: Path = Path::root();
     let root = plan.exec.file.prefix(1);
-    match resolve(&View::at(root), &plan.paths, lookup, plan.path(plan.exec.file), false, &mut file) {
+    let walk = &mut scratch.walk;
+    match resolve(&View::at(root), &plan.paths, lookup, plan.path(plan.exec.file), false, walk) {
         Ok(found) if found.kind == crate::plan::resolve::Kind::Executable => {
-            crate::sys::execve(file.as_cstr(), argv, env)
+            crate::sys::execve(walk.found.as_cstr(), argv, env)
         }
         Ok(_) => Errno::ACCESS,
         Err(errno) => errno,
@@ -164,6 +187,7 @@ pub fn undo_plan<'p>(
     plan: &'p Plan<'_>,
     mut journal: Journal,
     ops: &mut impl Ops,
+    scratch: &mut Scratch,
 ) -> Result<(), NotRolledBack<'p>> {
     let step_of = |done: &Done| plan.steps.get(usize::from(done.step)).copied();
     let isolated = journal.done.first().and_then(step_of) == Some(Step::NewMountNamespace);
@@ -172,7 +196,7 @@ pub fn undo_plan<'p>(
     let mut retry: heapless::Vec<Done, MAX_STEPS> = heapless::Vec::new();
     while let Some(done) = journal.done.pop() {
         let Some(step) = step_of(&done) else { continue };
-        let mut outcome = undo_step(plan, usize::from(done.step), &step, done, ops);
+        let mut outcome = undo_step(plan, usize::from(done.step), &step, done, ops, scratch);
         if isolated && outcome.is_err() {
             match step {
                 Step::Mkdir { .. } | Step::CreateFile { .. } => {
@@ -187,7 +211,7 @@ pub fn undo_plan<'p>(
         if isolated && step == Step::NewMountNamespace && outcome.is_ok() {
             for done in retry.iter().copied() {
                 if let Some(step) = step_of(&done) {
-                    if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops) {
+                    if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops, scratch) {
                         first_error.get_or_insert(error);
                         let _ = failed.push(done.step);
                     }
@@ -246,6 +270,7 @@ fn locate(
     index: usize,
     span: Span,
     lookup: &impl Lookup,
+    walk: &mut Walk,
     out: &mut Path,
 ) -> Result<Option<usize>, Errno> {
     let planned = plan.path(span);
@@ -256,7 +281,8 @@ fn locate(
     }
     let root = span.prefix(root_len);
     let inner = planned.get(root_len..).unwrap_or_default();
-    resolve(&View::at(root), &plan.paths, lookup, inner, true, out)?;
+    resolve(&View::at(root), &plan.paths, lookup, inner, true, walk)?;
+    out.set(walk.found.as_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
     out.prepend(plan.paths.bytes(root)).map_err(|_| Errno::NAMETOOLONG)?;
     Ok(Some(root_len))
 }
@@ -292,14 +318,15 @@ fn do_step<'p>(
     step: &Step,
     ops: &mut impl Ops,
     done: &mut Done,
+    scratch: &mut Scratch,
 ) -> Result<Changed, Error<'p>> {
     let (stage, subject) = described(plan, step);
     let fail_here = |errno| fail(stage, subject, errno);
     let path = |span| plan.paths.cstr(span);
-    let (mut first, mut second): (Path, Path) = (Path::root(), Path::root());
+    let Scratch { walk, first, second } = scratch;
     // A path that cannot be found again names itself.
-    let at = |span, out: &mut Path| {
-        locate(plan, index, span, ops, out).map_err(|e| fail(stage, plan.path(span), e))
+    let mut at = |span, out: &mut Path| {
+        locate(plan, index, span, ops, walk, out).map_err(|e| fail(stage, plan.path(span), e))
     };
     let result = match *step {
         Step::Carry { source, target } => match ops.move_mount(path(source), path(target)) {
@@ -315,32 +342,32 @@ fn do_step<'p>(
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakePrivate => ops.make_private(),
         Step::Mkdir { path: dir, from } => {
-            let from = at(dir, &mut first)?.unwrap_or(usize::from(from));
-            mkdir_all(first.as_bytes(), from, ops, done)
+            let from = at(dir, first)?.unwrap_or(usize::from(from));
+            mkdir_all(first.as_bytes(), from, ops, done, second)
         }
         Step::CreateFile { path: file, content } => {
-            at(file, &mut first)?;
+            at(file, first)?;
             ops.create_file(first.as_cstr(), plan.path(content))
         }
         Step::Bind { source, target, recursive } => {
-            at(source, &mut first)?;
+            at(source, first)?;
             // Resolved again onto the new root itself: refused, as the planner refuses it.
-            if at(target, &mut second)?.is_some_and(|root| second.as_bytes().len() <= root.max(1)) {
+            if at(target, second)?.is_some_and(|root| second.as_bytes().len() <= root.max(1)) {
                 return Err(fail(stage, plan.path(target), Errno::INVAL));
             }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
         }
         Step::Remount { target, read_only } => {
-            at(target, &mut first)?;
+            at(target, first)?;
             ops.remount(first.as_cstr(), read_only)
         }
         Step::MakeWritable { target } => ops.make_writable(path(target)),
         Step::Overlay { target, lower, upper, work, read_only } => {
-            at(target, &mut first)?;
+            at(target, first)?;
             ops.overlay(first.as_cstr(), path(lower), path(upper), path(work), read_only)
         }
         Step::Move { source, target } => {
-            at(target, &mut second)?;
+            at(target, second)?;
             ops.move_mount(path(source), second.as_cstr())
         }
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
@@ -355,31 +382,32 @@ fn undo_step<'p>(
     step: &Step,
     done: Done,
     ops: &mut impl Ops,
+    scratch: &mut Scratch,
 ) -> Result<(), Error<'p>> {
     let fail_here = |errno| fail(Stage::Undo, undo_subject(plan, step), errno);
     let path = |span| plan.paths.cstr(span);
-    let mut place: Path = Path::root();
-    let at = |span, out: &mut Path| locate(plan, index, span, ops, out).map_err(fail_here);
+    let Scratch { walk, first: place, second: dir } = scratch;
+    let mut at = |span, out: &mut Path| locate(plan, index, span, ops, walk, out).map_err(fail_here);
     let undone = match *step {
         Step::NewMountNamespace => ops.leave_mount_namespace(),
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
         // A writable file system is left writable: the init remounts it as its fstab says.
         Step::MakePrivate | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
-        Step::Mkdir { path: dir, from } => {
-            let from = at(dir, &mut place)?.unwrap_or(usize::from(from));
-            rmdir_created(place.as_bytes(), from, done, ops)
+        Step::Mkdir { path: made, from } => {
+            let from = at(made, place)?.unwrap_or(usize::from(from));
+            rmdir_created(place.as_bytes(), from, done, ops, dir)
         }
         Step::CreateFile { path: file, .. } => {
-            at(file, &mut place)?;
+            at(file, place)?;
             ops.unlink(place.as_cstr())
         }
         Step::Overlay { target, .. } | Step::Bind { target, .. } => {
-            at(target, &mut place)?;
+            at(target, place)?;
             ops.unmount(place.as_cstr())
         }
         Step::Move { source, target } => {
-            at(target, &mut place)?;
+            at(target, place)?;
             ops.move_mount(place.as_cstr(), path(source))
         }
         Step::Carry { source, target } => ops.move_mount(path(target), path(source)),
@@ -392,8 +420,13 @@ fn undo_step<'p>(
 
 /// Creates the components of `path` after byte `from`, counting those it made. Leading ones
 /// that exist already (an earlier mount's source holds them) are used as they are.
-fn mkdir_all(path: &[u8], from: usize, ops: &mut impl Ops, done: &mut Done) -> Result<(), Errno> {
-    let mut dir: Path = Path::root();
+fn mkdir_all(
+    path: &[u8],
+    from: usize,
+    ops: &mut impl Ops,
+    done: &mut Done,
+    dir: &mut Path,
+) -> Result<(), Errno> {
     dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
     for component in components(path.get(from..).unwrap_or(&[])) {
         dir.push(component).map_err(|_| Errno::NAMETOOLONG)?;
@@ -407,8 +440,13 @@ fn mkdir_all(path: &[u8], from: usize, ops: &mut impl Ops, done: &mut Done) -> R
 }
 
 /// Removes the directories `mkdir_all` made, deepest first.
-fn rmdir_created(path: &[u8], from: usize, done: Done, ops: &mut impl Ops) -> Result<(), Errno> {
-    let mut dir: Path = Path::root();
+fn rmdir_created(
+    path: &[u8],
+    from: usize,
+    done: Done,
+    ops: &mut impl Ops,
+    dir: &mut Path,
+) -> Result<(), Errno> {
     dir.set(path.get(..from).unwrap_or(b"/")).map_err(|_| Errno::NAMETOOLONG)?;
     for component in
         components(path.get(from..).unwrap_or(&[])).take(usize::from(done.existed + done.created))

@@ -26,13 +26,19 @@ impl Run {
     /// Performs the plan, then execs the init (or supervises it); undoes the plan on failure.
     #[inline(never)]
     /// `stub`: run the init as a child and supervise it with these options (`--as-pid2`).
-    pub fn act_and_exec(&self, plan: &plan::Plan<'_>, stub: Option<&StubOptions>, mode: Mode) -> i32 {
+    pub fn act_and_exec(
+        &self,
+        plan: &plan::Plan<'_>,
+        scratch: &mut act::Scratch,
+        stub: Option<&StubOptions>,
+        mode: Mode,
+    ) -> i32 {
         if stub.is_some() && !self.pid_is_one {
             // Orphans of the init must still come to us to be reaped.
             let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
         }
         let mut ops = HostOps::default();
-        let journal = match act::run_plan(plan, &mut ops) {
+        let journal = match act::run_plan(plan, &mut ops, scratch) {
             Ok(journal) => journal,
             Err(failure) => {
                 if let Some(left) = &failure.undo_error {
@@ -43,15 +49,15 @@ impl Run {
             }
         };
         let (stage, errno) = if let Some(options) = stub {
-            match supervise::start(plan, self.env, options) {
+            match supervise::start(plan, self.env, options, scratch) {
                 Ok(child) => child.supervise(),
                 Err(error) => (error.stage, error.errno),
             }
         } else {
-            (Stage::Exec, act::exec_init(plan, &HostLookup, self.env))
+            (Stage::Exec, act::exec_init(plan, &HostLookup, self.env, scratch))
         };
         let file = plan.path(plan.exec.file);
-        let undone = act::undo_plan(plan, journal, &mut ops);
+        let undone = act::undo_plan(plan, journal, &mut ops, scratch);
         let hint = match &undone {
             Ok(()) => "the init did not start; rolled back",
             Err(_) => "the init did not start",
@@ -97,24 +103,25 @@ impl Run {
 
     /// `continue` in initrd mode: boot the mounted root as it is, without pivot or binds.
     /// Returns only when that fails too (then the policy's fallback runs). Its plan is the
-    /// smallest there is (API mounts and the switch), so a small arena of its own holds it.
+    /// smallest there is (API mounts and the switch), so small buffers of its own hold it.
     fn continue_into_sysroot(&self) {
         if !crate::sys::mount_point::is_mount_point(c"/sysroot") {
             return;
         }
+        // Taken once: a second `continue` (after this one failed) has nothing new to try.
+        let Some(buffers) = crate::sys::take_recovery_buffers() else { return };
         let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
-        let mut paths = [0u8; 512];
-        let mut plan = plan::Plan::new(&mut paths);
+        let mut plan = plan::Plan::new(&mut buffers.plan, &mut buffers.walk);
         let config = Config::default();
         if let Err(error) =
             plan::make_plan(&mut plan, &config, initrd::SYSROOT, &HostProbe::default(), finale)
         {
             return report(&error);
         }
-        if let Err(failure) = act::run_plan(&plan, &mut HostOps::default()) {
+        if let Err(failure) = act::run_plan(&plan, &mut HostOps::default(), &mut buffers.act) {
             return report(&failure.error);
         }
-        let errno = act::exec_init(&plan, &HostLookup, self.env);
+        let errno = act::exec_init(&plan, &HostLookup, self.env, &mut buffers.act);
         let hint = "the root's own init did not start";
         report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, hint));
     }

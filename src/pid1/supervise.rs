@@ -59,7 +59,12 @@ impl Child {
 /// failed (the exec's errno among them), with the child reaped, so the caller can undo the plan
 /// and report.
 #[inline(never)]
-pub fn start(plan: &Plan<'_>, env: Env, options: &StubOptions) -> Result<Child, Error<'static>> {
+pub fn start(
+    plan: &Plan<'_>,
+    env: Env,
+    options: &StubOptions,
+    scratch: &mut act::Scratch,
+) -> Result<Child, Error<'static>> {
     let fail = |stage, errno| Error::failure(stage, b"", errno, "the init was not started");
     let options = *options;
     let (signals, original_mask) = watch_signals().map_err(|errno| fail(Stage::Signalfd, errno))?;
@@ -72,7 +77,7 @@ pub fn start(plan: &Plan<'_>, env: Env, options: &StubOptions) -> Result<Child, 
         .map_err(|errno| fail(Stage::Fork, errno))?;
     let child = match sys::fork().map_err(|errno| fail(Stage::Fork, errno))? {
         Some(child) => child,
-        None => run_child(plan, env, &original_mask, exec_report),
+        None => run_child(plan, env, &original_mask, exec_report, scratch),
     };
     drop(exec_report);
     let mut errno = [0u8; 4];
@@ -257,14 +262,20 @@ impl Supervisor {
     }
 }
 
-fn run_child(plan: &Plan<'_>, env: Env, original_mask: &SignalSet, exec_report: OwnedFd) -> ! {
+fn run_child(
+    plan: &Plan<'_>,
+    env: Env,
+    original_mask: &SignalSet,
+    exec_report: OwnedFd,
+    scratch: &mut act::Scratch,
+) -> ! {
     // A process group of its own, made the terminal's foreground (when there is a terminal) as tini
     // does: Ctrl-C and Ctrl-Z reach it, and a shell can run jobs. SIGTTOU is still blocked here,
     // so tcsetpgrp does not stop this background process; no terminal is ENOTTY, which is fine.
     let _ = rustix::process::setpgid(None, None);
     let _ = rustix::termios::tcsetpgrp(sys::stdin(), rustix::process::getpid());
     sys::set_signal_mask(original_mask);
-    let errno = act::exec_init(plan, &crate::plan::resolve::HostLookup, env);
+    let errno = act::exec_init(plan, &crate::plan::resolve::HostLookup, env, scratch);
     let _ = rustix::io::write(&exec_report, &errno.raw_os_error().to_ne_bytes());
     sys::exit(exec_failure_code(errno))
 }

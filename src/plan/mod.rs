@@ -18,9 +18,8 @@ pub mod resolve;
 use crate::config::spec::BindSpec;
 use crate::config::{Config, MAX_WORDS};
 use crate::plan::arena::{Arena, Span};
-use crate::plan::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View};
+use crate::plan::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View, Walk};
 use crate::sys::error::{Error, Stage};
-use crate::sys::path::Path;
 use core::ffi::CStr;
 use rustix::io::Errno;
 
@@ -146,12 +145,14 @@ pub struct Plan<'b> {
     pub steps: heapless::Vec<Step, MAX_STEPS>,
     pub paths: Arena<'b>,
     pub exec: Exec,
+    /// Where the planner resolves paths (static memory, like the arena).
+    pub walk: &'b mut Walk,
 }
 
 impl<'b> Plan<'b> {
-    /// No steps and no init yet, with its paths to be kept in `buf`.
-    pub fn new(buf: &'b mut [u8]) -> Self {
-        Plan { steps: heapless::Vec::new(), paths: Arena::new(buf), exec: Exec::default() }
+    /// No steps and no init yet, with its paths to be kept in `buf` and resolved in `walk`.
+    pub fn new(buf: &'b mut [u8], walk: &'b mut Walk) -> Self {
+        Plan { steps: heapless::Vec::new(), paths: Arena::new(buf), exec: Exec::default(), walk }
     }
 
     /// Where `step` mounts something new, if it does (a bind of a directory onto itself shows
@@ -266,7 +267,7 @@ pub fn make_plan<'a>(
     let tree = plan.store(tree)?;
     let tree_view = View::at(tree);
     let deployment = match config.ostree {
-        Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value)?),
+        Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk)?),
         None => None,
     };
     let pivot = match (&config.pivot, config.ostree) {
@@ -391,13 +392,12 @@ fn plan_pivot_target<'a>(
     probe: &impl Probe,
 ) -> Result<Option<PivotTarget>, Error<'a>> {
     let new_hint = "NEW must be a directory inside the tree";
-    let mut found: Path = Path::root();
-    let new_dir = resolve(&tree, &plan.paths, probe, new, false, &mut found)
+    let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
         .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
     if new_dir.kind != Kind::Directory {
         return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
     }
-    if found.is_root() {
+    if plan.walk.found.is_root() {
         return match old {
             None => Ok(None),
             Some(_) => {
@@ -406,24 +406,24 @@ fn plan_pivot_target<'a>(
             }
         };
     }
-    let new_host = tree.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(new))?;
+    let new_host = tree.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map_err(|_| too_long(new))?;
     // OLD, the API mount points and the init's first directory are all looked up in NEW.
     probe.expect_lookups_in(plan.path(new_host));
     let Some(old) = old else {
         return Ok(Some(PivotTarget { new: new_host, old: None }));
     };
     let old_hint = "OLD must be a directory inside NEW, or creatable";
-    let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, &mut found)
+    let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, plan.walk)
         .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
     if old_dir.exists && old_dir.kind != Kind::Directory {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
     }
-    if found.is_root() {
+    if plan.walk.found.is_root() {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, "OLD cannot be NEW itself"));
     }
-    let inner = plan.paths.push(found.as_bytes()).map_err(arena_full)?;
+    let inner = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
     // OLD is created inside NEW itself, not below the graft that will show there.
-    let (host, mkdir) = host_target(plan, &View::at(new_host), &found, old_dir, old)?;
+    let (host, mkdir) = host_target(plan, &View::at(new_host), old_dir, old)?;
     Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, mkdir }) }))
 }
 
@@ -431,11 +431,10 @@ fn plan_pivot_target<'a>(
 #[inline(never)]
 fn plan_api_mounts(plan: &mut Plan<'_>, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
     let hint = "the new root needs a directory here";
-    let mut found: Path = Path::root();
     for name in API_MOUNTS {
         // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
         // initramfs's.
-        let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, &mut found)
+        let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, plan.walk)
             .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
         let carried = target.exists && target.kind == Kind::Directory;
         // A plain directory has nothing to carry, as switch_root skips it; only a mount that
@@ -446,7 +445,7 @@ fn plan_api_mounts(plan: &mut Plan<'_>, views: &Views, probe: &impl Probe) -> Re
         if !carried && target.exists {
             return Err(Error::failure(Stage::ResolveMountPoint, name.to_bytes(), Errno::NOTDIR, hint));
         }
-        let (target, mkdir) = host_target(plan, &views.after, &found, target, name.to_bytes())?;
+        let (target, mkdir) = host_target(plan, &views.after, target, name.to_bytes())?;
         let source = plan.store(name.to_bytes())?;
         if let Some(mkdir) = mkdir {
             plan.push_creation(mkdir)?;
@@ -469,16 +468,16 @@ fn plan_bind<'a>(
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
-    let mut found: Path = Path::root();
-    let source = resolve(source_view, &plan.paths, probe, bind.source, false, &mut found)
+    let source = resolve(source_view, &plan.paths, probe, bind.source, false, plan.walk)
         .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, "SRC must exist"))?;
-    let source_host =
-        source_view.host_span(&mut plan.paths, found.as_bytes()).map_err(|_| too_long(source_subject))?;
+    let source_host = source_view
+        .host_span(&mut plan.paths, plan.walk.found.as_bytes())
+        .map_err(|_| too_long(source_subject))?;
     let destination_hint = "DST must be inside the new root";
     let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
-    let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, &mut found)
+    let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, plan.walk)
         .map_err(|e| fail(e, destination_hint))?;
-    if found.is_root() {
+    if plan.walk.found.is_root() {
         // Over `/` the init would not find /proc, /dev or itself: no container manager allows it.
         return Err(fail(Errno::INVAL, "DST cannot be the new root itself"));
     }
@@ -488,16 +487,16 @@ fn plan_bind<'a>(
         return Err(fail(errno, "SRC and DST must both be directories or both files"));
     }
     let (target_host, creation) = if target.exists || wants_directory {
-        host_target(plan, &views.after, &found, target, destination_subject)?
+        host_target(plan, &views.after, target, destination_subject)?
     } else {
         // A file: the directories above it are made, then the file itself.
         let file = views
             .after
-            .host_span(&mut plan.paths, found.as_bytes())
+            .host_span(&mut plan.paths, plan.walk.found.as_bytes())
             .map_err(|_| too_long(destination_subject))?;
-        found.pop();
-        let parent = Resolved { exists: target.existing >= found.as_bytes().len(), ..target };
-        if let (_, Some(mkdir)) = host_target(plan, &views.after, &found, parent, destination_subject)? {
+        plan.walk.found.pop();
+        let parent = Resolved { exists: target.existing >= plan.walk.found.as_bytes().len(), ..target };
+        if let (_, Some(mkdir)) = host_target(plan, &views.after, parent, destination_subject)? {
             plan.push_creation(mkdir)?;
         }
         (file, Some(Step::CreateFile { path: file, content: Span::default() }))
@@ -512,15 +511,15 @@ fn plan_bind<'a>(
     Ok(())
 }
 
-/// The host path of the resolved view path `inner`, stored, and the `Mkdir` that creates its
-/// missing components, if any.
+/// The host path of the view path just resolved (`plan.walk.found`), stored, and the `Mkdir` that
+/// creates its missing components, if any.
 pub(crate) fn host_target<'a>(
     plan: &mut Plan<'_>,
     view: &View,
-    inner: &Path,
     resolved: Resolved,
     subject: &'a [u8],
 ) -> Result<(Span, Option<Step>), Error<'a>> {
+    let inner = &plan.walk.found;
     let host = view.host_span(&mut plan.paths, inner.as_bytes()).map_err(|_| too_long(subject))?;
     if resolved.exists {
         return Ok((host, None));
@@ -528,7 +527,7 @@ pub(crate) fn host_target<'a>(
     // The missing components are the same bytes at the end of the view path and the host path
     // (with the separator before them, unless what exists is the view's root).
     let existing = if resolved.existing == 1 { 0 } else { resolved.existing };
-    let missing = inner.as_bytes().len() - existing;
+    let missing = plan.walk.found.as_bytes().len() - existing;
     let from = plan.path(host).len().saturating_sub(missing).max(1);
     let from = u16::try_from(from).map_err(|_| too_long(subject))?;
     Ok((host, Some(Step::Mkdir { path: host, from })))
@@ -543,18 +542,17 @@ fn plan_exec<'a>(
     after: &View,
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
-    let mut found: Path = Path::root();
     let (name, args): (&'a [u8], &[&'a [u8]]) = match &config.command {
         Some(command) => {
             let name = command.first().copied().unwrap_or_default();
-            find_init(plan, name, config.search_path.unwrap_or(DEFAULT_PATH), after, probe, &mut found)?;
+            find_init(plan, name, config.search_path.unwrap_or(DEFAULT_PATH), after, probe)?;
             (name, command.get(1..).unwrap_or_default())
         }
         None => {
             let found_default = DEFAULT_INITS
                 .into_iter()
                 .map(CStr::to_bytes)
-                .find(|init| check_executable(plan, &[init], after, probe, &mut found).is_ok());
+                .find(|init| check_executable(plan, &[init], after, probe).is_ok());
             let hint = "none exists in the new root; name one with init= or -- INIT";
             let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
             (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
@@ -562,7 +560,7 @@ fn plan_exec<'a>(
     };
     let hint = "the init's arguments do not fit execve's buffer";
     let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, hint);
-    plan.exec.file = plan.store(found.as_bytes())?;
+    plan.exec.file = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
     for &word in core::iter::once(&name).chain(args).chain(&config.leftovers) {
         if word.contains(&0) {
             return Err(Error::usage(
@@ -580,18 +578,17 @@ fn plan_exec<'a>(
 
 /// An absolute INIT must be an executable file in the new root; a bare name is looked up in
 /// each directory of `search_path`, as execvp does: the first executable file wins, and a
-/// match that is not executable makes the failure EACCES rather than ENOENT. `found` gets the
-/// file's path as resolved in the new root.
+/// match that is not executable makes the failure EACCES rather than ENOENT. `plan.walk.found`
+/// gets the file's path as resolved in the new root.
 fn find_init<'a>(
-    plan: &Plan<'_>,
+    plan: &mut Plan<'_>,
     name: &'a [u8],
     search_path: &[u8],
     after: &View,
     probe: &impl Probe,
-    found: &mut Path,
 ) -> Result<(), Error<'a>> {
     if name.first() == Some(&b'/') {
-        return check_executable(plan, &[name], after, probe, found).map_err(|e| {
+        return check_executable(plan, &[name], after, probe).map_err(|e| {
             Error::failure(Stage::FindInit, name, e, "the init must be an executable file in the new root")
         });
     }
@@ -602,7 +599,7 @@ fn find_init<'a>(
     let mut errno = Errno::NOENT;
     // Relative directories in PATH (and the empty one, meaning ".") have no meaning for PID 1.
     for dir in search_path.split(|&b| b == b':').filter(|dir| dir.first() == Some(&b'/')) {
-        match check_executable(plan, &[dir, name], after, probe, found) {
+        match check_executable(plan, &[dir, name], after, probe) {
             Ok(()) => return Ok(()),
             Err(Errno::ACCESS) => errno = Errno::ACCESS,
             Err(_) => {}
@@ -615,16 +612,15 @@ fn find_init<'a>(
     Err(Error::failure(Stage::FindInit, name, errno, hint))
 }
 
-/// `path` (in parts joined by '/') resolved in the new root into `found`, which must be an
-/// executable file.
+/// `path` (in parts joined by '/') resolved in the new root into `plan.walk.found`, which must be
+/// an executable file.
 fn check_executable(
-    plan: &Plan<'_>,
+    plan: &mut Plan<'_>,
     path: &[&[u8]],
     after: &View,
     probe: &impl Probe,
-    found: &mut Path,
 ) -> Result<(), Errno> {
-    let resolved = resolve_parts(after, &plan.paths, probe, path, false, found)?;
+    let resolved = resolve_parts(after, &plan.paths, probe, path, false, plan.walk)?;
     // An execute bit is enough for root; a noexec mount is only found by execve, which fails
     // before anything is lost (the plan is rolled back).
     (resolved.kind == Kind::Executable).then_some(()).ok_or(Errno::ACCESS)

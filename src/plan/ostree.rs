@@ -6,10 +6,10 @@
 
 use crate::plan::arena::{Arena, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
-use crate::plan::resolve::{resolve, Kind, Lookup, View};
+use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
 use crate::plan::{arena_full, host_target, Plan, Probe, Step};
 use crate::sys::error::{Error, Stage};
-use crate::sys::path::{components, Path};
+use crate::sys::path::components;
 use rustix::io::Errno;
 
 /// Where the physical root stays visible in the booted deployment.
@@ -38,15 +38,15 @@ pub fn resolve_deployment<'a>(
     arena: &Arena<'_>,
     lookup: &impl Lookup,
     value: &'a [u8],
+    walk: &mut Walk,
 ) -> Result<Deployment, Error<'a>> {
     let hint = "ostree= must lead to /ostree/deploy/OS/deploy/CHECKSUM.SERIAL inside the root";
     let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, hint);
-    let mut found: Path = Path::root();
-    let resolved = resolve(tree, arena, lookup, value, false, &mut found).map_err(fail)?;
+    let resolved = resolve(tree, arena, lookup, value, false, walk).map_err(fail)?;
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
-    let mut parts = components(found.as_bytes());
+    let mut parts = components(walk.found.as_bytes());
     let (Some(b"ostree"), Some(b"deploy"), Some(os), Some(b"deploy"), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -89,14 +89,13 @@ pub fn plan_deployment(
 ) -> Result<PrepareRoot, Error<'static>> {
     let conf = read_prepare_root(plan, tree, new, probe)?;
     let starting_root = View::at(plan.store(b"/")?);
-    let mut found = Path::root();
     if conf.root_transient || conf.root_transient_ro {
-        let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe, &mut found)?;
-        let work = directory_to_make(plan, starting_root, ROOT_WORK, probe, &mut found)?;
+        let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe)?;
+        let work = directory_to_make(plan, starting_root, ROOT_WORK, probe)?;
         // /etc stays the deployment's own, writes kept, as in ostree: its directory is set aside
         // before the overlay covers it, and moved back onto the overlay's /etc.
         let etc = directory(plan, new, b"/etc", probe)?;
-        let aside = directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe, &mut found)?;
+        let aside = directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe)?;
         if let Some(etc) = etc {
             // Writable as a mount of its own (as ostree's MS_BIND|MS_REMOUNT): the root was
             // mounted read-only, and only the file system is made writable later, by ostree-remount.
@@ -119,8 +118,8 @@ pub fn plan_deployment(
         }
     }
     if conf.etc_transient {
-        let upper = directory_to_make(plan, starting_root, ETC_UPPER, probe, &mut found)?;
-        let work = directory_to_make(plan, starting_root, ETC_WORK, probe, &mut found)?;
+        let upper = directory_to_make(plan, starting_root, ETC_UPPER, probe)?;
+        let work = directory_to_make(plan, starting_root, ETC_WORK, probe)?;
         if let (Some(target), Some(lower)) =
             (directory(plan, new, b"/etc", probe)?, directory(plan, new, b"/usr/etc", probe)?)
         {
@@ -149,7 +148,7 @@ pub fn plan_deployment(
         mark(plan, SYSROOT_RO_STAMP, &[], probe)?;
     }
     // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
-    directory_to_make(plan, starting_root, b"/run/ostree", probe, &mut found)?;
+    directory_to_make(plan, starting_root, b"/run/ostree", probe)?;
     mark(plan, OSTREE_BOOTED, &booted_record(&conf), probe)?;
     Ok(conf)
 }
@@ -190,10 +189,9 @@ fn resolved_as(
     kinds: &[Kind],
     probe: &impl Probe,
 ) -> Result<Option<Span>, Error<'static>> {
-    let mut found = Path::root();
-    match resolve(&view, &plan.paths, probe, inner, false, &mut found) {
+    match resolve(&view, &plan.paths, probe, inner, false, plan.walk) {
         Ok(resolved) if kinds.contains(&resolved.kind) => {
-            view.host_span(&mut plan.paths, found.as_bytes()).map(Some).map_err(arena_full)
+            view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some).map_err(arena_full)
         }
         _ => Ok(None),
     }
@@ -241,12 +239,11 @@ fn directory_to_make(
     view: View,
     path: &'static [u8],
     probe: &impl Probe,
-    found: &mut Path,
 ) -> Result<Span, Error<'static>> {
     let hint = "/run must be a writable directory";
-    let resolved = resolve(&view, &plan.paths, probe, path, true, found)
+    let resolved = resolve(&view, &plan.paths, probe, path, true, plan.walk)
         .map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
-    let (span, mkdir) = host_target(plan, &view, found, resolved, path)?;
+    let (span, mkdir) = host_target(plan, &view, resolved, path)?;
     if let Some(mkdir) = mkdir {
         plan.push_creation(mkdir)?;
     }
@@ -318,7 +315,8 @@ mod tests {
         let mut buf = [0u8; 512];
         let mut arena = Arena::new(&mut buf);
         let view = View::at(arena.push(b"/s").unwrap());
-        let d = resolve_deployment(&view, &arena, &tree(), value.as_bytes()).map_err(|e| rendered(&e))?;
+        let d = resolve_deployment(&view, &arena, &tree(), value.as_bytes(), &mut Walk::default())
+            .map_err(|e| rendered(&e))?;
         Ok(String::from_utf8(d.var_source.to_vec()).unwrap())
     }
 

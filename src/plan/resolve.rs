@@ -1,8 +1,9 @@
 //! Path resolution strictly inside a tree: symlinks are followed as if the tree's root were
 //! `/` (absolute targets restart at the tree's root, `..` stops there), so nothing in an image
 //! can lead outside it. Works on canonical path strings, so the result is also the path the
-//! mount calls use. The caller owns the one output buffer; the walk itself needs two more
-//! `PATH_MAX` buffers (what is left to walk, and the host path asked about), nothing per step.
+//! mount calls use. A resolution works in one `Walk` the caller owns (three `PATH_MAX` buffers:
+//! what is left to walk, the host path asked about, the result), kept in static memory rather than
+//! on the stack, and nothing per step.
 
 use crate::plan::arena::{Arena, Span};
 use crate::sys::path::{components, Path, TooLong, PATH_MAX};
@@ -113,8 +114,27 @@ pub struct Resolved {
     pub exists: bool,
 }
 
+/// The buffers of a resolution; `found` holds the result.
+#[cfg_attr(test, derive(Debug))]
+pub struct Walk {
+    pending: Pending,
+    host: Path,
+    pub found: Path,
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk {
+            pending: Pending { buf: [0; PATH_MAX], start: PATH_MAX },
+            host: Path::root(),
+            found: Path::root(),
+        }
+    }
+}
+
 /// What is left to walk, kept at the end of one buffer: a symlink's target is read into the
 /// free space in front of it and moved to join the rest, so following a link copies nothing else.
+#[cfg_attr(test, derive(Debug))]
 struct Pending {
     buf: [u8; PATH_MAX],
     start: usize,
@@ -164,7 +184,7 @@ impl Pending {
     }
 }
 
-/// Resolves `input` (absolute, inside the view) component by component into `out`. With
+/// Resolves `input` (absolute, inside the view) component by component into `walk.found`. With
 /// `allow_missing`, a missing entry ends the walk and the rest is kept as components to create;
 /// otherwise it is ENOENT. A non-directory in the middle is ENOTDIR.
 pub fn resolve(
@@ -173,9 +193,9 @@ pub fn resolve(
     lookup: &dyn Lookup,
     input: &[u8],
     allow_missing: bool,
-    out: &mut Path,
+    walk: &mut Walk,
 ) -> Result<Resolved, Errno> {
-    resolve_parts(view, arena, lookup, &[input], allow_missing, out)
+    resolve_parts(view, arena, lookup, &[input], allow_missing, walk)
 }
 
 /// `resolve` of `parts` joined by '/' (a directory of PATH and a name), without joining them
@@ -187,12 +207,11 @@ pub fn resolve_parts(
     lookup: &dyn Lookup,
     parts: &[&[u8]],
     allow_missing: bool,
-    out: &mut Path,
+    walk: &mut Walk,
 ) -> Result<Resolved, Errno> {
-    let mut pending = Pending { buf: [0; PATH_MAX], start: PATH_MAX };
+    let Walk { pending, host, found: out } = walk;
     pending.load(parts)?;
     out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
-    let mut host: Path = Path::root();
     let mut kind = Kind::Directory;
     let mut followed = 0;
     while let Some(place) = pending.next() {
@@ -204,7 +223,7 @@ pub fn resolve_parts(
             b".." => out.pop(),
             name => {
                 out.push(name).map_err(|_| Errno::NAMETOOLONG)?;
-                view.host_path(arena, out.as_bytes(), &mut host).map_err(|_| Errno::NAMETOOLONG)?;
+                view.host_path(arena, out.as_bytes(), host).map_err(|_| Errno::NAMETOOLONG)?;
                 match lookup.kind(host.as_cstr()) {
                     Ok(Kind::Symlink) => {
                         followed += 1;
@@ -212,7 +231,7 @@ pub fn resolve_parts(
                             return Err(Errno::LOOP);
                         }
                         out.pop();
-                        if pending.splice_link(lookup, &host)? {
+                        if pending.splice_link(lookup, host)? {
                             out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
                         }
                         kind = Kind::Directory;

@@ -120,34 +120,64 @@ pub struct Buffers {
     pub cmdline: [u8; crate::config::kernel_config::CMDLINE_MAX],
     pub modules: [u8; crate::initrd::modules::MODULE_LIST_MAX],
     pub plan: [u8; crate::plan::ARENA_BYTES],
+    pub walk: crate::plan::resolve::Walk,
+    pub act: crate::act::Scratch,
 }
 
-struct TakeOnce {
+/// The `continue` policy's own plan (the first one is still borrowed when it runs): the
+/// smallest there is, API mounts and the switch.
+pub struct RecoveryBuffers {
+    pub plan: [u8; 512],
+    pub walk: crate::plan::resolve::Walk,
+    pub act: crate::act::Scratch,
+}
+
+struct TakeOnce<T> {
     taken: core::sync::atomic::AtomicBool,
-    buffers: core::cell::UnsafeCell<Buffers>,
+    buffers: core::cell::UnsafeCell<T>,
 }
 
-// SAFETY: the buffers are handed out once (`take_buffers` swaps the flag atomically), so no two
+// SAFETY: the buffers are handed out once (`take` swaps the flag atomically), so no two
 // references to them ever exist.
-unsafe impl Sync for TakeOnce {}
+unsafe impl<T> Sync for TakeOnce<T> {}
 
-static BUFFERS: TakeOnce = TakeOnce {
-    taken: core::sync::atomic::AtomicBool::new(false),
-    buffers: core::cell::UnsafeCell::new(Buffers {
-        settings: [0; crate::config::settings::SETTINGS_MAX],
-        cmdline: [0; crate::config::kernel_config::CMDLINE_MAX],
-        modules: [0; crate::initrd::modules::MODULE_LIST_MAX],
-        plan: [0; crate::plan::ARENA_BYTES],
-    }),
-};
-
-/// The buffers, the first time; `None` after.
-pub fn take_buffers() -> Option<&'static mut Buffers> {
-    if BUFFERS.taken.swap(true, core::sync::atomic::Ordering::AcqRel) {
-        return None;
+impl<T> TakeOnce<T> {
+    /// All zero bytes, so the buffers stay in `.bss`: an initializer with uninitialized bytes
+    /// (a `heapless::Vec`'s spare room) would put them, 60 KiB, into the file.
+    ///
+    /// SAFETY (for the two types below): every field is valid as zero bytes: byte arrays,
+    /// integers, and `heapless::Vec`s, whose zero length makes them empty.
+    const unsafe fn zeroed() -> Self {
+        TakeOnce {
+            taken: core::sync::atomic::AtomicBool::new(false),
+            buffers: core::cell::UnsafeCell::new(unsafe { core::mem::MaybeUninit::zeroed().assume_init() }),
+        }
     }
-    // SAFETY: the flag was false, so this is the only reference ever made (see `TakeOnce`).
-    Some(unsafe { &mut *BUFFERS.buffers.get() })
+
+    /// The buffers, the first time; `None` after.
+    #[allow(clippy::mut_from_ref)] // one `&mut` ever: the flag hands it out once
+    fn take(&'static self) -> Option<&'static mut T> {
+        if self.taken.swap(true, core::sync::atomic::Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the flag was false, so this is the only reference ever made (see `TakeOnce`).
+        Some(unsafe { &mut *self.buffers.get() })
+    }
+}
+
+// SAFETY: see `TakeOnce::zeroed`.
+static BUFFERS: TakeOnce<Buffers> = unsafe { TakeOnce::zeroed() };
+// SAFETY: see `TakeOnce::zeroed`.
+static RECOVERY: TakeOnce<RecoveryBuffers> = unsafe { TakeOnce::zeroed() };
+
+/// The run's buffers, the first time; `None` after.
+pub fn take_buffers() -> Option<&'static mut Buffers> {
+    BUFFERS.take()
+}
+
+/// The `continue` policy's buffers, the first time; `None` after.
+pub fn take_recovery_buffers() -> Option<&'static mut RecoveryBuffers> {
+    RECOVERY.take()
 }
 
 fn errno() -> i32 {

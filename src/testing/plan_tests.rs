@@ -3,9 +3,10 @@
 //! `--dry-run` lines they print.
 
 use crate::act::dry_run::{describe, describe_exec};
-use crate::act::{run_plan, undo_plan};
+use crate::act::{run_plan, undo_plan, Scratch};
 use crate::config::spec::{parse_bind, parse_pivot};
 use crate::config::Config;
+use crate::plan::resolve::Walk;
 use crate::plan::{make_plan, Finale, Plan, Step, ARENA_BYTES};
 use crate::sys::error::rendered;
 use crate::sys::log::Line;
@@ -66,7 +67,8 @@ fn planned_at<'c>(
     table: &Table,
     finale: Finale,
 ) -> Result<Plan<'static>, String> {
-    let mut plan = Plan::new(Box::leak(vec![0u8; ARENA_BYTES].into_boxed_slice()));
+    let mut plan =
+        Plan::new(Box::leak(vec![0u8; ARENA_BYTES].into_boxed_slice()), Box::leak(Box::new(Walk::default())));
     make_plan(&mut plan, config, tree.as_bytes(), table, finale).map_err(|e| rendered(&e))?;
     Ok(plan)
 }
@@ -254,7 +256,7 @@ fn an_api_directory_that_is_no_mount_is_not_carried() {
     assert!(shown.contains(&"carry /sys -> /images/a/sys (if mounted)".to_string()));
     assert!(!shown.iter().any(|s| s.starts_with("mkdir /images/a/run")));
     let mut system = System::from_table(&table);
-    run_plan(&plan, &mut system).unwrap();
+    run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
     let points: Vec<&str> = system.mounts.iter().map(|(point, _)| point.as_str()).collect();
     assert!(points.contains(&"/proc") && !points.contains(&"/sys"), "{points:?}");
 }
@@ -264,10 +266,10 @@ fn an_api_directory_that_is_no_mount_is_not_carried() {
 fn assert_undone_at_every_failure(plan: &Plan<'_>, table: &Table) {
     let initial = System::from_table(table);
     let mut clean = initial.clone();
-    run_plan(plan, &mut clean).unwrap();
+    run_plan(plan, &mut clean, &mut Scratch::default()).unwrap();
     for fail_at in 0..clean.calls {
         let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
-        let failure = run_plan(plan, &mut system).unwrap_err();
+        let failure = run_plan(plan, &mut system, &mut Scratch::default()).unwrap_err();
         assert!(
             failure.undo_error.is_none(),
             "undo failed: {}",
@@ -291,9 +293,9 @@ fn undo_after_success_restores_plans_that_keep_the_old_root() {
         let plan = plan(&config, &table);
         let initial = System::from_table(&table);
         let mut system = initial.clone();
-        let journal = run_plan(&plan, &mut system).unwrap();
+        let journal = run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
         assert_ne!(system.mounts, initial.mounts);
-        assert!(undo_plan(&plan, journal, &mut system).is_ok());
+        assert!(undo_plan(&plan, journal, &mut system, &mut Scratch::default()).is_ok());
         assert_eq!(System { calls: 0, ..system }, initial);
     }
 }
@@ -393,7 +395,7 @@ fn initrd_with_the_initramfs_as_tree_binds_it_at_old() {
 fn initrd_plans_undo_at_any_failure_before_the_switch() {
     let plan = initrd_plan(&ostree_config(), &initrd_tree());
     let mut clean = System::from_table(&initrd_tree());
-    run_plan(&plan, &mut clean).unwrap();
+    run_plan(&plan, &mut clean, &mut Scratch::default()).unwrap();
     assert!(
         clean.mounts.iter().any(|(point, what)| point == "/sysroot" && what == "/sysroot"),
         "{:?}",
@@ -534,9 +536,9 @@ fn in_a_mount_namespace_of_its_own_any_failure_leaves_the_outside_as_it_was() {
         // the namespace restores the mount table.
         let initial = System::from_table(&table);
         let mut system = initial.clone();
-        let journal = run_plan(&plan, &mut system).unwrap();
+        let journal = run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
         system.mounts.clear();
-        assert!(undo_plan(&plan, journal, &mut system).is_ok());
+        assert!(undo_plan(&plan, journal, &mut system, &mut Scratch::default()).is_ok());
         assert_eq!(System { calls: 0, ..system }.mounts, initial.mounts);
     }
 }
