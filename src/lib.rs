@@ -58,10 +58,12 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     if dialect == Dialect::Tini {
         stub.read_tini_variables(env);
     }
-    let mut config = match gather_config(mode, invocation, &mut buffers.settings, &mut buffers.cmdline) {
-        Ok(config) => config,
-        Err(error) => return run.refuse(error, Some(mode)),
-    };
+    let mut config = Config::default();
+    if let Err(error) =
+        gather_config(mode, &invocation, &mut buffers.settings, &mut buffers.cmdline, &mut config)
+    {
+        return run.refuse(error, Some(mode));
+    }
     config.search_path = sys::env_var(env, b"PATH");
     (stub.grace, stub.machine) = (config.grace, run.pid_is_one && mode != Mode::Container);
     if stub.pause {
@@ -74,7 +76,7 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         Err(error) => return run.refuse(error, Some(mode)),
     };
     let mut plan = plan::Plan::new(&mut buffers.plan, &mut buffers.walk);
-    match plan::make_plan(&mut plan, &config, tree, &HostProbe::default(), finale) {
+    match plan::make_plan(&mut plan, &config, tree, &HostProbe::new(&buffers.listing), finale) {
         Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
         Err(error) if as_pid2 && error.stage == Stage::FindInit => {

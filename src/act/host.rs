@@ -181,13 +181,18 @@ fn relative(path: &CStr) -> &CStr {
 }
 
 /// Reads the running system; names in the directory the planner expects to ask most about (the
-/// new root) come from one listing of it.
-#[derive(Default)]
-pub struct HostProbe {
-    listing: RefCell<Listing>,
+/// new root) come from one listing of it, kept with the run's buffers (3 KiB, not on the stack).
+pub struct HostProbe<'l> {
+    listing: &'l RefCell<Listing>,
 }
 
-impl Lookup for HostProbe {
+impl<'l> HostProbe<'l> {
+    pub fn new(listing: &'l RefCell<Listing>) -> Self {
+        HostProbe { listing }
+    }
+}
+
+impl Lookup for HostProbe<'_> {
     fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
         let path = host_path.to_bytes();
         let slash = path.iter().rposition(|&b| b == b'/').unwrap_or_default();
@@ -208,7 +213,7 @@ impl Lookup for HostProbe {
     }
 }
 
-impl Probe for HostProbe {
+impl Probe for HostProbe<'_> {
     fn is_mount_point(&self, host_path: &CStr) -> bool {
         crate::sys::mount_point::is_mount_point(host_path)
     }

@@ -135,16 +135,18 @@ pub struct Config<'a> {
 }
 
 impl<'a> Config<'a> {
-    /// Applies `source` over what is set so far.
-    pub fn apply(&mut self, source: Source<'a>) {
+    /// Applies `source` over what is set so far. By reference, and out of line: a `Source` is
+    /// 1.7 KiB, and each copy of one would be on the stack.
+    #[inline(never)]
+    pub fn apply(&mut self, source: &Source<'a>) {
         if source.pivot.is_some() {
             self.pivot = source.pivot;
         }
         if !source.binds.is_empty() {
-            self.binds = source.binds;
+            self.binds.clone_from(&source.binds);
         }
         if source.command.is_some() {
-            self.command = source.command;
+            self.command.clone_from(&source.command);
         }
         if let Some(policy) = source.on_failure {
             self.on_failure = policy;
@@ -169,15 +171,15 @@ mod tests {
         let mut settings = Source { pivot: Some(parse_pivot(b"/a:/old").unwrap()), ..Source::default() };
         settings.binds.push(parse_bind(b"/x", false).unwrap()).unwrap();
         settings.on_failure = Some(Policy::Halt);
-        config.apply(settings);
+        config.apply(&settings);
         let cmdline = Source { pivot: Some(parse_pivot(b"/b").unwrap()), ..Source::default() };
-        config.apply(cmdline);
+        config.apply(&cmdline);
         assert_eq!(config.pivot, Some(parse_pivot(b"/b").unwrap()));
         assert_eq!(config.binds.len(), 1, "a source without binds keeps the earlier ones");
         assert_eq!(config.on_failure, Policy::Halt);
         let mut argv = Source::default();
         argv.binds.push(parse_bind(b"/y", true).unwrap()).unwrap();
-        config.apply(argv);
+        config.apply(&argv);
         assert_eq!(config.binds[0].source, b"/y");
         assert_eq!(config.binds.len(), 1);
     }

@@ -14,19 +14,16 @@ use rustix::io::Errno;
 #[inline(never)]
 pub fn gather_config<'a>(
     mode: Mode,
-    invocation: args::Invocation<'a>,
+    invocation: &args::Invocation<'a>,
     settings_buf: &'a mut [u8],
     cmdline_buf: &'a mut [u8],
-) -> Result<Config<'a>, Error<'a>> {
-    let mut config = Config::default();
-    config.apply(read_settings(settings_buf)?);
+    config: &mut Config<'a>,
+) -> Result<(), Error<'a>> {
+    apply_settings(config, settings_buf)?;
     if mode != Mode::Container {
-        let kernel = read_kernel_cmdline(cmdline_buf)?;
-        config.apply(kernel.source);
-        (config.root, config.debug) = (kernel.root, kernel.debug);
-        log::set_quiet(kernel.quiet);
+        apply_kernel_cmdline(config, cmdline_buf)?;
     }
-    config.apply(invocation.source);
+    config.apply(&invocation.source);
     crate::config::set_policy(config.on_failure);
     if config.ostree.is_some() && config.pivot.is_some() {
         let mut line = Line::prefixed();
@@ -40,11 +37,27 @@ pub fn gather_config<'a>(
             // No kernel passes words to a container's init: this is a mistyped option.
             return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, "unknown option; see --help"));
         }
-        config.command = Some(invocation.bare_words);
+        config.command = Some(invocation.bare_words.clone());
     } else {
-        config.leftovers = invocation.bare_words;
+        config.leftovers.clone_from(&invocation.bare_words);
     }
-    Ok(config)
+    Ok(())
+}
+
+/// Each source is read in a function of its own, so their values never share a stack frame.
+#[inline(never)]
+fn apply_settings<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
+    config.apply(&read_settings(buf)?);
+    Ok(())
+}
+
+#[inline(never)]
+fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
+    let kernel = read_kernel_cmdline(buf)?;
+    config.apply(&kernel.source);
+    (config.root, config.debug) = (kernel.root, kernel.debug);
+    log::set_quiet(kernel.quiet);
+    Ok(())
 }
 
 /// The settings file of the starting root; absent is fine.

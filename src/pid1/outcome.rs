@@ -114,7 +114,7 @@ impl Run {
         let mut plan = plan::Plan::new(&mut buffers.plan, &mut buffers.walk);
         let config = Config::default();
         if let Err(error) =
-            plan::make_plan(&mut plan, &config, initrd::SYSROOT, &HostProbe::default(), finale)
+            plan::make_plan(&mut plan, &config, initrd::SYSROOT, &HostProbe::new(&buffers.listing), finale)
         {
             return report(&error);
         }

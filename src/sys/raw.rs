@@ -122,6 +122,7 @@ pub struct Buffers {
     pub plan: [u8; crate::plan::ARENA_BYTES],
     pub walk: crate::plan::resolve::Walk,
     pub act: crate::act::Scratch,
+    pub listing: core::cell::RefCell<crate::plan::dir_listing::Listing>,
 }
 
 /// The `continue` policy's own plan (the first one is still borrowed when it runs): the
@@ -130,6 +131,7 @@ pub struct RecoveryBuffers {
     pub plan: [u8; 512],
     pub walk: crate::plan::resolve::Walk,
     pub act: crate::act::Scratch,
+    pub listing: core::cell::RefCell<crate::plan::dir_listing::Listing>,
 }
 
 struct TakeOnce<T> {
@@ -146,7 +148,8 @@ impl<T> TakeOnce<T> {
     /// (a `heapless::Vec`'s spare room) would put them, 60 KiB, into the file.
     ///
     /// SAFETY (for the two types below): every field is valid as zero bytes: byte arrays,
-    /// integers, and `heapless::Vec`s, whose zero length makes them empty.
+    /// integers, `false`, `RefCell`s not borrowed, and `heapless::Vec`s, whose zero length makes
+    /// them empty.
     const unsafe fn zeroed() -> Self {
         TakeOnce {
             taken: core::sync::atomic::AtomicBool::new(false),

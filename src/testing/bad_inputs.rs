@@ -200,7 +200,7 @@ fn refusal(case: &Case) -> String {
         Source::Tree => {
             let invocation = parse_args(&argv).expect("planner cases parse");
             let mut config = Config::default();
-            config.apply(invocation.source);
+            config.apply(&invocation.source);
             config.search_path = Some(b"/usr/bin:/bin");
             return planned(&config, &plan_tree()).map_or_else(|error| error, |_| "accepted".to_string());
         }
