@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{run_nspawn_with, sh_quote, Outcome, Payload, Tree};
+use common::{overlay_on_scratch, run_nspawn_with, sh_quote, Outcome, Payload, Tree};
 use rspawn_qemu_tests::arch::HOST;
 use rspawn_qemu_tests::debian_system::{debian_system, Recipe};
 use std::time::Duration;
@@ -44,12 +44,16 @@ fn boot(args: &[&str]) -> (Outcome, Payload) {
         debian_system(&SYSTEMD_BOOKWORM).unwrap_or_else(|e| panic!("cannot make the Debian system: {e}"));
     let tree = Tree::new().with_dir("/images/debian");
     let setup = format!(
-        "mkdir -p \"$M/upper/etc/systemd/system/multi-user.target.wants\" \"$M/work\"\n\
+        "mkdir -p \"$M/upper/etc/systemd/system/multi-user.target.wants\"\n\
          printf '%s' {unit} >\"$M/upper/etc/systemd/system/rspawn-report.service\"\n\
          ln -s ../rspawn-report.service \"$M/upper/etc/systemd/system/multi-user.target.wants/\"\n\
-         mount -t overlay rspawn-test-debian -o lowerdir={lower},upperdir=\"$M/upper\",workdir=\"$M/work\" \"$T/images/debian\"",
+         {overlay}",
         unit = sh_quote(REPORT_UNIT),
-        lower = sh_quote(&root.to_string_lossy()),
+        overlay = overlay_on_scratch(
+            "rspawn-test-debian",
+            &sh_quote(&root.to_string_lossy()),
+            "\"$T/images/debian\""
+        ),
     );
     let after = "cat \"$M/upper/root/boot-report\" 2>/dev/null || echo BOOT_REPORT=missing";
     let started = std::time::Instant::now();

@@ -707,6 +707,18 @@ pub fn run_nspawn_with(tree: &Tree, setup: &str, args: &[&str], after: &str, tim
     run_in_namespace_within(tree, ApiMounts::None, &command, &what, timeout).0
 }
 
+/// Shell code for a [`run_nspawn_with`] setup: an overlay named `name` on `target` whose lower layer
+/// is the directory `lower` (both shell words: quoted by the caller, `$T`/`$M` expanded), whose upper layer,
+/// `$M/upper` on the scratch tmpfs, takes every write, so a cached system is never changed. Files
+/// put in `$M/upper` before this code runs are part of the view.
+pub fn overlay_on_scratch(name: &str, lower: &str, target: &str) -> String {
+    format!(
+        "mkdir -p \"$M/upper\" \"$M/work\"\n\
+         mount -t overlay {name} -o lowerdir={lower},upperdir=\"$M/upper\",workdir=\"$M/work\" {target}",
+        name = sh_quote(name),
+    )
+}
+
 /// Runs shell code in the prepared namespace (API mounts as for a child run, `/proc` at `T/proc`);
 /// used to check the harness itself without the init.
 pub fn run_shell_in_prepared_namespace(tree: &Tree, command: &str) -> Outcome {

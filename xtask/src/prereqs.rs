@@ -45,7 +45,7 @@ const DEBIAN_PACKAGES: &[Package] = &[
     },
     Package {
         name: "ostree",
-        needed_by: "QEMU tests and demo: ostree admin init-fs/os-init/deploy make a real OSTree sysroot",
+        needed_by: "QEMU tests, tests/nspawn_ostree and demo: ostree admin init-fs/os-init/deploy make a real OSTree sysroot",
     },
     Package {
         name: "e2fsprogs",
