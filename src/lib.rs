@@ -23,7 +23,7 @@ use sys::Env;
 
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
 pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
-    let run = Run { pid_is_one: rustix::process::getpid().is_init(), env };
+    let run = Run::new(env);
     let Some(buffers) = sys::take_buffers() else {
         return run.refuse(Error::failure(Stage::Plan, b"run", Errno::BUSY, "run once per process"), None);
     };
@@ -38,14 +38,14 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     let usage_code = |code: i32| if dialect == Dialect::Own { code } else { 1 };
     let invocation = match args::parse_args_as(dialect, argv.get(1..).unwrap_or(&[])) {
         Ok(invocation) => invocation,
-        Err(error) => return usage_code(run.refuse(error, mode::detect_mode(env, run.pid_is_one).ok())),
+        Err(error) => return usage_code(run.refuse(error, mode::detect_mode(env, run.pid_is_one()).ok())),
     };
     if invocation.help || invocation.version {
         let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
         write_all(sys::stdout(), if invocation.help { help::HELP } else { version }.as_bytes());
         return 0;
     }
-    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, run.pid_is_one), Ok) {
+    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, run.pid_is_one()), Ok) {
         Ok(mode) => mode,
         Err(error) => return run.refuse(error, None),
     };
@@ -65,7 +65,7 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         return run.refuse(error, Some(mode));
     }
     config.search_path = sys::env_var(env, b"PATH");
-    (stub.grace, stub.machine) = (config.grace, run.pid_is_one && mode != Mode::Container);
+    (stub.grace, stub.machine) = (config.grace, mode != Mode::Container && run.pid_is_one());
     if stub.pause {
         return supervise::pause(stub);
     }
@@ -85,9 +85,8 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         }
         Err(error) => return run.refuse(error, Some(mode)),
     };
-    if mode == Mode::Container && !plan.steps.is_empty() {
-        // Room was left for it: the planner keeps one slot free.
-        let _ = plan.steps.insert(0, plan::Step::NewMountNamespace);
+    if mode == Mode::Container {
+        plan.enclose_for_container();
     }
     if dry_run || config.debug {
         dry_run::print_plan(mode, &plan);

@@ -11,11 +11,10 @@ const OLD: &str = "/oldroot";
 
 /// Mounts that systemd-nspawn makes in the container *after* its own pivot (run A), so they sit at
 /// the new `/`, but *before* starting our init (run B), so there they are in the old root, which the
-/// init leaves at OLD. Our carried set is /proc, /sys, /dev, /run and below (SPEC §1), so these
+/// init leaves at OLD. Our carried set is /proc, /sys, /dev, /run and below (SPEC §1), and in a
+/// container nspawn's tmpfs on /tmp (carried, so it is at /tmp in both runs), so these
 /// legitimately show up at `OLD + path` in run B. Each is expected there, not dropped.
 const MOUNTED_BY_NSPAWN_OUTSIDE_THE_API_SET: &[&str] = &[
-    // nspawn's private /tmp (mount_all: "tmpfs on /tmp").
-    "/tmp",
     // nspawn binds the host's time zone (--timezone=auto → bind of /etc/localtime when it is a file).
     "/etc/localtime",
     // nspawn binds the host's resolv.conf (--resolv-conf=auto) when the host has a usable one; not

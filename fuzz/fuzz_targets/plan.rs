@@ -188,8 +188,10 @@ fuzz_target!(|data: &[u8]| {
     if make_plan(&mut plan, &config, b"/", &world, Finale::PivotRoot).is_err() {
         return;
     }
-    // As `rspawn_init::run` does in container mode (the planner keeps the slot free).
-    assert!(plan.steps.insert(0, Step::NewMountNamespace).is_ok(), "no free slot for the mount namespace");
+    // As `rspawn_init::run` does in container mode (the planner keeps the slots free).
+    let steps_before = plan.steps.len();
+    plan.enclose_for_container();
+    assert!(plan.steps.len() > steps_before, "no free slot for the mount namespace");
     let steps = || -> Vec<String> {
         plan.steps
             .iter()
@@ -246,7 +248,7 @@ fn check_roots(plan: &Plan<'_>, world: &World, steps: &dyn Fn() -> Vec<String>) 
 /// The host paths a step acts on.
 fn paths_of(step: &Step) -> Vec<Span> {
     match *step {
-        Step::NewMountNamespace | Step::MakeRootMount | Step::MakePrivate => vec![],
+        Step::NewMountNamespace | Step::MakeRootMount | Step::MakeSlave | Step::MakeShared => vec![],
         Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => vec![path],
         Step::Bind { source, target, .. }
         | Step::Move { source, target }

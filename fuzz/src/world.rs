@@ -453,7 +453,11 @@ impl Ops for World {
         Ok(())
     }
 
-    fn make_private(&mut self) -> Result<(), Errno> {
+    fn make_slave(&mut self) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn make_shared(&mut self) -> Result<(), Errno> {
         Ok(())
     }
 

@@ -44,7 +44,8 @@ pub fn describe(plan: &Plan<'_>, step: &Step, line: &mut Line) {
     match *step {
         Step::NewMountNamespace => line.bytes(b"new-mount-namespace"),
         Step::MakeRootMount => line.bytes(b"make-root-mount /"),
-        Step::MakePrivate => line.bytes(b"make-private /"),
+        Step::MakeSlave => line.bytes(b"make-slave /"),
+        Step::MakeShared => line.bytes(b"make-shared /"),
         Step::Mkdir { path: dir, .. } => line.bytes(b"mkdir ").bytes(path(dir)),
         Step::CreateFile { path: file, .. } => line.bytes(b"create-file ").bytes(path(file)),
         Step::Bind { source, target, recursive } => {

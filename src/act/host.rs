@@ -76,8 +76,12 @@ impl Ops for HostOps {
         rustix::process::chdir(c"/")
     }
 
-    fn make_private(&mut self) -> Result<(), Errno> {
-        mount::mount_change(c"/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
+    fn make_slave(&mut self) -> Result<(), Errno> {
+        mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC)
+    }
+
+    fn make_shared(&mut self) -> Result<(), Errno> {
+        mount::mount_change(c"/", MountPropagationFlags::SHARED | MountPropagationFlags::REC)
     }
 
     fn mkdir(&mut self, path: &CStr) -> Result<(), Errno> {
@@ -146,17 +150,18 @@ impl Ops for HostOps {
         mount::mount_move(source, target)
     }
 
+    /// Ends with the working directory at the new `/`: it was entered before the pivot, which
+    /// only moves a working directory that was the old root.
     fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
         rustix::process::chdir(new)?;
         match old {
-            Some(old) => rustix::process::pivot_root(c".", relative(old))?,
+            Some(old) => rustix::process::pivot_root(c".", relative(old)),
             None => {
                 // The old root is stacked on the new one, then detached: nothing can reach it.
                 rustix::process::pivot_root(c".", c".")?;
-                mount::unmount(c".", UnmountFlags::DETACH)?;
+                mount::unmount(c".", UnmountFlags::DETACH)
             }
         }
-        rustix::process::chdir(c"/")
     }
 
     fn switch_root(&mut self, new: &CStr, free_old_root: bool) -> Result<(), Errno> {

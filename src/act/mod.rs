@@ -30,7 +30,8 @@ pub trait Ops: Lookup {
     fn make_root_mount(&mut self) -> Result<(), Errno>;
     /// Reverts `make_root_mount`: back to the root as it was, the stacked copy detached.
     fn unmake_root_mount(&mut self) -> Result<(), Errno>;
-    fn make_private(&mut self) -> Result<(), Errno>;
+    fn make_slave(&mut self) -> Result<(), Errno>;
+    fn make_shared(&mut self) -> Result<(), Errno>;
     fn mkdir(&mut self, path: &CStr) -> Result<(), Errno>;
     fn rmdir(&mut self, path: &CStr) -> Result<(), Errno>;
     fn create_file(&mut self, path: &CStr, content: &[u8]) -> Result<(), Errno>;
@@ -106,7 +107,9 @@ impl NotRolledBack<'_> {
     /// The places a failed undo of `step` leaves changed, as the tree saw them before.
     pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
         match *step {
-            Step::NewMountNamespace | Step::MakeRootMount | Step::MakePrivate => [Some(b"/"), None],
+            Step::NewMountNamespace | Step::MakeRootMount | Step::MakeSlave | Step::MakeShared => {
+                [Some(b"/"), None]
+            }
             Step::Bind { target, .. }
             | Step::Overlay { target, .. }
             | Step::Remount { target, .. }
@@ -237,7 +240,8 @@ fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
     match *step {
         Step::NewMountNamespace => (Stage::NewMountNamespace, b"/proc/self/ns/mnt"),
         Step::MakeRootMount => (Stage::MakeRootMount, b"/"),
-        Step::MakePrivate => (Stage::MakePrivate, b"/"),
+        Step::MakeSlave => (Stage::MakeSlave, b"/"),
+        Step::MakeShared => (Stage::MakeShared, b"/"),
         Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
         Step::CreateFile { path, .. } => (Stage::CreateFile, plan.path(path)),
         // What goes wrong with a bind is mostly its destination (missing, read-only, busy).
@@ -340,7 +344,8 @@ fn do_step<'p>(
             done => done,
         },
         Step::MakeRootMount => ops.make_root_mount(),
-        Step::MakePrivate => ops.make_private(),
+        Step::MakeSlave => ops.make_slave(),
+        Step::MakeShared => ops.make_shared(),
         Step::Mkdir { path: dir, from } => {
             let from = at(dir, first)?.unwrap_or(usize::from(from));
             mkdir_all(first.as_bytes(), from, ops, done, second)
@@ -393,7 +398,7 @@ fn undo_step<'p>(
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
         // A writable file system is left writable: the init remounts it as its fstab says.
-        Step::MakePrivate | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
+        Step::MakeSlave | Step::MakeShared | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
         Step::Mkdir { path: made, from } => {
             let from = at(made, place)?.unwrap_or(usize::from(from));
             rmdir_created(place.as_bytes(), from, done, ops, dir)

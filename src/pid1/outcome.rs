@@ -18,11 +18,24 @@ use crate::sys::{self, Env};
 
 /// How one run ends when it may end: PID 1 of a machine never gets here on failure.
 pub struct Run {
-    pub pid_is_one: bool,
+    /// Asked of the kernel when first needed: a container started with `--mode=` never needs it.
+    pid_is_one: core::cell::Cell<Option<bool>>,
     pub env: Env,
 }
 
 impl Run {
+    pub fn new(env: Env) -> Self {
+        Run { pid_is_one: core::cell::Cell::new(None), env }
+    }
+
+    #[inline(never)]
+    pub fn pid_is_one(&self) -> bool {
+        let known = self.pid_is_one.get();
+        let is_one = known.unwrap_or_else(|| rustix::process::getpid().is_init());
+        self.pid_is_one.set(Some(is_one));
+        is_one
+    }
+
     /// Performs the plan, then execs the init (or supervises it); undoes the plan on failure.
     #[inline(never)]
     /// `stub`: run the init as a child and supervise it with these options (`--as-pid2`).
@@ -33,7 +46,7 @@ impl Run {
         stub: Option<&StubOptions>,
         mode: Mode,
     ) -> i32 {
-        if stub.is_some() && !self.pid_is_one {
+        if stub.is_some() && !self.pid_is_one() {
             // Orphans of the init must still come to us to be reaped.
             let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
         }
@@ -80,7 +93,7 @@ impl Run {
     /// Reports `error` on the console and, for PID 1, in the kernel log; its exit code.
     fn refuse_quietly(&self, error: Error<'_>) -> i32 {
         report(&error);
-        if self.pid_is_one {
+        if self.pid_is_one() {
             log::to_kmsg(&mut error.render_after(b"<3>"));
         }
         error.exit_code()
@@ -91,7 +104,7 @@ impl Run {
         // Unknown mode (detection failed): only the kernel's PID 1 runs without a container marker.
         let machine =
             mode.map_or(sys::env_var(self.env, b"container").is_none(), |mode| mode != Mode::Container);
-        if !(self.pid_is_one && machine) {
+        if !(self.pid_is_one() && machine) {
             return code;
         }
         let policy = crate::config::current_policy();

@@ -39,6 +39,10 @@ pub const API_MOUNTS: [&CStr; 4] = [
     c"/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
 ];
 
+/// Carried too when the runtime mounted it (systemd-nspawn's tmpfs), as nspawn's own pivot
+/// gives the new root one; an initramfs has none to give.
+const TMP: &CStr = c"/tmp";
+
 /// The inits the kernel tries when none is named, in its order (SPEC §4); also what the
 /// `continue` policy and a failed exec fall back to.
 pub const DEFAULT_INITS: [&CStr; 4] = [c"/sbin/init", c"/etc/init", c"/bin/init", c"/bin/sh"];
@@ -65,8 +69,13 @@ pub enum Step {
     /// The tree's root is not a mount point (e.g. a chroot): stack a copy of it on itself and
     /// enter it, since `pivot_root(2)` needs the current root to be a mount.
     MakeRootMount,
-    /// `MS_REC|MS_PRIVATE` on `/`: nothing propagates back, and the kernel allows moves.
-    MakePrivate,
+    /// `MS_REC|MS_SLAVE` on `/`: nothing propagates back, the kernel allows moves, and what the
+    /// runtime propagates in still arrives (nspawn's `/run/host/incoming`, for `machinectl bind`).
+    MakeSlave,
+    /// Container mode, last: `MS_REC|MS_SHARED` on the new `/`, as systemd-nspawn leaves a
+    /// container's mounts (systemd as a container's PID 1 does not do it itself), so mounts that
+    /// services make in their own namespaces reach the main one.
+    MakeShared,
     /// Creates the components of `path` from byte offset `from` on (mkdir -p).
     Mkdir {
         path: Span,
@@ -174,11 +183,23 @@ impl<'b> Plan<'b> {
 
     pub(crate) fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
         let hint = "too many steps; use fewer binds";
-        // One slot stays free for the mount namespace a container's plan starts with.
-        if self.steps.len() + 1 >= MAX_STEPS {
+        // Two slots stay free for what a container's plan starts and ends with (`lib.rs`).
+        if self.steps.len() + 2 >= MAX_STEPS {
             return Err(Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint));
         }
         self.steps.push(step).map_err(|_| Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint))
+    }
+
+    /// A container's plan: it starts in a mount namespace of its own and, when it made the mounts
+    /// slaves, ends by making them shared. Room is left for both (`push`).
+    pub fn enclose_for_container(&mut self) {
+        if self.steps.is_empty() {
+            return;
+        }
+        let _ = self.steps.insert(0, Step::NewMountNamespace);
+        if self.steps.contains(&Step::MakeSlave) {
+            let _ = self.steps.push(Step::MakeShared);
+        }
     }
 
     /// Adds a `Mkdir` or `CreateFile`, less what earlier steps already create: binds onto the
@@ -289,7 +310,7 @@ pub fn make_plan<'a>(
         if !probe.is_mount_point(plan.paths.cstr(tree)) {
             plan.push(Step::MakeRootMount)?;
         }
-        plan.push(Step::MakePrivate)?;
+        plan.push(Step::MakeSlave)?;
     }
     if let Some(pivot) = &pivot {
         plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
@@ -304,7 +325,8 @@ pub fn make_plan<'a>(
         if pivot.is_none() {
             probe.expect_lookups_in(plan.path(tree));
         }
-        plan_api_mounts(plan, &views, probe)?;
+        let tmp = finale == Finale::PivotRoot && probe.is_mount_point(TMP);
+        plan_api_mounts(plan, &views, probe, tmp)?;
     }
     if let Some(deployment) = &deployment {
         // Before the user's binds, so that one below /var lands on the OS's var.
@@ -327,7 +349,8 @@ pub fn make_plan<'a>(
         // or lead somewhere the plan never checked).
         let old = config.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
         if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
-            let hint = "OLD cannot be at or below /proc, /sys, /dev, /run or a bind destination";
+            let hint =
+                "OLD cannot be at or below /proc, /sys, /dev, /run, a carried /tmp or a bind destination";
             return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, hint));
         }
         if let Some(mkdir) = mkdir {
@@ -427,11 +450,17 @@ fn plan_pivot_target<'a>(
     Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, mkdir }) }))
 }
 
-/// Moves each API mount the tree has into the same place in the new root.
+/// Moves each API mount the tree has into the same place in the new root, and `/tmp` with them
+/// when `tmp`.
 #[inline(never)]
-fn plan_api_mounts(plan: &mut Plan<'_>, views: &Views, probe: &impl Probe) -> Result<(), Error<'static>> {
+fn plan_api_mounts(
+    plan: &mut Plan<'_>,
+    views: &Views,
+    probe: &impl Probe,
+    tmp: bool,
+) -> Result<(), Error<'static>> {
     let hint = "the new root needs a directory here";
-    for name in API_MOUNTS {
+    for name in API_MOUNTS.into_iter().chain(tmp.then_some(TMP)) {
         // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
         // initramfs's.
         let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, plan.walk)

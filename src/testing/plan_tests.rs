@@ -85,7 +85,7 @@ fn plan(config: &Config<'_>, table: &Table) -> Plan<'static> {
 fn new_and_old_plan_the_nspawn_dance() {
     let plan = plan(&config("/current:/oldroot", &[]), &tree());
     let expected = [
-        "make-private /",
+        "make-slave /",
         "rbind /images/a -> /images/a",
         "carry /proc -> /images/a/proc (if mounted)",
         "carry /sys -> /images/a/sys (if mounted)",
@@ -343,7 +343,7 @@ fn initrd_moves_the_deployment_and_the_physical_root_then_switches() {
     let plan = initrd_plan(&ostree_config(), &initrd_tree());
     let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
     let expected = [
-        "make-private /".to_string(),
+        "make-slave /".to_string(),
         format!("rbind {deploy} -> {deploy}"),
         "mkdir /run/ostree (below /run)".to_string(),
         "create-file /run/ostree-booted".to_string(),
@@ -510,7 +510,7 @@ fn old_where_a_mount_of_the_plan_would_cover_it_is_refused() {
         let old = pivot.split_once(':').unwrap().1;
         assert_eq!(
             refused,
-            format!("rspawn-init: resolve OLD: {old}: EINVAL — OLD cannot be at or below /proc, /sys, /dev, /run or a bind destination")
+            format!("rspawn-init: resolve OLD: {old}: EINVAL — OLD cannot be at or below /proc, /sys, /dev, /run, a carried /tmp or a bind destination")
         );
     }
 }
@@ -530,7 +530,8 @@ fn nested_destinations_are_mounted_outer_first_whatever_the_order_given() {
 fn in_a_mount_namespace_of_its_own_any_failure_leaves_the_outside_as_it_was() {
     for (config, table) in plans() {
         let mut plan = plan(&config, &table);
-        plan.steps.insert(0, Step::NewMountNamespace).unwrap();
+        plan.enclose_for_container();
+        assert_eq!(plan.steps.first(), Some(&Step::NewMountNamespace));
         assert_undone_at_every_failure(&plan, &table);
         // Even when no mount can be undone in there (a pivot that detached the old root), leaving
         // the namespace restores the mount table.

@@ -173,7 +173,10 @@ impl Ops for System {
         self.root_is_mount = false;
         Ok(())
     }
-    fn make_private(&mut self) -> Result<(), Errno> {
+    fn make_slave(&mut self) -> Result<(), Errno> {
+        self.call()
+    }
+    fn make_shared(&mut self) -> Result<(), Errno> {
         self.call()
     }
     fn mkdir(&mut self, path: &CStr) -> Result<(), Errno> {
