@@ -193,7 +193,7 @@ pub fn undo_plan<'p>(
     scratch: &mut Scratch,
 ) -> Result<(), NotRolledBack<'p>> {
     let step_of = |done: &Done| plan.steps.get(usize::from(done.step)).copied();
-    let isolated = journal.done.first().and_then(step_of) == Some(Step::NewMountNamespace);
+    let isolated = matches!(journal.done.first().and_then(step_of), Some(Step::NewMountNamespace));
     let mut first_error = None;
     let mut failed = heapless::Vec::new();
     let mut retry: heapless::Vec<Done, MAX_STEPS> = heapless::Vec::new();
@@ -211,7 +211,7 @@ pub fn undo_plan<'p>(
                 _ => outcome = Ok(()),
             }
         }
-        if isolated && step == Step::NewMountNamespace && outcome.is_ok() {
+        if isolated && matches!(step, Step::NewMountNamespace) && outcome.is_ok() {
             for done in retry.iter().copied() {
                 if let Some(step) = step_of(&done) {
                     if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops, scratch) {

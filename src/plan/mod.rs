@@ -197,7 +197,7 @@ impl<'b> Plan<'b> {
             return;
         }
         let _ = self.steps.insert(0, Step::NewMountNamespace);
-        if self.steps.contains(&Step::MakeSlave) {
+        if self.steps.iter().any(|step| matches!(step, Step::MakeSlave)) {
             let _ = self.steps.push(Step::MakeShared);
         }
     }
