@@ -398,7 +398,9 @@ fn undo_step<'p>(
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
         // A writable file system is left writable: the init remounts it as its fstab says.
-        Step::MakeSlave | Step::MakeShared | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
+        Step::MakeSlave | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
+        // The kernel refuses to pivot back while mounts are shared.
+        Step::MakeShared => ops.make_slave(),
         Step::Mkdir { path: made, from } => {
             let from = at(made, place)?.unwrap_or(usize::from(from));
             rmdir_created(place.as_bytes(), from, done, ops, dir)
