@@ -12,8 +12,8 @@
 //! - `EXT4-fs (vda): mounted` (the kernel): the root is mounted;
 //! - `rspawn-payload: started` (the real init, the payload, as it starts): the phase's end.
 
-use super::report::{format_value, markdown_table, Unit};
-use super::stats::{median, paired_ratio_interval};
+use super::report::markdown_table;
+use super::stats::{median, median_interval, per_round};
 use rspawn_qemu_tests::payload::STARTED_LINE;
 use rspawn_qemu_tests::Console;
 
@@ -77,14 +77,17 @@ pub const STAGES: &[Stage] = &[
     Stage { name: "`Run /init` → real init started (the phase)", span: |m| Some(m.phase()) },
 ];
 
-/// The stage table: for each stage the median of each init's boots, and the ratios of the
-/// medians to the floor's (`references`' last subject) with their 95 % bootstrap intervals over
-/// rounds. `marks[i][round]` is subject `i`'s boot of that round.
+/// The stage table: for each stage the median of each init's boots, then, against the floor
+/// (the last subject) round by round, the median ratio and the median difference of each other
+/// init's span, with their 95 % intervals. `marks[i][round]` is subject `i`'s boot of that round.
 pub fn table(subjects: &[&str], marks: &[Vec<StageMarks>]) -> String {
     let floor = subjects.len() - 1;
-    let mut header: Vec<String> = vec!["stage (guest clock)".into()];
-    header.extend(subjects.iter().map(|s| format!("{s} (median)")));
-    header.extend(subjects[..floor].iter().map(|s| format!("{s} / {} (95 % CI)", subjects[floor])));
+    let mut header: Vec<String> = vec!["stage".into()];
+    header.extend(subjects.iter().map(|s| s.to_string()));
+    for subject in &subjects[..floor] {
+        header.push(format!("{subject} / floor"));
+        header.push(format!("{subject} − floor"));
+    }
     let rows: Vec<Vec<String>> = STAGES
         .iter()
         .map(|stage| {
@@ -93,10 +96,13 @@ pub fn table(subjects: &[&str], marks: &[Vec<StageMarks>]) -> String {
             let mut row = vec![stage.name.to_string()];
             for subject in &spans {
                 let values: Vec<f64> = subject.iter().flatten().copied().collect();
-                row.push(median(&values).map_or("–".into(), |m| format_value(m, Unit::Seconds)));
+                row.push(median(&values).map_or("–".into(), milliseconds));
             }
             for subject in &spans[..floor] {
-                row.push(ratio_cell(subject, &spans[floor]));
+                let ratios = paired(subject, &spans[floor], |a, b| a / b);
+                row.push(interval_cell(&ratios, |r| format!("{r:.2}×")));
+                let differences = paired(subject, &spans[floor], |a, b| a - b);
+                row.push(interval_cell(&differences, milliseconds));
             }
             row
         })
@@ -105,17 +111,24 @@ pub fn table(subjects: &[&str], marks: &[Vec<StageMarks>]) -> String {
     markdown_table(&header, &rows, 1)
 }
 
-/// `1.02× (0.97–1.08)` over the rounds where both boots have the span; `–` without any.
-fn ratio_cell(ours: &[Option<f64>], floor: &[Option<f64>]) -> String {
-    let (a, b): (Vec<f64>, Vec<f64>) =
-        ours.iter().zip(floor).filter_map(|(a, b)| Some(((*a)?, (*b)?))).unzip();
-    match (paired_ratio_interval(&a, &b), median(&a), median(&b)) {
-        (Some(interval), _, _) => {
-            format!("{:.2}× ({:.2}–{:.2})", interval.ratio, interval.low, interval.high)
-        }
-        (None, Some(a), Some(b)) if b > 0.0 => format!("{:.2}× (one round)", a / b),
-        _ => "–".into(),
+/// `pair` of the two spans of each round where both boots have the span.
+fn paired(a: &[Option<f64>], b: &[Option<f64>], pair: fn(f64, f64) -> f64) -> Vec<f64> {
+    let (a, b): (Vec<f64>, Vec<f64>) = a.iter().zip(b).filter_map(|(a, b)| Some(((*a)?, (*b)?))).unzip();
+    per_round(&a, &b, pair)
+}
+
+/// `1.02× (0.97–1.08)`: the median and its interval; the median alone below 6 rounds.
+fn interval_cell(values: &[f64], show: impl Fn(f64) -> String) -> String {
+    match (median_interval(values), median(values)) {
+        (Some(i), _) => format!("{} ({}–{})", show(i.median), show(i.low), show(i.high)),
+        (None, Some(m)) => show(m),
+        (None, None) => "–".into(),
     }
+}
+
+/// `12.3 ms`: a tenth of a millisecond is below what the boots can tell apart.
+fn milliseconds(seconds: f64) -> String {
+    format!("{:.1} ms", seconds * 1000.0)
 }
 
 #[cfg(test)]
@@ -167,10 +180,18 @@ mod tests {
     fn the_table_shows_medians_and_ratios_to_the_last_subject() {
         let floor = StageMarks::read(&console(FLOOR_BOOT)).unwrap();
         let ours = StageMarks { modules_loaded: None, device_found: None, init_started: 2.09, ..floor };
-        let text = table(&["ours", "floor"], &[vec![ours, ours], vec![floor, floor]]);
+        let text = table(&["ours", "floor"], &[vec![ours; 6], vec![floor; 6]]);
         let phase = text.lines().find(|l| l.contains("(the phase)")).unwrap();
-        assert!(phase.contains("590.00 ms") && phase.contains("530.00 ms"), "{text}");
-        assert!(phase.contains("1.11× (1.11–1.11)"), "{text}");
+        assert!(phase.contains("590.0 ms") && phase.contains("530.0 ms"), "{text}");
+        assert!(
+            phase.contains("1.11× (1.11×–1.11×)") && phase.contains("60.0 ms (60.0 ms–60.0 ms)"),
+            "{text}"
+        );
+        let one_round = table(&["ours", "floor"], &[vec![ours], vec![floor]]);
+        assert!(
+            one_round.lines().any(|l| l.contains("(the phase)") && l.contains(" 1.11× |")),
+            "{one_round}"
+        );
         let modules = text.lines().find(|l| l.starts_with("| disk probed → modules loaded")).unwrap();
         assert!(modules.contains(" – |"), "{text}");
     }

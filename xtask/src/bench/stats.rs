@@ -1,6 +1,6 @@
 //! The bench's statistics: the median, which a few slow outliers on a noisy machine do not move,
-//! and a bootstrap confidence interval on a ratio of medians of paired samples (the boots of two
-//! initramfs images taking turns, so a slow spell of the machine weighs on both sides of a round).
+//! and its distribution-free 95 % confidence interval, applied to paired samples (the boots of
+//! two initramfs images in the same round, so a slow spell of the machine weighs on both).
 
 /// The median of `samples` (the mean of the middle two for an even count); `None` when empty.
 pub fn median(samples: &[f64]) -> Option<f64> {
@@ -14,102 +14,77 @@ pub fn median(samples: &[f64]) -> Option<f64> {
     }
 }
 
-/// How many resamples the bootstrap draws: enough for stable 2.5 % and 97.5 % percentiles.
-const RESAMPLES: usize = 4000;
-/// A fixed seed: the same boots give the same interval on every run.
-const SEED: u64 = 0x5eed_b007_5ea5_0001;
-
-/// `median(a) / median(b)` with its 95 % confidence interval.
+/// A median with its 95 % confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RatioInterval {
-    pub ratio: f64,
+pub struct MedianInterval {
+    pub median: f64,
     pub low: f64,
     pub high: f64,
 }
 
-/// The ratio of the medians of `a` and `b`, paired by index (round `i` gave `a[i]` and `b[i]`),
-/// and a 95 % percentile-bootstrap interval: rounds are drawn with replacement, whole (both
-/// sides of a round together), and the ratio of medians taken each time. `None` with fewer than
-/// two rounds (no spread to resample), a length mismatch or a zero median.
-pub fn paired_ratio_interval(a: &[f64], b: &[f64]) -> Option<RatioInterval> {
-    if a.len() != b.len() || a.len() < 2 {
-        return None;
-    }
-    let ratio = ratio_of_medians(a, b)?;
-    let mut random = SplitMix64(SEED);
-    let (mut drawn_a, mut drawn_b) = (vec![0.0; a.len()], vec![0.0; b.len()]);
-    let mut ratios = Vec::with_capacity(RESAMPLES);
-    for _ in 0..RESAMPLES {
-        for (slot_a, slot_b) in drawn_a.iter_mut().zip(&mut drawn_b) {
-            let round = random.below(a.len());
-            (*slot_a, *slot_b) = (a[round], b[round]);
+/// The median of `samples` and its 95 % interval from order statistics: the k-th smallest and
+/// k-th largest sample, k the largest rank with P(Binomial(n, ½) < k) ≤ 2.5 % (each sample falls
+/// below the true median with probability ½, whatever the distribution, so the interval holds it
+/// at least 95 % of the time). No interval below 6 samples: even the extremes would not do.
+pub fn median_interval(samples: &[f64]) -> Option<MedianInterval> {
+    let n = samples.len();
+    let k = order_statistic_rank(n)?;
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    Some(MedianInterval { median: median(&sorted)?, low: sorted[k - 1], high: sorted[n - k] })
+}
+
+/// The largest k ≥ 1 with P(X ≤ k - 1) ≤ 0.025 for X ~ Binomial(n, ½), if any.
+fn order_statistic_rank(n: usize) -> Option<usize> {
+    // P(X = i) in logarithms (½ⁿ underflows for large n): ln C(n, i) - n ln 2.
+    let mut ln_pmf = -(n as f64) * std::f64::consts::LN_2;
+    let mut below = 0.0; // P(X ≤ i - 1)
+    let mut rank = 0;
+    for i in 0..n {
+        below += ln_pmf.exp();
+        if below > 0.025 {
+            break;
         }
-        if let Some(r) = ratio_of_medians(&drawn_a, &drawn_b) {
-            ratios.push(r);
-        }
+        rank = i + 1;
+        ln_pmf += ((n - i) as f64 / (i + 1) as f64).ln();
     }
-    ratios.sort_by(f64::total_cmp);
-    Some(RatioInterval { ratio, low: percentile(&ratios, 0.025)?, high: percentile(&ratios, 0.975)? })
+    (rank >= 1).then_some(rank)
 }
 
-fn ratio_of_medians(a: &[f64], b: &[f64]) -> Option<f64> {
-    let (a, b) = (median(a)?, median(b)?);
-    (b > 0.0).then(|| a / b)
+/// Round by round, `pair(a[i], b[i])`: a ratio or a difference of two boots of the same round.
+pub fn per_round(a: &[f64], b: &[f64], pair: impl Fn(f64, f64) -> f64) -> Vec<f64> {
+    a.iter().zip(b).map(|(&a, &b)| pair(a, b)).collect()
 }
 
-/// The value at fraction `p` of the sorted `values` (nearest rank).
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    let rank = (p * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.saturating_sub(1).min(sorted.len().checked_sub(1)?)).copied()
-}
-
-/// How a ratio's interval judges "at most `bound`": only an interval wholly on one side decides.
+/// How an interval judges "at most `bound`": only an interval wholly on one side decides.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Judgement {
     Met,
     NotMet,
     /// The interval straddles the bound; about this many rounds in all would narrow it enough,
-    /// if the ratio stayed where it is (the interval shrinks as one over the root of the rounds).
+    /// if the median stayed where it is (an interval shrinks as one over the root of the rounds).
     Undecided {
         rounds_needed: Option<usize>,
     },
 }
 
-/// Judges `interval` (from `rounds` rounds) against `ratio ≤ bound`.
-pub fn judge_at_most(interval: &RatioInterval, bound: f64, rounds: usize) -> Judgement {
+/// Judges `interval` (from `rounds` rounds) against `median ≤ bound`.
+pub fn judge_at_most(interval: &MedianInterval, bound: f64, rounds: usize) -> Judgement {
     if interval.high <= bound {
         return Judgement::Met;
     }
     if interval.low > bound {
         return Judgement::NotMet;
     }
-    // The half of the interval that crosses the bound must shrink to the ratio's distance from it.
-    let (distance, half_width) = if interval.ratio <= bound {
-        (bound - interval.ratio, interval.high - interval.ratio)
+    // The half of the interval that crosses the bound must shrink to the median's distance from it.
+    let (distance, half_width) = if interval.median <= bound {
+        (bound - interval.median, interval.high - interval.median)
     } else {
-        (interval.ratio - bound, interval.ratio - interval.low)
+        (interval.median - bound, interval.median - interval.low)
     };
     let rounds_needed = (distance > 1e-9 && half_width > 0.0)
         .then(|| (rounds as f64 * (half_width / distance).powi(2)).ceil() as usize);
     Judgement::Undecided { rounds_needed }
-}
-
-/// A small, seeded pseudo-random generator (SplitMix64): enough for resampling, no crate.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0); the modulo bias is far below what resampling could show.
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[cfg(test)]
@@ -125,42 +100,42 @@ mod tests {
     }
 
     #[test]
-    fn the_interval_holds_the_ratio_and_narrows_with_more_rounds() {
-        // b alternates 1.0 and 1.2; a is b times 1.1 plus a wobble.
-        let rounds = |n: usize| -> (Vec<f64>, Vec<f64>) {
-            let b: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { 1.0 } else { 1.2 }).collect();
-            let a =
-                b.iter().enumerate().map(|(i, x)| x * 1.1 + if i % 3 == 0 { 0.05 } else { -0.02 }).collect();
-            (a, b)
-        };
-        let (a, b) = rounds(10);
-        let few = paired_ratio_interval(&a, &b).unwrap();
-        assert!(few.low <= few.ratio && few.ratio <= few.high, "{few:?}");
-        let (a, b) = rounds(200);
-        let many = paired_ratio_interval(&a, &b).unwrap();
+    fn order_statistic_ranks_match_the_binomial_tables() {
+        // n = 6: P(X = 0) = 1/64 ≤ 2.5 %, so the extremes; n = 5: 1/32 > 2.5 %, none.
+        assert_eq!(order_statistic_rank(5), None);
+        assert_eq!(order_statistic_rank(6), Some(1));
+        assert_eq!(order_statistic_rank(9), Some(2));
+        assert_eq!(order_statistic_rank(20), Some(6));
+        assert_eq!(order_statistic_rank(30), Some(10));
+        assert_eq!(order_statistic_rank(100), Some(40));
+        assert!(order_statistic_rank(5000).is_some());
+    }
+
+    #[test]
+    fn the_interval_holds_the_median_and_narrows_with_more_samples() {
+        let samples =
+            |n: usize| -> Vec<f64> { (0..n).map(|i| 1.0 + ((i * 37) % 101) as f64 / 1000.0).collect() };
+        let few = median_interval(&samples(10)).unwrap();
+        assert!(few.low <= few.median && few.median <= few.high, "{few:?}");
+        let many = median_interval(&samples(300)).unwrap();
         assert!(many.high - many.low < few.high - few.low, "{few:?} {many:?}");
-        assert!((1.0..1.2).contains(&many.ratio), "{many:?}");
+        assert_eq!(median_interval(&samples(5)), None);
+        let six = median_interval(&[6.0, 1.0, 5.0, 2.0, 4.0, 3.0]).unwrap();
+        assert_eq!(six, MedianInterval { median: 3.5, low: 1.0, high: 6.0 });
     }
 
     #[test]
-    fn the_interval_is_the_same_on_every_run() {
-        let (a, b) = ([1.0, 2.0, 3.0, 4.0, 5.0], [1.1, 1.9, 3.3, 4.2, 4.8]);
-        assert_eq!(paired_ratio_interval(&a, &b), paired_ratio_interval(&a, &b));
-    }
-
-    #[test]
-    fn one_round_or_unpaired_samples_give_no_interval() {
-        assert_eq!(paired_ratio_interval(&[1.0], &[1.0]), None);
-        assert_eq!(paired_ratio_interval(&[1.0, 2.0], &[1.0]), None);
-        assert_eq!(paired_ratio_interval(&[1.0, 2.0], &[0.0, 0.0]), None);
+    fn rounds_pair_their_two_boots() {
+        assert_eq!(per_round(&[2.0, 3.0], &[1.0, 2.0], |a, b| a / b), vec![2.0, 1.5]);
+        assert_eq!(per_round(&[2.0, 3.0], &[1.0, 2.0], |a, b| a - b), vec![1.0, 1.0]);
     }
 
     #[test]
     fn only_an_interval_wholly_on_one_side_of_the_bound_decides() {
-        let interval = |ratio, low, high| RatioInterval { ratio, low, high };
+        let interval = |median, low, high| MedianInterval { median, low, high };
         assert_eq!(judge_at_most(&interval(1.0, 0.95, 1.04), 1.05, 9), Judgement::Met);
         assert_eq!(judge_at_most(&interval(1.2, 1.06, 1.3), 1.05, 9), Judgement::NotMet);
-        // 1.0 above the ratio must shrink to 0.5: four times the rounds.
+        // 1.0 above the median must shrink to 0.5: four times the rounds.
         assert_eq!(
             judge_at_most(&interval(1.0, 0.5, 2.0), 1.5, 9),
             Judgement::Undecided { rounds_needed: Some(36) }
