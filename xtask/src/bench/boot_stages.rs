@@ -100,9 +100,9 @@ pub fn table(subjects: &[&str], marks: &[Vec<StageMarks>]) -> String {
             }
             for subject in &spans[..floor] {
                 let ratios = paired(subject, &spans[floor], |a, b| a / b);
-                row.push(interval_cell(&ratios, |r| format!("{r:.2}×")));
+                row.push(interval_cell(&ratios, "×", |r| format!("{r:.2}")));
                 let differences = paired(subject, &spans[floor], |a, b| a - b);
-                row.push(interval_cell(&differences, milliseconds));
+                row.push(interval_cell(&differences, " ms", |d| format!("{:+.1}", d * 1000.0)));
             }
             row
         })
@@ -117,11 +117,12 @@ fn paired(a: &[Option<f64>], b: &[Option<f64>], pair: fn(f64, f64) -> f64) -> Ve
     per_round(&a, &b, pair)
 }
 
-/// `1.02× (0.97–1.08)`: the median and its interval; the median alone below 6 rounds.
-fn interval_cell(values: &[f64], show: impl Fn(f64) -> String) -> String {
+/// `1.02× (0.97 to 1.08)`, `+3.1 ms (-0.4 to +7.9)`: the median, its unit and its interval; the
+/// median alone below 6 rounds.
+fn interval_cell(values: &[f64], unit: &str, number: impl Fn(f64) -> String) -> String {
     match (median_interval(values), median(values)) {
-        (Some(i), _) => format!("{} ({}–{})", show(i.median), show(i.low), show(i.high)),
-        (None, Some(m)) => show(m),
+        (Some(i), _) => format!("{}{unit} ({} to {})", number(i.median), number(i.low), number(i.high)),
+        (None, Some(m)) => format!("{}{unit}", number(m)),
         (None, None) => "–".into(),
     }
 }
@@ -184,7 +185,7 @@ mod tests {
         let phase = text.lines().find(|l| l.contains("(the phase)")).unwrap();
         assert!(phase.contains("590.0 ms") && phase.contains("530.0 ms"), "{text}");
         assert!(
-            phase.contains("1.11× (1.11×–1.11×)") && phase.contains("60.0 ms (60.0 ms–60.0 ms)"),
+            phase.contains("1.11× (1.11 to 1.11)") && phase.contains("+60.0 ms (+60.0 to +60.0)"),
             "{text}"
         );
         let one_round = table(&["ours", "floor"], &[vec![ours], vec![floor]]);
