@@ -25,6 +25,15 @@ const STAGES_TITLE: &str =
     "boot stages (guest clock): medians of each init's boots; against the floor, the median \
      of the rounds' ratios and differences, with its 95 % interval (order statistics):";
 const PHASE_GOAL_NAME: &str = "initramfs phase vs the floor";
+/// `--trace-syscalls`: the kernel prints these system calls of every process on the console, with
+/// timestamps (`tp_printk`), so the consoles split the stages further: from `Run /init` to the first
+/// mount (the init's start), the module loads, from the last one to the root's mount (finding the
+/// device), from the root mounted to the next mount (reading the deployment), the exec.
+const TRACE_SYSCALLS: [&str; 2] = [
+    "tp_printk",
+    "trace_event=syscalls:sys_enter_finit_module,syscalls:sys_exit_finit_module,syscalls:sys_enter_mount,\
+     syscalls:sys_exit_mount,syscalls:sys_enter_execve",
+];
 const SIZE: &str = "initramfs size (gzip, same modules)";
 const NO_MODULES: &str = "rspawn-init, no modules";
 /// The initramfs phase may take at most this much longer than the floor's.
@@ -32,8 +41,16 @@ const PHASE_GOAL: f64 = 1.05;
 const NO_MODULES_GOAL: u64 = 64 * 1024;
 
 /// Builds the images in `dir` (a new directory) and boots them.
-pub fn measure(dir: &Path, repetitions: usize, report: &mut Report) -> Result<()> {
+pub fn measure(dir: &Path, repetitions: usize, trace_syscalls: bool, report: &mut Report) -> Result<()> {
     header(&format!("bench: boot of the OSTree disk, {repetitions} boots of each initramfs, taking turns"));
+    let mut kernel_args = vec!["printk.time=1"];
+    if trace_syscalls {
+        println!(
+            "bench: the kernel prints system calls on the console: slower boots, see the consoles in {}",
+            dir.display()
+        );
+        kernel_args.extend(TRACE_SYSCALLS);
+    }
     let kernel = ensure_debian_kernel()?;
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let images = boot_images::build(dir, &kernel)?;
@@ -46,7 +63,7 @@ pub fn measure(dir: &Path, repetitions: usize, report: &mut Report) -> Result<()
         for index in (0..count).map(|i| (i + round - 1) % count) {
             let ((name, initramfs), samples) = (&images.initramfs[index], &mut samples[index]);
             let console_log = dir.join(format!("console-{}-{round}.log", name.replace(' ', "-")));
-            let marks = boot_once(&kernel, initramfs, &images, &console_log)
+            let marks = boot_once(&kernel, initramfs, &images, &kernel_args, &console_log)
                 .with_context(|| format!("booting {name}"))?;
             println!(
                 "bench: boot {round}/{repetitions}, {name}: /init phase {:.1} ms (disk probed +{:.1}, \
@@ -97,17 +114,19 @@ fn file_size(path: &Path) -> Result<u64> {
 
 /// Boots once, checks the job was done (the deployment is `/`, the OS's var is `/var`, and
 /// `/run/ostree-booted` is there) and reads the stages' marks; the console goes to `console_log`.
+/// `kernel_args` come after the disk's: `printk.time=1` (timestamps on every kernel line, Debian's
+/// default, stated: the stages are read from them) and maybe the tracing.
 fn boot_once(
     kernel: &Kernel,
     initramfs: &Path,
     images: &BootImages,
+    kernel_args: &[&str],
     console_log: &Path,
 ) -> Result<StageMarks> {
     let console = Boot::new(kernel, initramfs)
         .with_disk(&images.disk.image)
         .with_kernel_args(&images.disk.kernel_args())
-        // Timestamps on every kernel line (Debian's default, stated: the stages are read from them).
-        .with_kernel_args(&["printk.time=1"])
+        .with_kernel_args(kernel_args)
         .run()?;
     fs::write(console_log, &console.text).with_context(|| format!("writing {}", console_log.display()))?;
     let payload = console.payload();

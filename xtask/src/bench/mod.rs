@@ -68,7 +68,7 @@ fn conditions(repetitions: Repetitions) -> String {
     )
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--quick] [--boots N] [--boot-only]";
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--boots N] [--boot-only] [--trace-syscalls]";
 
 /// What one `cargo xtask bench` runs.
 #[derive(Clone, Copy, Debug)]
@@ -76,15 +76,18 @@ struct Options {
     repetitions: Repetitions,
     /// Only the boot part (for a long run of boots that says what the stages show).
     boot_only: bool,
+    /// The boots print the inits' system calls on the console (see `boot::TRACE_SYSCALLS`).
+    trace_syscalls: bool,
 }
 
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
-    let mut options = Options { repetitions: Repetitions::FULL, boot_only: false };
+    let mut options = Options { repetitions: Repetitions::FULL, boot_only: false, trace_syscalls: false };
     let mut args = args.peekable();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.repetitions = Repetitions::QUICK,
             "--boot-only" => options.boot_only = true,
+            "--trace-syscalls" => options.trace_syscalls = true,
             "--boots" => {
                 let count = args.next().and_then(|n| n.parse().ok()).filter(|&n: &usize| n > 0);
                 options.repetitions.boots = count.context(USAGE)?;
@@ -95,9 +98,10 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     Ok(options)
 }
 
-/// `cargo xtask bench [--quick] [--boots N] [--boot-only]`: prerequisites, the static init, then
-/// the full (or quick) bench; `--boots` sets the boots of each initramfs, `--boot-only` skips the
-/// other parts.
+/// `cargo xtask bench [--quick] [--boots N] [--boot-only] [--trace-syscalls]`: prerequisites,
+/// the static init, then the full (or quick) bench; `--boots` sets the boots of each initramfs,
+/// `--boot-only` skips the other parts, `--trace-syscalls` has the kernel print the inits' main
+/// system calls in the consoles kept (slower boots: for a look at where time goes, not figures).
 pub fn task(args: impl Iterator<Item = String>) -> Result<()> {
     let options = parse_options(args)?;
     prereqs::ensure()?;
@@ -107,11 +111,11 @@ pub fn task(args: impl Iterator<Item = String>) -> Result<()> {
 
 /// The quick form, for `cargo xtask test` (which has built and checked the init already).
 pub fn quick(init: &Path) -> Result<()> {
-    run_bench(init, Options { repetitions: Repetitions::QUICK, boot_only: false })
+    run_bench(init, Options { repetitions: Repetitions::QUICK, boot_only: false, trace_syscalls: false })
 }
 
 fn run_bench(init: &Path, options: Options) -> Result<()> {
-    let Options { repetitions, boot_only } = options;
+    let Options { repetitions, boot_only, trace_syscalls } = options;
     let started = Instant::now();
     // First, while this process has one thread: unshare(CLONE_NEWNS) refuses a threaded process.
     mounts::enter_private_mount_namespace()?;
@@ -127,7 +131,7 @@ fn run_bench(init: &Path, options: Options) -> Result<()> {
         drop(trees);
         stub_memory::measure(init, repetitions.stub_memory, &mut report)?;
     }
-    boot::measure(&work.join("boot"), repetitions.boots, &mut report)?;
+    boot::measure(&work.join("boot"), repetitions.boots, trace_syscalls, &mut report)?;
     header("bench results (Markdown, for the README)");
     println!("{}\n", conditions(repetitions));
     println!("{}", report.markdown());
