@@ -9,12 +9,18 @@
 //!   `/proc/self/mountinfo` (the device number tells `/dev/vda` from `/dev/vda1` whatever name the
 //!   init mounted it by);
 //! - `RSPAWN-PAYLOAD-END` when the report is complete.
+//!
+//! Right after reading the uptime it also writes [`STARTED_LINE`] to `/dev/kmsg`: its printk
+//! timestamp is the real init's start on the kernel's clock, finer than the uptime.
 
 /// Where every image keeps its identifying marker: `cat:/rspawn-marker` says which tree is `/`.
 pub const MARKER_PATH: &str = "/rspawn-marker";
 
 /// Where the OSTree image keeps its `/var` marker (in the OS's `var`, seen at `/var` once booted).
 pub const VAR_MARKER_PATH: &str = "/var/rspawn-var-marker";
+
+/// What the payload writes to `/dev/kmsg` as it starts (see the script).
+pub const STARTED_LINE: &str = "rspawn-payload: started";
 
 /// The payload script. It starts with `#!/bin/sh`, so the tree needs busybox's `sh` at `/bin/sh`.
 pub const SCRIPT: &str = r#"#!/bin/sh
@@ -23,6 +29,9 @@ pub const SCRIPT: &str = r#"#!/bin/sh
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 read -r uptime _ </proc/uptime
+# The same moment on the kernel's clock, in microseconds (uptime has centiseconds): the bench's
+# stage times end here.
+echo "rspawn-payload: started" 2>/dev/null >/dev/kmsg
 # Console log level 1 (emergencies only): a late kernel message (TSC calibration, a mouse probed
 # asynchronously) would otherwise land in the middle of a report line on the shared serial port.
 echo 1 >/proc/sys/kernel/printk

@@ -29,7 +29,9 @@ tasks:
          fuzzing each parser
   demo   install prerequisites, build the static init, pivot a demo container with it
   bench  install prerequisites, build the static init, measure it against its peers (a table);
-         `bench --quick` repeats nothing (as `test` runs it)
+         `bench --quick` repeats nothing (as `test` runs it); `--boots N` boots each initramfs N
+         times (50), `--boot-only` runs only the boot part (its stages and the phase's interval),
+         `--trace-syscalls` prints the inits' main system calls in the boots' consoles
   dist   install prerequisites, write the release to target/dist: a Debian package and a tar.gz
          archive for amd64 and arm64, and SHA256SUMS (reproducible: SOURCE_DATE_EPOCH, else the
          last commit's time); `dist --check` writes it twice, compares, and runs lintian

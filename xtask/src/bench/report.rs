@@ -1,5 +1,6 @@
 //! The bench's results: figures grouped by what they measure, each compared with rspawn-init's figure
-//! in the same group, and the goals, each met or not. Rendered as Markdown tables whose
+//! in the same group, tables of their own (the boot's stages), and the goals, each met, not
+//! met, or undecided (a goal judged on a confidence interval that straddles its bound). Rendered as Markdown tables whose
 //! columns are padded, so the same text reads well in a terminal and pastes into the README.
 
 use std::fmt::Write as _;
@@ -23,17 +24,38 @@ pub struct Figure {
     pub unit: Unit,
 }
 
+/// A goal's state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    Met,
+    NotMet,
+    /// The measurement cannot tell yet (its interval straddles the bound).
+    Undecided,
+}
+
+impl From<bool> for Verdict {
+    fn from(met: bool) -> Self {
+        if met {
+            Verdict::Met
+        } else {
+            Verdict::NotMet
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Goal {
     pub name: &'static str,
     pub target: String,
     pub measured: String,
-    pub met: bool,
+    pub verdict: Verdict,
 }
 
 #[derive(Debug, Default)]
 pub struct Report {
     figures: Vec<Figure>,
+    /// (title, Markdown table), shown between the figures and the goals.
+    tables: Vec<(String, String)>,
     goals: Vec<Goal>,
 }
 
@@ -46,8 +68,19 @@ impl Report {
 
     /// Records a goal and prints whether it is met.
     pub fn goal(&mut self, name: &'static str, target: &str, measured: String, met: bool) {
-        println!("bench: goal {name} ({target}): {measured}: {}", met_word(met));
-        self.goals.push(Goal { name, target: target.to_string(), measured, met });
+        self.judged_goal(name, target, measured, met.into());
+    }
+
+    /// Records a goal whose verdict may be undecided, and prints it.
+    pub fn judged_goal(&mut self, name: &'static str, target: &str, measured: String, verdict: Verdict) {
+        println!("bench: goal {name} ({target}): {measured}: {}", verdict_word(verdict));
+        self.goals.push(Goal { name, target: target.to_string(), measured, verdict });
+    }
+
+    /// Records a table of its own (already Markdown) and prints it.
+    pub fn table(&mut self, title: &str, markdown: String) {
+        println!("bench: {title}\n{markdown}");
+        self.tables.push((title.to_string(), markdown));
     }
 
     /// The figure of `subject` in `group`, if measured.
@@ -61,10 +94,15 @@ impl Report {
         let goals: Vec<Vec<String>> = self
             .goals
             .iter()
-            .map(|g| vec![g.name.to_string(), g.target.clone(), g.measured.clone(), met_word(g.met).into()])
+            .map(|g| {
+                vec![g.name.to_string(), g.target.clone(), g.measured.clone(), verdict_word(g.verdict).into()]
+            })
             .collect();
         let mut text = markdown_table(&["measurement", "subject", "median", "vs rspawn-init"], &figures, 2);
         text.push('\n');
+        for (title, table) in &self.tables {
+            let _ = writeln!(text, "{title}\n\n{table}");
+        }
         text.push_str(&markdown_table(&["goal", "target", "measured", "met"], &goals, 4));
         text
     }
@@ -94,11 +132,11 @@ impl Report {
     }
 }
 
-fn met_word(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "NOT met"
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Met => "met",
+        Verdict::NotMet => "NOT met",
+        Verdict::Undecided => "undecided",
     }
 }
 
@@ -115,7 +153,7 @@ pub fn format_value(value: f64, unit: Unit) -> String {
 
 /// A Markdown table with every column padded to its widest cell; the columns from
 /// `first_numeric` on are right-aligned.
-fn markdown_table(header: &[&str], rows: &[Vec<String>], first_numeric: usize) -> String {
+pub fn markdown_table(header: &[&str], rows: &[Vec<String>], first_numeric: usize) -> String {
     let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|column| {
@@ -183,9 +221,27 @@ mod tests {
         let mut report = Report::default();
         report.goal("size", "≤ 40 KiB", "59.5 KiB".into(), false);
         report.goal("heap", "0 brk/mmap", "0".into(), true);
+        report.judged_goal("boot", "≤ 1.05×", "1.04× (0.98–1.10)".into(), Verdict::Undecided);
         let text = report.markdown();
-        assert!(text.lines().any(|l| l.starts_with("| size") && l.contains("| NOT met |")), "{text}");
-        assert!(text.lines().any(|l| l.starts_with("| heap") && l.contains("| met     |")), "{text}");
+        let verdict = |name: &str| {
+            let line = text.lines().find(|l| l.starts_with(&format!("| {name} "))).unwrap();
+            line.trim_end_matches(" |").rsplit("| ").next().unwrap().trim().to_string()
+        };
+        assert_eq!(verdict("size"), "NOT met", "{text}");
+        assert_eq!(verdict("heap"), "met", "{text}");
+        assert_eq!(verdict("boot"), "undecided", "{text}");
+    }
+
+    #[test]
+    fn own_tables_come_between_the_figures_and_the_goals() {
+        let mut report = Report::default();
+        report.add("size", OURS, 1000.0, Unit::Bytes);
+        report.table("stages:", "| a |\n".into());
+        report.goal("size", "≤ 40 KiB", "1 KiB".into(), true);
+        let text = report.markdown();
+        let (figures, table, goals) =
+            (text.find("| size").unwrap(), text.find("stages:").unwrap(), text.find("| goal").unwrap());
+        assert!(figures < table && table < goals, "{text}");
     }
 
     #[test]
