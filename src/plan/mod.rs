@@ -292,10 +292,10 @@ pub fn make_plan<'a>(
         None => None,
     };
     let pivot = match (&config.pivot, config.ostree) {
-        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.old, tree_view, probe)?,
-        // The deployment is NEW: `ostree=` leads there again.
+        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.old, tree_view, probe, false)?,
+        // The deployment is NEW, just resolved (its symlinks are not walked twice).
         (None, Some(value)) => {
-            plan_pivot_target(plan, value, Some(ostree::OSTREE_OLD_ROOT), tree_view, probe)?
+            plan_pivot_target(plan, value, Some(ostree::OSTREE_OLD_ROOT), tree_view, probe, true)?
         }
         (None, None) => None,
     };
@@ -406,6 +406,7 @@ fn plan_switch_stage(
 }
 
 /// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
+/// With `new_is_resolved`, NEW is the directory the last resolution left in `plan.walk.found`.
 #[inline(never)]
 fn plan_pivot_target<'a>(
     plan: &mut Plan<'_>,
@@ -413,12 +414,15 @@ fn plan_pivot_target<'a>(
     old: Option<&'a [u8]>,
     tree: View,
     probe: &impl Probe,
+    new_is_resolved: bool,
 ) -> Result<Option<PivotTarget>, Error<'a>> {
     let new_hint = "NEW must be a directory inside the tree";
-    let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
-        .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
-    if new_dir.kind != Kind::Directory {
-        return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
+    if !new_is_resolved {
+        let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
+            .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
+        if new_dir.kind != Kind::Directory {
+            return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
+        }
     }
     if plan.walk.found.is_root() {
         return match old {
