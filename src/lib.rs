@@ -38,14 +38,14 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     let usage_code = |code: i32| if dialect == Dialect::Own { code } else { 1 };
     let invocation = match args::parse_args_as(dialect, argv.get(1..).unwrap_or(&[])) {
         Ok(invocation) => invocation,
-        Err(error) => return usage_code(run.refuse(error, mode::detect_mode(env, run.pid_is_one()).ok())),
+        Err(error) => return usage_code(run.refuse(error, mode::detect_mode(env, || run.pid_is_one()).ok())),
     };
     if invocation.help || invocation.version {
         let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
         write_all(sys::stdout(), if invocation.help { help::HELP } else { version }.as_bytes());
         return 0;
     }
-    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, run.pid_is_one()), Ok) {
+    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, || run.pid_is_one()), Ok) {
         Ok(mode) => mode,
         Err(error) => return run.refuse(error, None),
     };

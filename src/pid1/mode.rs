@@ -23,9 +23,9 @@ fn exists(path: &core::ffi::CStr) -> bool {
 /// Detects the mode: `/etc/initrd-release` (the initrd convention systemd and dracut use) means
 /// initrd; a PID namespace other than the initial one, or a container manager's mark, means
 /// container; otherwise PID 1 is the machine's. The namespace is asked before the markers: it
-/// settles the common cases in one call.
+/// settles the common cases in one call, and whether this is PID 1 is asked only after them.
 #[inline(never)]
-pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error<'static>> {
+pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Result<Mode, Error<'static>> {
     if exists(c"/etc/initrd-release") {
         return Ok(Mode::Initrd);
     }
@@ -43,9 +43,9 @@ pub fn detect_mode(env: Env, pid_is_one: bool) -> Result<Mode, Error<'static>> {
     }
     if own_pid_ns.is_err() {
         // No /proc: a container manager would have mounted it; the kernel does not.
-        return Ok(if pid_is_one { Mode::Root } else { Mode::Container });
+        return Ok(if pid_is_one() { Mode::Root } else { Mode::Container });
     }
-    if pid_is_one {
+    if pid_is_one() {
         return Ok(Mode::Root);
     }
     // Not PID 1 in the host's PID namespace: only act in a mount namespace of our own.
