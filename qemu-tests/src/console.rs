@@ -44,6 +44,17 @@ pub struct Console {
 }
 
 impl Console {
+    /// The console of a boot that printed `text` (no QEMU run): for tests of what reads consoles.
+    pub fn from_text(text: &str) -> Self {
+        Console {
+            text: text.to_string(),
+            ending: Ending::TimedOut(Duration::ZERO),
+            elapsed: Duration::ZERO,
+            command: String::new(),
+            qemu_stderr: String::new(),
+        }
+    }
+
     pub fn lines(&self) -> impl Iterator<Item = &str> {
         self.text.lines()
     }
@@ -133,13 +144,7 @@ mod tests {
     use super::*;
 
     fn console(text: &str) -> Console {
-        Console {
-            text: text.to_string(),
-            ending: Ending::TimedOut(Duration::ZERO),
-            elapsed: Duration::ZERO,
-            command: String::new(),
-            qemu_stderr: String::new(),
-        }
+        Console::from_text(text)
     }
 
     #[test]

@@ -135,17 +135,9 @@ fn milliseconds(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rspawn_qemu_tests::console::Ending;
-    use std::time::Duration;
 
     fn console(text: &str) -> Console {
-        Console {
-            text: text.to_string(),
-            ending: Ending::TimedOut(Duration::ZERO),
-            elapsed: Duration::ZERO,
-            command: String::new(),
-            qemu_stderr: String::new(),
-        }
+        Console::from_text(text)
     }
 
     const FLOOR_BOOT: &str = "[    1.500000] Run /init as init process\n\
