@@ -149,25 +149,25 @@ impl Building {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::resolve::View;
 
     #[test]
     fn paths_are_stored_once_with_their_nul() {
         let mut buf = [0u8; 96];
         let mut arena = Arena::new(&mut buf);
         let a = arena.push(b"/images/a").unwrap();
-        let mut path = arena.begin();
-        path.extend_from(&mut arena, a).unwrap();
-        path.mark_root();
-        for component in [&b"sbin"[..], b"init"] {
-            path.component(&mut arena, component).unwrap();
-        }
-        let joined = path.finish(&mut arena).unwrap();
+        let joined = View::at(a).host_span(&mut arena, b"/sbin//init").unwrap();
         assert_eq!(arena.bytes(a), b"/images/a");
         assert_eq!(arena.cstr(joined).to_bytes(), b"/images/a/sbin/init");
         assert_eq!(arena.used(), b"../images/a\0../images/a/sbin/init\0".len(), "two header bytes each");
         assert_eq!((arena.root_len(a), arena.root_len(joined)), (0, "/images/a".len()));
         let empty = arena.push(b"").unwrap();
         assert_eq!(arena.bytes(empty), b"", "an empty word stays empty");
+        let slash = View::at(arena.push(b"/").unwrap());
+        let root = slash.host_span(&mut arena, b"/").unwrap();
+        assert_eq!(arena.bytes(root), b"/");
+        let run = slash.host_span(&mut arena, b"/run").unwrap();
+        assert_eq!(arena.bytes(run), b"/run");
     }
 
     #[test]
