@@ -143,27 +143,23 @@ impl fmt::Display for Console {
 mod tests {
     use super::*;
 
-    fn console(text: &str) -> Console {
-        Console::from_text(text)
-    }
-
     #[test]
     fn measures_from_run_init_to_the_payloads_uptime() {
         let log = "[    0.000000] Linux version\n[    2.141583] Run /init as init process\n\
                    RSPAWN-PAYLOAD uptime=2.39\n";
-        let took = console(log).run_init_to_payload().expect("both times are on the console");
+        let took = Console::from_text(log).run_init_to_payload().expect("both times are on the console");
         assert!((took.as_secs_f64() - 0.248417).abs() < 1e-6, "{took:?}");
     }
 
     #[test]
     fn no_run_init_line_means_no_measurement() {
-        assert_eq!(console("RSPAWN-PAYLOAD uptime=2.39\n").run_init_to_payload(), None);
+        assert_eq!(Console::from_text("RSPAWN-PAYLOAD uptime=2.39\n").run_init_to_payload(), None);
     }
 
     #[test]
     fn the_tail_keeps_the_last_lines() {
         let log: String = (0..200).map(|i| format!("line {i}\n")).collect();
-        let tail = console(&log).tail();
+        let tail = Console::from_text(&log).tail();
         assert!(tail.starts_with("line 120\n") && tail.ends_with("line 199"), "{tail}");
     }
 }

@@ -136,10 +136,6 @@ fn milliseconds(seconds: f64) -> String {
 mod tests {
     use super::*;
 
-    fn console(text: &str) -> Console {
-        Console::from_text(text)
-    }
-
     const FLOOR_BOOT: &str = "[    1.500000] Run /init as init process\n\
         [    1.900000] virtio_blk virtio0: [vda] 131072 512-byte logical blocks (67.1 MB/64.0 MiB)\n\
         [    1.910000] floor: modules loaded\n\
@@ -150,7 +146,7 @@ mod tests {
 
     #[test]
     fn marks_are_read_from_kernel_timestamps() {
-        let marks = StageMarks::read(&console(FLOOR_BOOT)).unwrap();
+        let marks = StageMarks::read(&Console::from_text(FLOOR_BOOT)).unwrap();
         assert_eq!(marks.run_init, 1.5);
         assert_eq!(marks.disk_probed, 1.9);
         assert_eq!(marks.modules_loaded, Some(1.91));
@@ -164,14 +160,17 @@ mod tests {
     fn an_init_without_marker_lines_has_the_kernels_marks_only() {
         let text: String =
             FLOOR_BOOT.lines().filter(|l| !l.contains("floor:")).map(|l| format!("{l}\n")).collect();
-        let marks = StageMarks::read(&console(&text)).unwrap();
+        let marks = StageMarks::read(&Console::from_text(&text)).unwrap();
         assert_eq!((marks.modules_loaded, marks.device_found), (None, None));
-        assert_eq!(StageMarks::read(&console("[ 1.0] Run /init as init process\n")), Err(DISK_PROBED));
+        assert_eq!(
+            StageMarks::read(&Console::from_text("[ 1.0] Run /init as init process\n")),
+            Err(DISK_PROBED)
+        );
     }
 
     #[test]
     fn the_table_shows_medians_and_ratios_to_the_last_subject() {
-        let floor = StageMarks::read(&console(FLOOR_BOOT)).unwrap();
+        let floor = StageMarks::read(&Console::from_text(FLOOR_BOOT)).unwrap();
         let ours = StageMarks { modules_loaded: None, device_found: None, init_started: 2.09, ..floor };
         let text = table(&["ours", "floor"], &[vec![ours; 6], vec![floor; 6]]);
         let phase = text.lines().find(|l| l.contains("(the phase)")).unwrap();
