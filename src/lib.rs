@@ -27,31 +27,65 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
     let Some(buffers) = sys::take_buffers() else {
         return run.refuse(Error::failure(Stage::Plan, b"run", Errno::BUSY, "run once per process"), None);
     };
+    let sys::Buffers { settings, cmdline, modules, plan, walk, act, listing } = buffers;
+    let mut plan = plan::Plan::new(plan, walk);
+    let inputs = Inputs { argv, argv_overflow, settings, cmdline, modules, listing };
+    match configure_and_plan(&run, inputs, &mut plan) {
+        Planned::Act { mode, stub } => run.act_and_exec(&plan, act, stub.as_ref(), mode),
+        Planned::Exit(code) => code,
+    }
+}
+
+/// What the configuration is read from, and the buffers it is read into.
+struct Inputs<'a> {
+    argv: &'a [&'static [u8]],
+    argv_overflow: bool,
+    settings: &'a mut [u8],
+    cmdline: &'a mut [u8],
+    modules: &'a mut [u8],
+    listing: &'a core::cell::RefCell<plan::dir_listing::Listing>,
+}
+
+/// How a run goes on once it is planned: act (as the stub, with its options, or not), or exit.
+enum Planned {
+    Act { mode: Mode, stub: Option<config::stub_options::StubOptions> },
+    Exit(i32),
+}
+
+/// Reads the configuration and makes the plan. Out of line, so that the configuration (the
+/// invocation and the combined sources, 5 KiB) is off the stack while the plan is carried out
+/// and the stub supervises.
+#[inline(never)]
+fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) -> Planned {
+    let Inputs { argv, argv_overflow, settings, cmdline, modules, listing } = inputs;
+    let env = run.env;
     if argv_overflow {
         let error = Error::usage(Stage::CommandLine, b"argv", Errno::TOOBIG, "more than 256 arguments");
-        return run.refuse(error, None);
+        return Planned::Exit(run.refuse(error, None));
     }
     // Started under a runtime's name (`docker run --init`, podman `--init-path`), rspawn-init is
     // the stub, as tini and catatonit are, and takes their options.
     let dialect = Dialect::of_program(argv.first().copied().unwrap_or_default());
     // tini and catatonit exit 1 on a bad command line.
     let usage_code = |code: i32| if dialect == Dialect::Own { code } else { 1 };
-    let invocation = match args::parse_args_as(dialect, argv.get(1..).unwrap_or(&[])) {
-        Ok(invocation) => invocation,
-        Err(error) => return usage_code(run.refuse(error, mode::detect_mode(env, || run.pid_is_one()).ok())),
-    };
+    let mut invocation = args::Invocation::default();
+    if let Err(error) = args::parse_args_into(&mut invocation, dialect, argv.get(1..).unwrap_or(&[])) {
+        return Planned::Exit(usage_code(
+            run.refuse(error, mode::detect_mode(env, || run.pid_is_one()).ok()),
+        ));
+    }
     if invocation.help || invocation.version {
         let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
         write_all(sys::stdout(), if invocation.help { help::HELP } else { version }.as_bytes());
-        return 0;
+        return Planned::Exit(0);
     }
     let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, || run.pid_is_one()), Ok) {
         Ok(mode) => mode,
-        Err(error) => return run.refuse(error, None),
+        Err(error) => return Planned::Exit(run.refuse(error, None)),
     };
     if mode == Mode::Initrd {
         if let Err(error) = initrd::mount_api_file_systems() {
-            return run.refuse(error, Some(mode));
+            return Planned::Exit(run.refuse(error, Some(mode)));
         }
     }
     let (dry_run, mut as_pid2, mut stub) = (invocation.dry_run, invocation.as_pid2, invocation.stub);
@@ -59,42 +93,39 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
         stub.read_tini_variables(env);
     }
     let mut config = Config::default();
-    if let Err(error) =
-        gather_config(mode, &invocation, &mut buffers.settings, &mut buffers.cmdline, &mut config)
-    {
-        return run.refuse(error, Some(mode));
+    if let Err(error) = gather_config(mode, &invocation, settings, cmdline, &mut config) {
+        return Planned::Exit(run.refuse(error, Some(mode)));
     }
     config.search_path = sys::env_var(env, b"PATH");
     (stub.grace, stub.machine) = (config.grace, mode != Mode::Container && run.pid_is_one());
     if stub.pause {
-        return supervise::pause(stub);
+        return Planned::Exit(supervise::pause(stub));
     }
     as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
     as_pid2 |= dialect != Dialect::Own;
-    let (tree, finale) = match prepare_tree(mode, &config, &mut buffers.modules, dry_run) {
+    let (tree, finale) = match prepare_tree(mode, &config, modules, dry_run) {
         Ok(tree) => tree,
-        Err(error) => return run.refuse(error, Some(mode)),
+        Err(error) => return Planned::Exit(run.refuse(error, Some(mode))),
     };
-    let mut plan = plan::Plan::new(&mut buffers.plan, &mut buffers.walk);
-    match plan::make_plan(&mut plan, &config, tree, &HostProbe::new(&buffers.listing), finale) {
+    match plan::make_plan(plan, &config, tree, &HostProbe::new(listing), finale) {
         Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
         Err(error) if as_pid2 && error.stage == Stage::FindInit => {
             run.refuse(error, Some(mode));
-            return supervise::exec_failure_code(error.errno);
+            return Planned::Exit(supervise::exec_failure_code(error.errno));
         }
-        Err(error) => return run.refuse(error, Some(mode)),
+        Err(error) => return Planned::Exit(run.refuse(error, Some(mode))),
     };
     if mode == Mode::Container {
         plan.enclose_for_container();
     }
     if dry_run || config.debug {
-        dry_run::print_plan(mode, &plan);
+        dry_run::print_plan(mode, plan);
         if dry_run {
-            return 0;
+            return Planned::Exit(0);
         }
     }
-    run.act_and_exec(&plan, &mut buffers.act, as_pid2.then_some(&stub), mode)
+    Planned::Act { mode, stub: as_pid2.then_some(stub) }
 }
 
 /// The tree (its host path) and how the plan ends: in initrd mode, loads the modules and mounts

@@ -49,9 +49,10 @@ impl Ops for HostOps {
         let (namespace, root) = self.outside.take().ok_or(Errno::BADF)?;
         use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
         move_into_link_name_space(rustix::fd::AsFd::as_fd(&namespace), Some(LinkNameSpaceType::Mount))?;
+        // fchdir and chroot(".") leave the working directory at the new root (here and below):
+        // no chdir("/") is needed.
         rustix::process::fchdir(&root)?;
-        rustix::process::chroot(c".")?;
-        rustix::process::chdir(c"/")
+        rustix::process::chroot(c".")
     }
 
     fn make_root_mount(&mut self) -> Result<(), Errno> {
@@ -63,8 +64,7 @@ impl Ops for HostOps {
         mount::move_mount(&tree, c"", CWD, c"/", MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
         self.original_root = Some(original);
         rustix::process::fchdir(&tree)?;
-        rustix::process::chroot(c".")?;
-        rustix::process::chdir(c"/")
+        rustix::process::chroot(c".")
     }
 
     fn unmake_root_mount(&mut self) -> Result<(), Errno> {
@@ -72,8 +72,7 @@ impl Ops for HostOps {
         // The copy is the root now: detach it, then enter the root it was stacked on.
         mount::unmount(c"/", UnmountFlags::DETACH)?;
         rustix::process::fchdir(&original)?;
-        rustix::process::chroot(c".")?;
-        rustix::process::chdir(c"/")
+        rustix::process::chroot(c".")
     }
 
     fn make_slave(&mut self) -> Result<(), Errno> {

@@ -85,20 +85,35 @@ const OPTIONS: [(&str, Opt); 14] = [
 ];
 
 /// Parses argv without argv[0], as rspawn-init.
+#[cfg(test)]
 pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
     parse_args_as(Dialect::Own, args)
 }
 
-/// Parses argv without argv[0] in the vocabulary of `dialect` (from argv[0]).
-#[inline(never)]
+/// Parses argv without argv[0] in the vocabulary of `dialect`, into a new `Invocation`.
+#[cfg(test)]
 pub fn parse_args_as<'a>(dialect: Dialect, args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
     let mut invocation = Invocation::default();
+    parse_args_into(&mut invocation, dialect, args)?;
+    Ok(invocation)
+}
+
+/// Parses argv without argv[0] in the vocabulary of `dialect` (from argv[0]) into `invocation`,
+/// a default one: in place, as an `Invocation` is 2.8 KiB and every copy would be on the stack.
+#[inline(never)]
+pub fn parse_args_into<'a>(
+    invocation: &mut Invocation<'a>,
+    dialect: Dialect,
+    args: &[&'a [u8]],
+) -> Result<(), Error<'a>> {
     let mut seen = 0u16;
     let mut rest = args.iter();
     while let Some(&arg) = rest.next() {
         if arg == b"--" {
-            invocation.source.command = Some(collect_words(rest.as_slice(), arg)?).filter(|w| !w.is_empty());
-            return Ok(invocation);
+            if !rest.as_slice().is_empty() {
+                collect_words(invocation.source.command.insert(Words::new()), rest.as_slice(), arg)?;
+            }
+            return Ok(());
         }
         // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
         // as the kernel passes them on; tini and catatonit have single-letter options.
@@ -120,19 +135,20 @@ pub fn parse_args_as<'a>(dialect: Dialect, args: &[&'a [u8]]) -> Result<Invocati
                     };
                     at = arg.len();
                 }
-                apply(&mut invocation, option, value)
+                apply(invocation, option, value)
                     .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
             }
             continue;
         }
         if !arg.starts_with(b"--") {
-            let words = collect_words(args.get(args.len() - rest.len() - 1..).unwrap_or(&[]), arg)?;
-            match dialect {
-                Dialect::Own => invocation.bare_words = words,
+            let words = args.get(args.len() - rest.len() - 1..).unwrap_or(&[]);
+            let target = match dialect {
+                Dialect::Own => &mut invocation.bare_words,
                 // tini and catatonit: the first word that is not an option starts the command.
-                _ => invocation.source.command = Some(words),
-            }
-            return Ok(invocation);
+                _ => invocation.source.command.insert(Words::new()),
+            };
+            collect_words(target, words, arg)?;
+            return Ok(());
         }
         let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
             Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
@@ -153,10 +169,10 @@ pub fn parse_args_as<'a>(dialect: Dialect, args: &[&'a [u8]]) -> Result<Invocati
             (true, Some(value)) => value,
             (true, None) => rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?,
         };
-        apply(&mut invocation, option, value)
+        apply(invocation, option, value)
             .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
     }
-    Ok(invocation)
+    Ok(())
 }
 
 /// Records `option` (with its `value`, empty for a flag).
@@ -196,8 +212,9 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
     Ok(())
 }
 
-fn collect_words<'a>(words: &[&'a [u8]], first: &'a [u8]) -> Result<Words<'a>, Error<'a>> {
-    Words::from_slice(words).map_err(|_| too_many_words(first))
+/// Copies `words` into `target` (in place: a `Words` is 1 KiB).
+fn collect_words<'a>(target: &mut Words<'a>, words: &[&'a [u8]], first: &'a [u8]) -> Result<(), Error<'a>> {
+    target.extend_from_slice(words).map_err(|_| too_many_words(first))
 }
 
 fn too_many_words(word: &[u8]) -> Error<'_> {

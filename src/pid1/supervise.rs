@@ -15,32 +15,56 @@ use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::process::{wait, Pid, WaitOptions};
 
+/// linux-raw-sys's signal numbers, as the `c_int` that kill(2) and rustix take.
+mod signal {
+    use core::ffi::c_int;
+    use linux_raw_sys::general as raw;
+    pub const ABRT: c_int = raw::SIGABRT as c_int;
+    pub const ALRM: c_int = raw::SIGALRM as c_int;
+    pub const BUS: c_int = raw::SIGBUS as c_int;
+    pub const CHLD: c_int = raw::SIGCHLD as c_int;
+    pub const CONT: c_int = raw::SIGCONT as c_int;
+    pub const FPE: c_int = raw::SIGFPE as c_int;
+    pub const HUP: c_int = raw::SIGHUP as c_int;
+    pub const ILL: c_int = raw::SIGILL as c_int;
+    pub const INT: c_int = raw::SIGINT as c_int;
+    pub const KILL: c_int = raw::SIGKILL as c_int;
+    pub const QUIT: c_int = raw::SIGQUIT as c_int;
+    pub const SEGV: c_int = raw::SIGSEGV as c_int;
+    pub const SYS: c_int = raw::SIGSYS as c_int;
+    pub const TERM: c_int = raw::SIGTERM as c_int;
+    pub const TRAP: c_int = raw::SIGTRAP as c_int;
+    pub const USR1: c_int = raw::SIGUSR1 as c_int;
+    pub const USR2: c_int = raw::SIGUSR2 as c_int;
+    pub const WINCH: c_int = raw::SIGWINCH as c_int;
+}
+
 /// What the signalfd reports: the signals passed on to the child (SPEC §6; 37 is glibc's SIGRTMIN+3,
 /// systemd's "halt" request, written out as musl's own SIGRTMIN differs), then children's ends and
 /// the end of `--grace`, which are not passed on.
 const WATCHED: [c_int; 11] = [
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
-    libc::SIGCONT,
+    signal::TERM,
+    signal::INT,
+    signal::HUP,
+    signal::QUIT,
+    signal::USR1,
+    signal::USR2,
+    signal::WINCH,
+    signal::CONT,
     37,
-    libc::SIGCHLD,
-    libc::SIGALRM,
+    signal::CHLD,
+    signal::ALRM,
 ];
 
 /// Forwarded signals that ask the container to stop: with `--grace` they also start the clean
 /// stop of everything.
-const STOP_SIGNALS: [c_int; 3] = [libc::SIGTERM, libc::SIGINT, 37];
+const STOP_SIGNALS: [c_int; 3] = [signal::TERM, signal::INT, 37];
 
 /// Signals the kernel raises for our own faults: never blocked, so a fault is not hidden.
 /// SIGTTIN and SIGTTOU stay blocked: once the child owns the terminal's foreground, a write of
 /// ours to it must not stop PID 1 (a blocked SIGTTOU lets the write through).
 const FAULTS: [c_int; 7] =
-    [libc::SIGFPE, libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS];
+    [signal::FPE, signal::ILL, signal::SEGV, signal::BUS, signal::ABRT, signal::TRAP, signal::SYS];
 
 /// The running child and its supervisor, ready to take over PID 1's life.
 pub struct Child {
@@ -151,10 +175,10 @@ impl Supervisor {
                 Err(_) => continue,
             };
             match signal {
-                libc::SIGCHLD => {}
-                libc::SIGALRM => {
+                signal::CHLD => {}
+                signal::ALRM => {
                     if self.stopping {
-                        self.signal_everyone(libc::SIGKILL);
+                        self.signal_everyone(signal::KILL);
                     }
                 }
                 _ => self.on_signal(signal),
@@ -169,7 +193,7 @@ impl Supervisor {
     fn on_signal(&mut self, signal: c_int) {
         let Some(main) = self.main else {
             // Paused: SIGTERM and SIGINT end it, as in catatonit; other signals are ignored.
-            if matches!(signal, libc::SIGTERM | libc::SIGINT) {
+            if matches!(signal, signal::TERM | signal::INT) {
                 sys::exit(0);
             }
             return;
@@ -190,10 +214,10 @@ impl Supervisor {
         }
         self.stopping = true;
         match self.options.grace {
-            Some(0) => self.signal_everyone(libc::SIGKILL),
+            Some(0) => self.signal_everyone(signal::KILL),
             grace => {
-                self.signal_everyone(libc::SIGTERM);
-                self.signal_everyone(libc::SIGCONT);
+                self.signal_everyone(signal::TERM);
+                self.signal_everyone(signal::CONT);
                 sys::alarm(grace.unwrap_or(0));
             }
         }

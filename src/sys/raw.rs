@@ -1,10 +1,12 @@
-//! The few calls rustix keeps private (execve, fork, signal masks, signalfd, exit, the process's
-//! own argv/envp and stdio), made through musl, which is linked for its start-up code anyway.
+//! The few calls rustix keeps private (execve, fork, signal masks, signalfd, kill, the timer,
+//! exit) as raw system calls, and the process's own argv/envp and stdio. No libc is called: the
+//! binary's start-up is its own (main.rs).
 //! The only module with `unsafe`; each block says why it is sound.
 
 #![allow(unsafe_code)]
 
 use core::ffi::{c_char, c_int, CStr};
+use linux_raw_sys::general as nr;
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
@@ -35,25 +37,27 @@ static EMPTY_ENV: EmptyEnv = EmptyEnv([core::ptr::null()]);
 /// Most argv words read; more is a usage error, never a silent cut.
 pub const MAX_ARGV: usize = 256;
 
-/// argv as byte slices (argv[0] included) and the environment.
+/// argv as byte slices (argv[0] included), whether it had more than `MAX_ARGV` words, and the
+/// environment. The slices are kept in static memory, not on the stack: 4 KiB of room, of which a
+/// run touches the few it fills.
 ///
 /// # Safety
-/// `argv` must hold `argc` valid C strings and `envp` be a NULL-terminated array of C strings,
-/// all living as long as the process, as the C runtime passes them to `main`.
-pub unsafe fn args_and_env(
-    argc: c_int,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) -> (heapless::Vec<&'static [u8], MAX_ARGV>, bool, Env) {
-    let mut words = heapless::Vec::new();
+/// `stack` must be the process's initial stack as the kernel lays it out: argc, then argc valid
+/// C strings' pointers and a NULL, then the environment's pointers and a NULL, all living as
+/// long as the process.
+pub unsafe fn args_and_env(stack: *const usize) -> (&'static [&'static [u8]], bool, Env) {
+    // SAFETY: the layout the caller promises.
+    let (argc, argv) = unsafe { (*stack, stack.add(1).cast::<*const c_char>()) };
+    // SAFETY: envp follows argv's NULL.
+    let envp = unsafe { argv.add(argc + 1) };
+    SAVED_ENV.store(envp.cast_mut(), core::sync::atomic::Ordering::Relaxed);
+    let Some(words) = ARGV.take() else { return (&[], false, Env(envp)) };
     let mut overflow = false;
-    for i in 0..usize::try_from(argc).unwrap_or(0) {
-        // SAFETY: the C runtime passes argc valid, NUL-terminated strings that live as long as
-        // the process.
+    for i in 0..argc {
+        // SAFETY: argv holds argc valid, NUL-terminated strings that live as long as the process.
         let word = unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes();
         overflow |= words.push(word).is_err();
     }
-    SAVED_ENV.store(envp.cast_mut(), core::sync::atomic::Ordering::Relaxed);
     (words, overflow, Env(envp))
 }
 
@@ -109,8 +113,10 @@ pub fn execve<'s>(file: &CStr, argv: impl Iterator<Item = &'s CStr>, env: Env) -
     }
     // SAFETY: file and every word are NUL-terminated and outlive the call; pointers is
     // NULL-terminated; env is the runtime's envp. execve only returns on failure.
-    unsafe { libc::execve(file.as_ptr(), pointers.as_ptr(), env.0) };
-    Errno::from_raw_os_error(errno())
+    let result = unsafe {
+        syscall(nr::__NR_execve, [file.as_ptr() as usize, pointers.as_ptr() as usize, env.0 as usize, 0])
+    };
+    result.err().unwrap_or(Errno::INVAL)
 }
 
 /// The run's large buffers, in the binary's zero-filled data: not on the stack (every mode must
@@ -147,7 +153,7 @@ impl<T> TakeOnce<T> {
     /// All zero bytes, so the buffers stay in `.bss`: an initializer with uninitialized bytes
     /// (a `heapless::Vec`'s spare room) would put them, 60 KiB, into the file.
     ///
-    /// SAFETY (for the two types below): every field is valid as zero bytes: byte arrays,
+    /// SAFETY (for the types below): every field is valid as zero bytes: byte arrays,
     /// integers, `false`, `RefCell`s not borrowed, and `heapless::Vec`s, whose zero length makes
     /// them empty.
     const unsafe fn zeroed() -> Self {
@@ -169,6 +175,8 @@ impl<T> TakeOnce<T> {
 }
 
 // SAFETY: see `TakeOnce::zeroed`.
+static ARGV: TakeOnce<heapless::Vec<&'static [u8], MAX_ARGV>> = unsafe { TakeOnce::zeroed() };
+// SAFETY: see `TakeOnce::zeroed`.
 static BUFFERS: TakeOnce<Buffers> = unsafe { TakeOnce::zeroed() };
 // SAFETY: see `TakeOnce::zeroed`.
 static RECOVERY: TakeOnce<RecoveryBuffers> = unsafe { TakeOnce::zeroed() };
@@ -183,86 +191,80 @@ pub fn take_recovery_buffers() -> Option<&'static mut RecoveryBuffers> {
     RECOVERY.take()
 }
 
-fn errno() -> i32 {
-    // SAFETY: musl's errno location is always valid for the calling thread.
-    unsafe { *libc::__errno_location() }
-}
-
 /// `fork(2)`: `Ok(None)` in the child, `Ok(Some(pid))` in the parent.
 pub fn fork() -> Result<Option<rustix::process::Pid>, Errno> {
-    // SAFETY: a bare clone(SIGCHLD) is fork without musl's atfork locking, which would link
-    // kilobytes of thread machinery. The process is single-threaded, and the child only makes
-    // plain system calls (signal mask, setsid, write, execve, _exit).
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD, 0, 0, 0, 0) };
-    match pid {
-        -1 => Err(Errno::from_raw_os_error(errno())),
-        0 => Ok(None),
-        pid => Ok(rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0))),
-    }
+    // SAFETY: a bare clone(SIGCHLD) (no new stack, no TID or TLS pointers) is fork. The process
+    // is single-threaded, and the child only makes plain system calls (signal mask, setsid,
+    // write, execve, exit).
+    let pid = unsafe { syscall(nr::__NR_clone, [nr::SIGCHLD as usize, 0, 0, 0]) }?;
+    Ok(rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0)))
 }
 
 /// Ends the process now (no destructors exist to run).
 pub fn exit(code: i32) -> ! {
-    // SAFETY: _exit has no preconditions.
-    unsafe { libc::_exit(code) }
+    loop {
+        // SAFETY: exit_group has no memory arguments and does not return.
+        let _ = unsafe { syscall(nr::__NR_exit_group, [code as usize, 0, 0, 0]) };
+    }
 }
 
-/// A set of signals for masks and signalfd.
-pub struct SignalSet(libc::sigset_t);
+/// A set of signals for masks and signalfd: the kernel's own 64-bit set.
+#[derive(Clone, Copy)]
+pub struct SignalSet(u64);
+
+/// The kernel's `sigset_t` size, which rt_sigprocmask and signalfd4 check.
+const SIGSET_BYTES: usize = core::mem::size_of::<u64>();
 
 impl SignalSet {
     pub fn of(signals: &[c_int]) -> Self {
-        // SAFETY: sigset_t is plain data; sigemptyset initialises it and sigaddset only sets bits.
-        unsafe {
-            let mut set: libc::sigset_t = core::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for &signal in signals {
-                libc::sigaddset(&mut set, signal);
-            }
-            SignalSet(set)
+        let mut set = SignalSet(0);
+        for &signal in signals {
+            set.0 |= bit(signal);
         }
+        set
     }
 
     /// Every signal.
     pub fn full() -> Self {
-        // SAFETY: as above.
-        unsafe {
-            let mut set: libc::sigset_t = core::mem::zeroed();
-            libc::sigfillset(&mut set);
-            SignalSet(set)
-        }
+        SignalSet(!0)
     }
 
     pub fn remove(&mut self, signal: c_int) {
-        // SAFETY: the set is initialised.
-        unsafe { libc::sigdelset(&mut self.0, signal) };
+        self.0 &= !bit(signal);
     }
+}
+
+/// Signal N is bit N-1; numbers outside 1..=64 are no signal.
+fn bit(signal: c_int) -> u64 {
+    u32::try_from(signal).ok().and_then(|n| n.checked_sub(1)).and_then(|n| 1u64.checked_shl(n)).unwrap_or(0)
 }
 
 /// Sets the blocked signals; returns the previous mask.
 pub fn set_signal_mask(set: &SignalSet) -> SignalSet {
-    // SAFETY: both sets are valid; SIG_SETMASK cannot fail with valid arguments.
-    unsafe {
-        let mut old: libc::sigset_t = core::mem::zeroed();
-        libc::sigprocmask(libc::SIG_SETMASK, &set.0, &mut old);
-        SignalSet(old)
-    }
+    let mut old = SignalSet(0);
+    // SAFETY: both sets are valid 8-byte sets; SIG_SETMASK cannot fail with valid arguments.
+    let _ = unsafe {
+        let (new, old) = (&set.0 as *const u64 as usize, &mut old.0 as *mut u64 as usize);
+        syscall(nr::__NR_rt_sigprocmask, [nr::SIG_SETMASK as usize, new, old, SIGSET_BYTES])
+    };
+    old
 }
 
 /// A signalfd for `set` (which must be blocked), close-on-exec.
 pub fn signalfd(set: &SignalSet) -> Result<rustix::fd::OwnedFd, Errno> {
-    // SAFETY: the set is valid; -1 asks for a new fd.
-    let fd = unsafe { libc::signalfd(-1, &set.0, libc::SFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Errno::from_raw_os_error(errno()));
-    }
-    // SAFETY: signalfd returned a new fd that nothing else owns.
-    Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd) })
+    // SAFETY: the set is a valid 8-byte set; -1 asks for a new fd.
+    let fd = unsafe {
+        let mask = &set.0 as *const u64 as usize;
+        syscall(nr::__NR_signalfd4, [-1isize as usize, mask, SIGSET_BYTES, nr::O_CLOEXEC as usize])
+    }?;
+    // SAFETY: signalfd4 returned a new fd that nothing else owns.
+    Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd as c_int) })
 }
 
 /// Reads one signal number from a signalfd.
 pub fn read_signal(fd: BorrowedFd<'_>) -> Result<c_int, Errno> {
-    let mut info = [0u8; core::mem::size_of::<libc::signalfd_siginfo>()];
+    // The kernel's `struct signalfd_siginfo`, whose first field is the signal's number.
+    let mut info = [0u8; 128];
     let n = rustix::io::read(fd, &mut info)?;
     if n < 4 {
         return Err(Errno::INVAL);
@@ -280,11 +282,7 @@ pub fn unshare_mount_namespace() -> Result<(), Errno> {
 
 /// Sends `signal` to `pid`.
 pub fn kill(pid: rustix::process::Pid, signal: c_int) -> Result<(), Errno> {
-    // SAFETY: kill has no memory arguments.
-    match unsafe { libc::kill(pid.as_raw_nonzero().get(), signal) } {
-        0 => Ok(()),
-        _ => Err(Errno::from_raw_os_error(errno())),
-    }
+    signal_pid(pid.as_raw_nonzero().get(), signal)
 }
 
 /// Standard input: the terminal whose foreground the stub's child takes, if it is one.
@@ -300,14 +298,50 @@ pub fn stdin() -> BorrowedFd<'static> {
 /// we may signal (in a PID namespace, as its PID 1: every other process of the namespace).
 pub fn signal_pid(pid: i32, signal: c_int) -> Result<(), Errno> {
     // SAFETY: kill has no memory arguments.
-    match unsafe { libc::kill(pid, signal) } {
-        0 => Ok(()),
-        _ => Err(Errno::from_raw_os_error(errno())),
-    }
+    unsafe { syscall(nr::__NR_kill, [pid as usize, signal as usize, 0, 0]) }.map(drop)
 }
 
 /// SIGALRM to this process in `seconds` (0 cancels); the supervisor reads it from its signalfd.
+/// setitimer(ITIMER_REAL), as alarm(2) is, on every architecture (arm64 has no alarm call).
 pub fn alarm(seconds: u32) {
-    // SAFETY: alarm has no memory arguments and cannot fail.
-    unsafe { libc::alarm(seconds) };
+    // `struct itimerval`: no interval, then the time left.
+    let timer: [i64; 4] = [0, 0, i64::from(seconds), 0];
+    // SAFETY: the timer is a valid itimerval; a null old value is allowed.
+    let _ = unsafe { syscall(nr::__NR_setitimer, [nr::ITIMER_REAL as usize, timer.as_ptr() as usize, 0, 0]) };
+}
+
+/// A system call with up to four arguments; the kernel's `-errno` becomes `Err`.
+///
+/// # Safety
+/// The arguments must be what the call expects (valid pointers where it reads or writes).
+#[inline]
+unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<usize, Errno> {
+    let result: isize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the caller's; `syscall` clobbers rcx and r11 only.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") number as isize => result,
+            in("rdi") args[0], in("rsi") args[1], in("rdx") args[2], in("r10") args[3],
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: the caller's; `svc 0` clobbers nothing but x0.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            in("x8") number as usize,
+            inlateout("x0") args[0] as isize => result,
+            in("x1") args[1], in("x2") args[2], in("x3") args[3],
+            options(nostack),
+        );
+    }
+    match result {
+        // The kernel's error returns are -4095..=-1.
+        -4095..=-1 => Err(Errno::from_raw_os_error((-result) as i32)),
+        ok => Ok(ok as usize),
+    }
 }
