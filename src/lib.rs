@@ -22,14 +22,14 @@ use sys::log::{to_stderr, write_all, Line};
 use sys::Env;
 
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
-pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
+pub fn run(argv: sys::Argv, env: Env) -> i32 {
     let run = Run::new(env);
     let Some(buffers) = sys::take_buffers() else {
         return run.refuse(Error::failure(Stage::Plan, b"run", Errno::BUSY, "run once per process"), None);
     };
     let sys::Buffers { settings, cmdline, modules, plan, walk, act, listing } = buffers;
     let mut plan = plan::Plan::new(plan, walk);
-    let inputs = Inputs { argv, argv_overflow, settings, cmdline, modules, listing };
+    let inputs = Inputs { argv, settings, cmdline, modules, listing };
     match configure_and_plan(&run, inputs, &mut plan) {
         Planned::Act { mode, stub } => run.act_and_exec(&plan, act, stub.as_ref(), mode),
         Planned::Exit(code) => code,
@@ -38,8 +38,7 @@ pub fn run(argv: &[&'static [u8]], argv_overflow: bool, env: Env) -> i32 {
 
 /// What the configuration is read from, and the buffers it is read into.
 struct Inputs<'a> {
-    argv: &'a [&'static [u8]],
-    argv_overflow: bool,
+    argv: sys::Argv,
     settings: &'a mut [u8],
     cmdline: &'a mut [u8],
     modules: &'a mut [u8],
@@ -57,19 +56,16 @@ enum Planned {
 /// and the stub supervises.
 #[inline(never)]
 fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) -> Planned {
-    let Inputs { argv, argv_overflow, settings, cmdline, modules, listing } = inputs;
+    let Inputs { argv, settings, cmdline, modules, listing } = inputs;
     let env = run.env;
-    if argv_overflow {
-        let error = Error::usage(Stage::CommandLine, b"argv", Errno::TOOBIG, "more than 256 arguments");
-        return Planned::Exit(run.refuse(error, None));
-    }
     // Started under a runtime's name (`docker run --init`, podman `--init-path`), rspawn-init is
     // the stub, as tini and catatonit are, and takes their options.
-    let dialect = Dialect::of_program(argv.first().copied().unwrap_or_default());
+    let mut words = argv.words();
+    let dialect = Dialect::of_program(words.next().unwrap_or_default());
     // tini and catatonit exit 1 on a bad command line.
     let usage_code = |code: i32| if dialect == Dialect::Own { code } else { 1 };
     let mut invocation = args::Invocation::default();
-    if let Err(error) = args::parse_args_into(&mut invocation, dialect, argv.get(1..).unwrap_or(&[])) {
+    if let Err(error) = args::parse_args_into(&mut invocation, dialect, words) {
         return Planned::Exit(usage_code(
             run.refuse(error, mode::detect_mode(env, || run.pid_is_one()).ok()),
         ));

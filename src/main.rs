@@ -44,8 +44,8 @@ extern "C" fn rspawn_start() -> ! {
 #[allow(unsafe_code)]
 extern "C" fn start(stack: *const usize) -> ! {
     // SAFETY: `stack` is the initial stack the kernel laid out for this process.
-    let (args, overflow, env) = unsafe { rspawn_init::sys::args_and_env(stack) };
-    rspawn_init::sys::exit(rspawn_init::run(args, overflow, env))
+    let (argv, env) = unsafe { rspawn_init::sys::args_and_env(stack) };
+    rspawn_init::sys::exit(rspawn_init::run(argv, env))
 }
 
 #[cfg(target_env = "musl")]

@@ -94,24 +94,25 @@ pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
 #[cfg(test)]
 pub fn parse_args_as<'a>(dialect: Dialect, args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
     let mut invocation = Invocation::default();
-    parse_args_into(&mut invocation, dialect, args)?;
+    parse_args_into(&mut invocation, dialect, args.iter().copied())?;
     Ok(invocation)
 }
 
 /// Parses argv without argv[0] in the vocabulary of `dialect` (from argv[0]) into `invocation`,
 /// a default one: in place, as an `Invocation` is 2.8 KiB and every copy would be on the stack.
+/// The words are read one by one, as argv is (a copy of argv would cost memory for a limit).
 #[inline(never)]
 pub fn parse_args_into<'a>(
     invocation: &mut Invocation<'a>,
     dialect: Dialect,
-    args: &[&'a [u8]],
+    args: impl Iterator<Item = &'a [u8]>,
 ) -> Result<(), Error<'a>> {
     let mut seen = 0u16;
-    let mut rest = args.iter();
-    while let Some(&arg) = rest.next() {
+    let mut rest = args.peekable();
+    while let Some(arg) = rest.next() {
         if arg == b"--" {
-            if !rest.as_slice().is_empty() {
-                collect_words(invocation.source.command.insert(Words::new()), rest.as_slice(), arg)?;
+            if rest.peek().is_some() {
+                collect_words(invocation.source.command.insert(Words::new()), rest, arg)?;
             }
             return Ok(());
         }
@@ -129,7 +130,7 @@ pub fn parse_args_into<'a>(
                 if option.takes_value() {
                     value = match arg.get(at..) {
                         Some(b"") | None => {
-                            rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?
+                            rest.next().ok_or_else(|| usage(arg, "this option needs a value"))?
                         }
                         Some(attached) => attached,
                     };
@@ -141,7 +142,7 @@ pub fn parse_args_into<'a>(
             continue;
         }
         if !arg.starts_with(b"--") {
-            let words = args.get(args.len() - rest.len() - 1..).unwrap_or(&[]);
+            let words = core::iter::once(arg).chain(rest);
             let target = match dialect {
                 Dialect::Own => &mut invocation.bare_words,
                 // tini and catatonit: the first word that is not an option starts the command.
@@ -167,7 +168,7 @@ pub fn parse_args_into<'a>(
             (false, Some(_)) => return Err(usage(arg, "this option takes no value")),
             (false, None) => &[][..],
             (true, Some(value)) => value,
-            (true, None) => rest.next().copied().ok_or_else(|| usage(arg, "this option needs a value"))?,
+            (true, None) => rest.next().ok_or_else(|| usage(arg, "this option needs a value"))?,
         };
         apply(invocation, option, value)
             .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
@@ -213,8 +214,15 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
 }
 
 /// Copies `words` into `target` (in place: a `Words` is 1 KiB).
-fn collect_words<'a>(target: &mut Words<'a>, words: &[&'a [u8]], first: &'a [u8]) -> Result<(), Error<'a>> {
-    target.extend_from_slice(words).map_err(|_| too_many_words(first))
+fn collect_words<'a>(
+    target: &mut Words<'a>,
+    words: impl Iterator<Item = &'a [u8]>,
+    first: &'a [u8],
+) -> Result<(), Error<'a>> {
+    for word in words {
+        target.push(word).map_err(|_| too_many_words(first))?;
+    }
+    Ok(())
 }
 
 fn too_many_words(word: &[u8]) -> Error<'_> {

@@ -115,7 +115,11 @@ pub struct Resolved {
 }
 
 /// The buffers of a resolution; `found` holds the result.
+///
+/// In C order: what is left to walk sits at the end of its buffer, so it and the head of `host`
+/// share a page.
 #[cfg_attr(test, derive(Debug))]
+#[repr(C)]
 pub struct Walk {
     pending: Pending,
     host: Path,
@@ -135,6 +139,7 @@ impl Default for Walk {
 /// What is left to walk, kept at the end of one buffer: a symlink's target is read into the
 /// free space in front of it and moved to join the rest, so following a link copies nothing else.
 #[cfg_attr(test, derive(Debug))]
+#[repr(C)]
 struct Pending {
     buf: [u8; PATH_MAX],
     start: usize,

@@ -34,31 +34,35 @@ struct EmptyEnv([*const c_char; 1]);
 unsafe impl Sync for EmptyEnv {}
 static EMPTY_ENV: EmptyEnv = EmptyEnv([core::ptr::null()]);
 
-/// Most argv words read; more is a usage error, never a silent cut.
-pub const MAX_ARGV: usize = 256;
+/// argv as the kernel laid it out: read word by word, never copied.
+#[derive(Clone, Copy)]
+pub struct Argv {
+    pointers: *const *const c_char,
+    count: usize,
+}
 
-/// argv as byte slices (argv[0] included), whether it had more than `MAX_ARGV` words, and the
-/// environment. The slices are kept in static memory, not on the stack: 4 KiB of room, of which a
-/// run touches the few it fills.
+impl Argv {
+    /// The words, argv[0] first.
+    pub fn words(self) -> impl Iterator<Item = &'static [u8]> {
+        // SAFETY: `args_and_env` made `self` from the kernel's argv: `count` valid, NUL-terminated
+        // strings that live as long as the process.
+        (0..self.count).map(move |i| unsafe { CStr::from_ptr(*self.pointers.add(i)) }.to_bytes())
+    }
+}
+
+/// argv and the environment.
 ///
 /// # Safety
 /// `stack` must be the process's initial stack as the kernel lays it out: argc, then argc valid
 /// C strings' pointers and a NULL, then the environment's pointers and a NULL, all living as
 /// long as the process.
-pub unsafe fn args_and_env(stack: *const usize) -> (&'static [&'static [u8]], bool, Env) {
+pub unsafe fn args_and_env(stack: *const usize) -> (Argv, Env) {
     // SAFETY: the layout the caller promises.
-    let (argc, argv) = unsafe { (*stack, stack.add(1).cast::<*const c_char>()) };
+    let (count, pointers) = unsafe { (*stack, stack.add(1).cast::<*const c_char>()) };
     // SAFETY: envp follows argv's NULL.
-    let envp = unsafe { argv.add(argc + 1) };
+    let envp = unsafe { pointers.add(count + 1) };
     SAVED_ENV.store(envp.cast_mut(), core::sync::atomic::Ordering::Relaxed);
-    let Some(words) = ARGV.take() else { return (&[], false, Env(envp)) };
-    let mut overflow = false;
-    for i in 0..argc {
-        // SAFETY: argv holds argc valid, NUL-terminated strings that live as long as the process.
-        let word = unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes();
-        overflow |= words.push(word).is_err();
-    }
-    (words, overflow, Env(envp))
+    (Argv { pointers, count }, Env(envp))
 }
 
 /// The value of the environment variable `name`, if set.
@@ -120,15 +124,18 @@ pub fn execve<'s>(file: &CStr, argv: impl Iterator<Item = &'s CStr>, env: Env) -
 }
 
 /// The run's large buffers, in the binary's zero-filled data: not on the stack (every mode must
-/// run with 64 KiB of it), not on a heap, and resident only as far as they are written.
+/// run with 64 KiB of it), not on a heap, and resident only as far as they are written. In C
+/// order, so that what every run writes (the listing's head, the walk's paths, the arena's head)
+/// comes first and close together, on as few pages as may be.
+#[repr(C)]
 pub struct Buffers {
+    pub listing: core::cell::RefCell<crate::plan::dir_listing::Listing>,
+    pub walk: crate::plan::resolve::Walk,
+    pub plan: [u8; crate::plan::ARENA_BYTES],
     pub settings: [u8; crate::config::settings::SETTINGS_MAX],
     pub cmdline: [u8; crate::config::kernel_config::CMDLINE_MAX],
     pub modules: [u8; crate::initrd::modules::MODULE_LIST_MAX],
-    pub plan: [u8; crate::plan::ARENA_BYTES],
-    pub walk: crate::plan::resolve::Walk,
     pub act: crate::act::Scratch,
-    pub listing: core::cell::RefCell<crate::plan::dir_listing::Listing>,
 }
 
 /// The `continue` policy's own plan (the first one is still borrowed when it runs): the
@@ -140,6 +147,9 @@ pub struct RecoveryBuffers {
     pub listing: core::cell::RefCell<crate::plan::dir_listing::Listing>,
 }
 
+/// In C order, so the flag comes first, on the page the run writes first anyway (Rust's own
+/// order would put it after the buffers, on a page of its own).
+#[repr(C)]
 struct TakeOnce<T> {
     taken: core::sync::atomic::AtomicBool,
     buffers: core::cell::UnsafeCell<T>,
@@ -174,11 +184,11 @@ impl<T> TakeOnce<T> {
     }
 }
 
-// SAFETY: see `TakeOnce::zeroed`.
-static ARGV: TakeOnce<heapless::Vec<&'static [u8], MAX_ARGV>> = unsafe { TakeOnce::zeroed() };
-// SAFETY: see `TakeOnce::zeroed`.
+// SAFETY: see `TakeOnce::zeroed`. The section: see link/large-statics-first.ld.
+#[link_section = ".bss.rspawn.buffers"]
 static BUFFERS: TakeOnce<Buffers> = unsafe { TakeOnce::zeroed() };
 // SAFETY: see `TakeOnce::zeroed`.
+#[link_section = ".bss.rspawn.buffers"]
 static RECOVERY: TakeOnce<RecoveryBuffers> = unsafe { TakeOnce::zeroed() };
 
 /// The run's buffers, the first time; `None` after.
