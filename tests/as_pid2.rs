@@ -37,6 +37,30 @@ fn as_pid2_runs_the_init_as_pid2_under_rspawn_init() {
     assert!(payload.set("OLD").contains("old-root-marker"), "{outcome}");
 }
 
+/// Once the init runs, PID 1 keeps no way back: no handle on the runtime's mount namespace or on
+/// an old root, which would pin them for the container's life (an exec closes them; the stub
+/// never execs). The init can then unmount the old root.
+#[test]
+fn as_pid2_lets_go_of_the_old_namespace_and_roots_once_the_init_runs() {
+    let script = r#"
+held=
+for fd in /proc/1/fd/*; do
+    target=$(readlink "$fd")
+    case "$target" in mnt:*) held="$held $target" ;; esac
+    [ -d "$fd" ] && held="$held $target"
+done
+echo "PID1_HELD=$held"
+umount /oldroot 2>/dev/null && echo UMOUNT_OLD=ok || echo UMOUNT_OLD=failed
+"#;
+    let tree =
+        Tree::new().with_new_root("/images/a").with_dir("/images/a/oldroot").with_payload_extra(script);
+    let outcome = run_as_pid1(&tree, &["--as-pid2", "--pivot-root=/images/a:/oldroot", "--", "/payload"]);
+    outcome.assert_code(0);
+    let payload = outcome.payload();
+    assert_eq!(payload.get("PID1_HELD"), "", "PID 1 holds the old namespace or a root\n{outcome}");
+    assert_eq!(payload.get("UMOUNT_OLD"), "ok", "the old root cannot be unmounted\n{outcome}");
+}
+
 #[test]
 fn as_pid2_exit_code_is_the_init_exit_code() {
     let tree = Tree::new().with_new_root("/images/a").with_payload_extra("exit 7");

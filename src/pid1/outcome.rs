@@ -63,7 +63,13 @@ impl Run {
         };
         let (stage, errno) = if let Some(options) = stub {
             match supervise::start(plan, self.env, options, scratch) {
-                Ok(child) => child.supervise(),
+                // The init runs, so nothing will be undone: the ways back (the runtime's mount
+                // namespace, the old roots) are let go, as an exec would close them, instead of
+                // pinning them for the container's life.
+                Ok(child) => {
+                    drop(ops);
+                    child.supervise()
+                }
                 Err(error) => (error.stage, error.errno),
             }
         } else {
