@@ -19,6 +19,9 @@ use rustix::mount::{self, MountFlags, MountPropagationFlags, MoveMountFlags, Ope
 pub struct HostOps {
     /// The root as it was before `make_root_mount` stacked a copy on it and entered the copy.
     original_root: Option<OwnedFd>,
+    /// The copy: kept open until the exec closes it (close-on-exec) or the undo, which saves a
+    /// close(2) on the way to the init.
+    stacked_root: Option<OwnedFd>,
     /// The mount namespace and root directory `new_mount_namespace` left.
     outside: Option<(OwnedFd, OwnedFd)>,
 }
@@ -60,16 +63,22 @@ impl Ops for HostOps {
         // is then a mount root, which pivot_root(2) requires.
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let original = fs::openat(CWD, c"/", flags, Mode::empty())?;
-        let tree = mount::open_tree(CWD, c"/", OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::AT_RECURSIVE)?;
+        let tree = mount::open_tree(
+            CWD,
+            c"/",
+            OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::AT_RECURSIVE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+        )?;
         mount::move_mount(&tree, c"", CWD, c"/", MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
         self.original_root = Some(original);
         rustix::process::fchdir(&tree)?;
+        self.stacked_root = Some(tree);
         rustix::process::chroot(c".")
     }
 
     fn unmake_root_mount(&mut self) -> Result<(), Errno> {
         let original = self.original_root.take().ok_or(Errno::BADF)?;
         // The copy is the root now: detach it, then enter the root it was stacked on.
+        self.stacked_root = None;
         mount::unmount(c"/", UnmountFlags::DETACH)?;
         rustix::process::fchdir(&original)?;
         rustix::process::chroot(c".")
