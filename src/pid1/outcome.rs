@@ -48,7 +48,7 @@ impl Run {
     ) -> i32 {
         if stub.is_some() && !self.pid_is_one() {
             // Orphans of the init must still come to us to be reaped.
-            let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+            supervise::become_subreaper();
         }
         let mut ops = HostOps::default();
         let journal = match act::run_plan(plan, &mut ops, scratch) {

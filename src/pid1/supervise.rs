@@ -123,7 +123,7 @@ pub fn start(
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.
 pub fn pause(options: StubOptions) -> i32 {
     if !rustix::process::getpid().is_init() {
-        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        become_subreaper();
     }
     match watch_signals() {
         Ok((signals, original_mask)) => {
@@ -139,6 +139,12 @@ pub fn pause(options: StubOptions) -> i32 {
             1
         }
     }
+}
+
+/// Orphans of our children come to us to be reaped, as they would to PID 1. prctl(2) takes any
+/// non-zero value for "on" (rustix spells it as a PID): no getpid() is needed for it.
+pub fn become_subreaper() {
+    let _ = rustix::process::set_child_subreaper(Some(Pid::INIT));
 }
 
 /// Blocks every signal but our own faults and opens a signalfd for those the stub acts on;
