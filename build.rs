@@ -1,4 +1,5 @@
-//! Build-time facts only: the version string and the commit it was built from.
+//! Build-time facts only: the version string and the commit it was built from, and the init's
+//! entry point.
 use std::process::Command;
 
 fn main() {
@@ -10,6 +11,20 @@ fn main() {
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=RSPAWN_COMMIT={commit}");
+    entry_point();
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// The init starts at its own entry (src/main.rs), not musl's crt1: no libc start-up code and
+/// none of its system calls (arch_prctl, set_tid_address). For the init binary only: rspawn-initrd,
+/// built for the same targets, keeps musl's. aarch64 links with rust-lld directly
+/// (.cargo/config.toml), x86_64 through cc.
+fn entry_point() {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if target.ends_with("-linux-musl") {
+        let flag =
+            if target.starts_with("aarch64") { "--entry=rspawn_start" } else { "-Wl,--entry=rspawn_start" };
+        println!("cargo:rustc-link-arg-bin=rspawn-init={flag}");
+    }
 }

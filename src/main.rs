@@ -1,5 +1,5 @@
-//! The entry point: the kernel starts the process at `rspawn_start` (the linker's entry, set in
-//! .cargo/config.toml), which hands the initial stack to `start`; everything else is in the
+//! The entry point: the kernel starts the process at `rspawn_start` (the linker's entry, set by
+//! build.rs), which hands the initial stack to `start`; everything else is in the
 //! library. No C runtime runs first: no TLS, no libc state, no system call before ours.
 // The init is built for musl only; a host build (cargo test builds every bin, with std linked
 // through dev-dependencies) gets a stub main that says so.
