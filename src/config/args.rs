@@ -84,14 +84,13 @@ const OPTIONS: [(&str, Opt); 14] = [
     ("--pause", Opt::Pause),
 ];
 
-/// Parses argv without argv[0], as rspawn-init.
-#[cfg(test)]
+/// Parses argv without argv[0], as rspawn-init (for tests and the fuzz targets).
 pub fn parse_args<'a>(args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
     parse_args_as(Dialect::Own, args)
 }
 
-/// Parses argv without argv[0] in the vocabulary of `dialect`, into a new `Invocation`.
-#[cfg(test)]
+/// Parses argv without argv[0] in the vocabulary of `dialect`, into a new `Invocation` (for tests
+/// and the fuzz targets).
 pub fn parse_args_as<'a>(dialect: Dialect, args: &[&'a [u8]]) -> Result<Invocation<'a>, Error<'a>> {
     let mut invocation = Invocation::default();
     parse_args_into(&mut invocation, dialect, args.iter().copied())?;
