@@ -4,7 +4,7 @@
 use crate::config::args;
 use crate::config::kernel_config;
 use crate::config::settings;
-use crate::config::{Config, Mode, Source};
+use crate::config::{Config, Mode, Source, Words};
 use crate::sys::error::{Error, Stage};
 use crate::sys::log::{self, Line};
 use crate::sys::small_file as files;
@@ -26,9 +26,7 @@ pub fn gather_config<'a>(
     config.apply(&invocation.source);
     crate::config::set_policy(config.on_failure);
     if config.ostree.is_some() && config.pivot.is_some() {
-        let mut line = Line::prefixed();
-        line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
-        log::notice(&mut line);
+        warn_pivot_overrides_ostree();
     }
     // Bare words are the command in a container, the kernel's leftovers for a machine's init.
     if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
@@ -37,11 +35,20 @@ pub fn gather_config<'a>(
             // No kernel passes words to a container's init: this is a mistyped option.
             return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, "unknown option; see --help"));
         }
-        config.command = Some(invocation.bare_words.clone());
+        // In place, as in `Config::apply`; both hold MAX_WORDS.
+        let _ = config.command.insert(Words::new()).extend_from_slice(&invocation.bare_words);
     } else {
-        config.leftovers.clone_from(&invocation.bare_words);
+        let _ = config.leftovers.extend_from_slice(&invocation.bare_words);
     }
     Ok(())
+}
+
+/// Out of line: its line buffer (1 KiB) stays off the stack of every run that does not warn.
+#[inline(never)]
+fn warn_pivot_overrides_ostree() {
+    let mut line = Line::prefixed();
+    line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
+    log::notice(&mut line);
 }
 
 /// Each source is read in a function of its own, so their values never share a stack frame.
