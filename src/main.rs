@@ -5,8 +5,9 @@
 // through dev-dependencies) gets a stub main that says so.
 #![cfg_attr(target_env = "musl", no_std, no_main)]
 
-// musl's libc.a, for the memory functions the compiler emits calls to (memcpy, memset, memcmp)
-// only: its start-up objects are linked by rustc but unused, and dropped by --gc-sections.
+// musl's libc.a, for the memory and string functions that compiled code calls (memcpy, memset,
+// memcmp, strlen) only: its start-up objects are linked by rustc but unused, and dropped by
+// --gc-sections.
 #[cfg(target_env = "musl")]
 #[link(name = "c", kind = "static")]
 extern "C" {}
