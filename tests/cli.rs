@@ -68,6 +68,20 @@ fn dry_run_without_init_names_the_default_init() {
     assert_nothing_changed(&run);
 }
 
+/// The kernel starts an initramfs's /init in the initial PID namespace, never in another: an
+/// image's `/etc/initrd-release` does not make a container's PID 1 an initramfs init (which would
+/// read the host's kernel command line, load modules and look for its root= device).
+#[test]
+fn an_images_initrd_release_does_not_make_a_container_an_initramfs() {
+    let tree = Tree::new().with_new_root("/images/a").with_file("/etc/initrd-release", "NAME=image\n");
+    let outcome = run_as_pid1(&tree, &["--dry-run", "--pivot-root=/images/a"]);
+    outcome.assert_code(0);
+    assert!(
+        outcome.stdout.lines().any(|line| line == "rspawn-init: mode: container"),
+        "not detected as a container\n{outcome}"
+    );
+}
+
 #[test]
 fn relative_new_is_a_usage_error() {
     let tree = Tree::new().with_new_root("/images/a");

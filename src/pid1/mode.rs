@@ -20,20 +20,25 @@ fn exists(path: &core::ffi::CStr) -> bool {
     statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).is_ok()
 }
 
-/// Detects the mode: `/etc/initrd-release` (the initrd convention systemd and dracut use) means
-/// initrd; a PID namespace other than the initial one, or a container manager's mark, means
-/// container; otherwise PID 1 is the machine's. The namespace is asked before the markers: it
-/// settles the common cases in one call, and whether this is PID 1 is asked only after them.
+/// Detects the mode: a PID namespace other than the initial one means container; then
+/// `/etc/initrd-release` (the initrd convention systemd and dracut use) means initrd; a container
+/// manager's mark means container; otherwise PID 1 is the machine's.
+///
+/// The namespace comes first because it is a fact the image cannot fake: the kernel starts an
+/// initramfs's /init in the initial PID namespace, never in another, so an image's
+/// initrd-release must not make a container's PID 1 read the host's kernel command line, load
+/// modules or mount its root= device. It also settles a container in one call (an initramfs,
+/// with no /proc yet, pays one failed stat). Whether this is PID 1 is asked only at the end.
 #[inline(never)]
 pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Result<Mode, Error<'static>> {
+    let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
+    if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
+        return Ok(Mode::Container);
+    }
     if exists(c"/etc/initrd-release") {
         return Ok(Mode::Initrd);
     }
     if env_var(env, b"container").is_some() {
-        return Ok(Mode::Container);
-    }
-    let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
-    if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
         return Ok(Mode::Container);
     }
     // The initial PID namespace, or no /proc: a runtime sharing the host's PID namespace
