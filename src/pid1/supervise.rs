@@ -121,8 +121,9 @@ pub fn start(
 }
 
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.
-pub fn pause(options: StubOptions) -> i32 {
-    if !rustix::process::getpid().is_init() {
+/// `pid_is_one`: the run's own answer, already asked of the kernel.
+pub fn pause(options: StubOptions, pid_is_one: bool) -> i32 {
+    if !pid_is_one {
         become_subreaper();
     }
     match watch_signals() {
