@@ -176,11 +176,11 @@ impl Ops for HostOps {
         crate::act::switch_root::switch_root(new, free_old_root)
     }
 
+    /// Ends with the working directory at `/`, as `pivot_root` does: `old` was entered first.
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
         rustix::process::chdir(old)?;
-        rustix::process::pivot_root(c".", relative(new))?;
-        rustix::process::chdir(c"/")
+        rustix::process::pivot_root(c".", relative(new))
     }
 }
 
