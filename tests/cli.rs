@@ -82,6 +82,25 @@ fn an_images_initrd_release_does_not_make_a_container_an_initramfs() {
     );
 }
 
+/// Nor does it make an initramfs init of a process beside the host's PID 1 in the initial PID
+/// namespace, as with `docker --pid=host` (whose marker the tree holds): only PID 1 is the
+/// kernel's /init.
+#[test]
+fn an_images_initrd_release_does_not_make_a_child_an_initramfs() {
+    let tree = Tree::new()
+        .with_new_root("/images/a")
+        .with_file("/etc/initrd-release", "NAME=image\n")
+        .with_file("/.dockerenv", "");
+    let run = run_as_child(&tree, &["--dry-run", "--pivot-root=/images/a"], "/images/a");
+    run.outcome.assert_code(0);
+    assert!(
+        run.outcome.stdout.lines().any(|line| line == "rspawn-init: mode: container"),
+        "not detected as a container\n{}",
+        run.outcome
+    );
+    assert_nothing_changed(&run);
+}
+
 #[test]
 fn relative_new_is_a_usage_error() {
     let tree = Tree::new().with_new_root("/images/a");

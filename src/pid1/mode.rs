@@ -21,21 +21,22 @@ fn exists(path: &core::ffi::CStr) -> bool {
 }
 
 /// Detects the mode: a PID namespace other than the initial one means container; then
-/// `/etc/initrd-release` (the initrd convention systemd and dracut use) means initrd; a container
-/// manager's mark means container; otherwise PID 1 is the machine's.
+/// `/etc/initrd-release` (the initrd convention systemd and dracut use) held by PID 1 means
+/// initrd; a container manager's mark means container; otherwise PID 1 is the machine's.
 ///
 /// The namespace comes first because it is a fact the image cannot fake: the kernel starts an
-/// initramfs's /init in the initial PID namespace, never in another, so an image's
-/// initrd-release must not make a container's PID 1 read the host's kernel command line, load
-/// modules or mount its root= device. It also settles a container in one call (an initramfs,
-/// with no /proc yet, pays one failed stat). Whether this is PID 1 is asked only at the end.
+/// initramfs's /init as PID 1 of the initial PID namespace, never elsewhere, so an image's
+/// initrd-release must not make a container's init (or a process run beside the host's, as with
+/// `docker --pid=host`) read the host's kernel command line, load modules or mount its root=
+/// device. It also settles a container in one call (an initramfs, with no /proc yet, pays one
+/// failed stat). Run by hand in an initramfs shell, `--mode=initrd` says what is meant.
 #[inline(never)]
 pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Result<Mode, Error<'static>> {
     let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
     if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
         return Ok(Mode::Container);
     }
-    if exists(c"/etc/initrd-release") {
+    if exists(c"/etc/initrd-release") && pid_is_one() {
         return Ok(Mode::Initrd);
     }
     if env_var(env, b"container").is_some() {
