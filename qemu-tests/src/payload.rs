@@ -51,6 +51,9 @@ for path in /oldroot/init /sysroot/ostree /run/ostree-booted /dev/console /dev/n
 done
 report "modules="$(cut -d' ' -f1 /proc/modules 2>/dev/null | sort)
 report "cmdline=$(cat /proc/cmdline 2>/dev/null)"
+# Pages of ramfs (the rootfs of a boot with root=) are unevictable, tmpfs pages are Shmem: what the
+# initramfs's files still hold once the old root is gone.
+report "memory=$(awk '/^(Unevictable|Shmem):/ { printf "%s%s ", $1, $2 }' /proc/meminfo)"
 # mountinfo: field 3 is major:minor, field 5 the mount point; after the optional fields and "-":
 # the fs type and the source.
 awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print "RSPAWN-MOUNT", $5, $(i + 1), $(i + 2), $3; break } }' \
@@ -145,6 +148,13 @@ impl Report {
         self.get(key).map(|v| v.split_whitespace().collect()).unwrap_or_default()
     }
 
+    /// A `/proc/meminfo` field, in KiB, from the `memory` probe.
+    pub fn memory_kib(&self, field: &str) -> Option<u64> {
+        let value =
+            self.listing("memory").into_iter().find_map(|pair| pair.strip_prefix(field)?.strip_prefix(':'));
+        value?.parse().ok()
+    }
+
     /// The names in `/proc/modules`.
     pub fn modules(&self) -> Vec<&str> {
         self.listing("modules")
@@ -170,6 +180,7 @@ mod tests {
         let console = "[    2.1] Run /init as init process\r\n\
                        RSPAWN-PAYLOAD uptime=2.35\r\n\
                        RSPAWN-PAYLOAD ls:/=bin proc sys\n\
+                       RSPAWN-PAYLOAD memory=Unevictable:4 Shmem:0 \n\
                        [    2.4] random: crng init doneRSPAWN-PAYLOAD pid=1\n\
                        RSPAWN-MOUNT / ext4 /dev/vda1 254:1\n\
                        RSPAWN-MOUNT /proc proc proc 0:21\n\
@@ -182,6 +193,8 @@ mod tests {
         assert_eq!(report.mount_at("/").map(|m| m.fs_type.as_str()), Some("ext4"));
         assert_eq!(report.mount_at("/").and_then(Mount::minor), Some(1));
         assert_eq!(report.mounts.len(), 2);
+        assert_eq!((report.memory_kib("Unevictable"), report.memory_kib("Shmem")), (Some(4), Some(0)));
+        assert_eq!(report.memory_kib("Mlocked"), None);
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub fn switch_root(new: &core::ffi::CStr, free_old_root: bool) -> Result<(), Err
     let old_root = openat(CWD, c"/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
     rustix::process::chdir(new)?;
     rustix::mount::mount_move(c".", c"/")?;
+    // The working directory is the moved root already: it becomes the root as it is.
     rustix::process::chroot(c".")?;
-    rustix::process::chdir(c"/")?;
     if free_old_root {
         free_rootfs(&old_root);
     }
@@ -37,23 +37,27 @@ fn free_rootfs(old_root: &OwnedFd) {
     }
 }
 
+/// Reads `dir` through the fd it was opened with (one open a directory). Only directories are
+/// asked for their device: the kernel refuses to unlink a mount point, and any other entry is on
+/// `dir`'s own file system, so a stat each would be wasted (rootfs fills in the entry type).
 fn remove_contents(dir: BorrowedFd<'_>, device: u64, depth: usize) {
-    let Ok(listing) = openat(dir, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-    else {
-        return;
-    };
     let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
-    let mut entries = rustix::fs::RawDir::new(listing, &mut buf);
+    let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name();
         if matches!(name.to_bytes(), b"." | b"..") {
             continue;
         }
-        let Ok(stat) = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
-        if stat.st_dev != device {
-            continue;
-        }
-        if FileType::from_raw_mode(stat.st_mode) == FileType::Directory {
+        let maybe_dir = matches!(entry.file_type(), FileType::Directory | FileType::Unknown);
+        let is_dir = maybe_dir
+            && match statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) if stat.st_dev == device => {
+                    FileType::from_raw_mode(stat.st_mode) == FileType::Directory
+                }
+                // Another file system (a mount left in the initramfs), or gone.
+                _ => continue,
+            };
+        if is_dir {
             if depth >= MAX_DEPTH {
                 continue;
             }
@@ -61,9 +65,7 @@ fn remove_contents(dir: BorrowedFd<'_>, device: u64, depth: usize) {
             if let Ok(child) = openat(dir, name, flags, Mode::empty()) {
                 remove_contents(child.as_fd(), device, depth + 1);
             }
-            let _ = rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR);
-        } else {
-            let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
         }
+        let _ = rustix::fs::unlinkat(dir, name, if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() });
     }
 }

@@ -8,7 +8,7 @@ use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
 use crate::sys::error::{Error, Stage};
 use crate::sys::path::DevicePath as Path;
 use crate::sys::small_file::read_small_file;
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
@@ -65,7 +65,7 @@ fn scan(device: RootDevice<'_>) -> Option<(Path, &'static str)> {
         openat(CWD, c"/sys/class/block", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
             .ok()?;
     let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
-    let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
+    let mut entries = rustix::fs::RawDir::new(dir.as_fd(), &mut buf);
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
         if name.starts_with(b".") {

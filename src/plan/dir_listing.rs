@@ -8,6 +8,7 @@
 
 use crate::plan::resolve::Kind;
 use core::mem::MaybeUninit;
+use rustix::fd::AsFd;
 use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
 
 /// Names longer than this are not kept (they are looked up one by one).
@@ -53,7 +54,7 @@ impl Listing {
             self.listed = true;
             // Unreadable: the listing stays empty and every name is asked about one by one.
             if let Ok(fd) = rustix::fs::openat(CWD, dir, LIST_FLAGS, Mode::empty()) {
-                self.fill_from(fd);
+                self.fill_from(fd.as_fd());
             }
         }
         self.entries.iter().find(|(entry, _)| entry.as_slice() == name).map(|(_, kind)| *kind)
@@ -61,7 +62,7 @@ impl Listing {
 
     /// Fills the listing from the first `getdents64` of the directory `fd`.
     #[inline(never)]
-    fn fill_from(&mut self, fd: rustix::fd::OwnedFd) {
+    fn fill_from(&mut self, fd: rustix::fd::BorrowedFd<'_>) {
         let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
         let mut entries = RawDir::new(fd, &mut buf);
         // The first `next` reads; stopping when the buffer is used up avoids a second read.
