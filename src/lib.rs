@@ -17,7 +17,7 @@ use config::{args, help, sources::gather_config, stub_options::Dialect, Config, 
 use initrd::modules;
 use pid1::{failure_policy as failure, mode, outcome::Run, supervise};
 use rustix::io::Errno;
-use sys::error::{Error, Stage};
+use sys::error::{Error, Hint, Stage};
 use sys::log::{to_stderr, write_all, Line};
 use sys::Env;
 
@@ -25,7 +25,7 @@ use sys::Env;
 pub fn run(argv: sys::Argv, env: Env) -> i32 {
     let run = Run::new(env);
     let Some(buffers) = sys::take_buffers() else {
-        return run.refuse(Error::failure(Stage::Plan, b"run", Errno::BUSY, "run once per process"), None);
+        return run.refuse(Error::failure(Stage::Plan, b"run", Errno::BUSY, Hint::RunOnce), None);
     };
     let sys::Buffers { settings, cmdline, modules, plan, walk, act, listing } = buffers;
     let mut plan = plan::Plan::new(plan, walk);
@@ -106,9 +106,9 @@ fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) 
     match plan::make_plan(plan, &config, tree, &HostProbe::new(listing), finale) {
         Ok(()) => {}
         // The stub reports a command it cannot run as tini does: 127 or 126.
-        Err(error) if as_pid2 && error.stage == Stage::FindInit => {
+        Err(error) if as_pid2 && error.stage() == Stage::FindInit => {
             run.refuse(error, Some(mode));
-            return Planned::Exit(supervise::exec_failure_code(error.errno));
+            return Planned::Exit(supervise::exec_failure_code(error.errno()));
         }
         Err(error) => return Planned::Exit(run.refuse(error, Some(mode))),
     };

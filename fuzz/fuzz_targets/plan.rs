@@ -215,9 +215,9 @@ fuzz_target!(|data: &[u8]| {
             Ok(_) => "done".to_string(),
             Err(failure) => format!(
                 "failed at {} {:?} ({}), rolled back: {}",
-                failure.error.stage.name(),
-                String::from_utf8_lossy(failure.error.subject),
-                failure.error.errno,
+                failure.error.stage().name(),
+                String::from_utf8_lossy(failure.error.subject()),
+                failure.error.errno(),
                 failure.undo_error.is_none()
             ),
         },

@@ -71,18 +71,20 @@ fuzz_target!(|text: &[u8]| {
         }
         Err(error) => {
             // The error names the refused line by number and quotes it, trimmed, as written.
-            let number = usize::try_from(error.settings_line).unwrap_or(usize::MAX);
+            let number = usize::from(error.settings_line());
             assert!(number >= 1, "a settings error without a line number");
             let line = text.split(|&b| b == b'\n').nth(number - 1).map(<[u8]>::trim_ascii);
-            assert_eq!(Some(error.subject), line, "the error quotes another line than the one it names");
+            assert_eq!(Some(error.subject()), line, "the error quotes another line than the one it names");
             assert_one_line(error, &[parsed]);
         }
     }
-    let before = result.as_ref().map(|_| ()).map_err(|error| (error.settings_line, error.hint));
+    let before = result.as_ref().map(|_| ()).map_err(|error| (error.settings_line(), error.hint().text()));
 
     // A comment line appended changes nothing.
     let mut commented = text.to_vec();
     commented.extend_from_slice(b"\n# comment\n; comment");
-    let after = parse_settings(&mut commented).map(|_| ()).map_err(|error| (error.settings_line, error.hint));
+    let after = parse_settings(&mut commented)
+        .map(|_| ())
+        .map_err(|error| (error.settings_line(), error.hint().text()));
     assert_eq!(before, after, "a comment changed the outcome");
 });

@@ -32,10 +32,10 @@ fn check_pivot(spec: &[u8]) {
             assert_eq!((pivot.new, pivot.old), (new, old));
         }
         Err(refusal) => {
-            assert!(!acceptable, "refused a good pivot spec: {}", refusal.hint);
+            assert!(!acceptable, "refused a good pivot spec: {}", refusal.hint.text());
             assert_refusal(&refusal);
             assert_one_line(
-                &Error::usage(Stage::Option("--pivot-root"), spec, refusal.errno, refusal.hint),
+                &Error::usage(Stage::PivotRootOption, spec, refusal.errno, refusal.hint),
                 &[spec],
             );
         }
@@ -82,10 +82,10 @@ fn check_bind(spec: &[u8], read_only: bool) {
             );
         }
         Err(refusal) => {
-            assert!(!acceptable, "refused a good bind spec: {}", refusal.hint);
+            assert!(!acceptable, "refused a good bind spec: {}", refusal.hint.text());
             assert_refusal(&refusal);
-            let step = if read_only { "--bind-ro" } else { "--bind" };
-            assert_one_line(&Error::usage(Stage::Option(step), spec, refusal.errno, refusal.hint), &[spec]);
+            let step = if read_only { Stage::BindReadOnlyOption } else { Stage::BindOption };
+            assert_one_line(&Error::usage(step, spec, refusal.errno, refusal.hint), &[spec]);
         }
     }
 }

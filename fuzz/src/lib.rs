@@ -5,7 +5,7 @@ pub mod world;
 
 use rspawn_init::config::spec::{BindSpec, PivotSpec, Refusal};
 use rspawn_init::config::{Source, MAX_BINDS, MAX_WORDS};
-use rspawn_init::sys::error::{Error, Kind, SETTINGS_PATH};
+use rspawn_init::sys::error::{Error, SETTINGS_PATH};
 use rspawn_init::sys::log::LINE_MAX;
 use rspawn_init::sys::path::PATH_MAX;
 
@@ -99,18 +99,18 @@ pub fn assert_source(source: &Source<'_>, input: impl Into<Span> + Copy) {
 
 /// A refusal carries a hint for the user and one of the errnos the parsers use.
 pub fn assert_refusal(refusal: &Refusal) {
-    assert!(!refusal.hint.is_empty(), "a refusal without a hint");
+    assert!(!refusal.hint.text().is_empty(), "a refusal without a hint");
     let errno = refusal.errno.raw_os_error();
     let known = [libc::EINVAL, libc::ENAMETOOLONG, libc::ENOSPC, libc::E2BIG];
-    assert!(known.contains(&errno), "unexpected errno {errno} for {:?}", refusal.hint);
+    assert!(known.contains(&errno), "unexpected errno {errno} for {:?}", refusal.hint.text());
 }
 
 /// An error renders to exactly one line: `rspawn-init: STEP: …: ERRNO — HINT` ending in a
 /// single `\n`, at most `LINE_MAX` bytes, naming the errno symbolically; the subject appears in it
 /// whole, or as much of it as fits followed by a visible `...`, and the hint after it is never cut.
 pub fn assert_one_line<S: Into<Span> + Copy>(error: &Error<'_>, inputs: &[S]) {
-    assert_within(error.subject, inputs);
-    assert!(error.kind == Kind::Usage, "a parser refuses input, it does not fail");
+    assert_within(error.subject(), inputs);
+    assert!(error.is_usage(), "a parser refuses input, it does not fail");
     assert_eq!(error.exit_code(), 2);
     let mut line = error.render();
     let text = line.finish();
@@ -120,17 +120,17 @@ pub fn assert_one_line<S: Into<Span> + Copy>(error: &Error<'_>, inputs: &[S]) {
     assert_eq!(*last, b'\n', "the line does not end with a newline: {shown}");
     let newlines = body.iter().filter(|&&b| b == b'\n').count();
     let allowed =
-        if SUBJECT_NEWLINES_ESCAPED { 0 } else { error.subject.iter().filter(|&&b| b == b'\n').count() };
+        if SUBJECT_NEWLINES_ESCAPED { 0 } else { error.subject().iter().filter(|&&b| b == b'\n').count() };
     assert!(newlines <= allowed, "the line holds more than one newline: {shown}");
     assert!(body.starts_with(b"rspawn-init: "), "no program prefix: {shown}");
-    assert!(contains(body, error.stage.name().as_bytes()), "the step is missing: {shown}");
+    assert!(contains(body, error.stage().name().as_bytes()), "the step is missing: {shown}");
     // (Unless the input itself holds the words, as an input may.)
-    let quoted_errno = contains(error.subject, b"errno");
+    let quoted_errno = contains(error.subject(), b"errno");
     assert!(quoted_errno || !contains(body, b": errno "), "the errno has no symbolic name: {shown}");
     if !body.ends_with(b"...") {
-        assert!(contains(body, error.hint.as_bytes()), "the hint is missing: {shown}");
+        assert!(contains(body, error.hint().text().as_bytes()), "the hint is missing: {shown}");
         // An escaping renderer shows control bytes differently; the rest appears as given.
-        if !(SUBJECT_NEWLINES_ESCAPED && error.subject.iter().any(u8::is_ascii_control)) {
+        if !(SUBJECT_NEWLINES_ESCAPED && error.subject().iter().any(u8::is_ascii_control)) {
             assert!(subject_shown(body, error), "the subject is missing: {shown}");
         }
     }
@@ -139,23 +139,23 @@ pub fn assert_one_line<S: Into<Span> + Copy>(error: &Error<'_>, inputs: &[S]) {
 /// Whether `body` shows the error's subject whole, or cut: right after the stage (and the
 /// settings file's line, and the opening quote), a prefix of the subject followed by `...`.
 fn subject_shown(body: &[u8], error: &Error<'_>) -> bool {
-    if contains(body, error.subject) {
+    if contains(body, error.subject()) {
         return true;
     }
-    let mut head = format!("rspawn-init: {}: ", error.stage.name()).into_bytes();
-    if error.settings_line > 0 {
-        head.extend(format!("{SETTINGS_PATH}:{}: ", error.settings_line).bytes());
+    let mut head = format!("rspawn-init: {}: ", error.stage().name()).into_bytes();
+    if error.settings_line() > 0 {
+        head.extend(format!("{SETTINGS_PATH}:{}: ", error.settings_line()).bytes());
     }
-    if error.quoted {
+    if error.is_usage() {
         head.push(b'\'');
     }
     let Some(rest) = body.strip_prefix(head.as_slice()) else { return false };
-    let common = rest.iter().zip(error.subject).take_while(|(a, b)| a == b).count();
+    let common = rest.iter().zip(error.subject()).take_while(|(a, b)| a == b).count();
     // The subject may itself hold dots where it was cut.
     (common.saturating_sub(CUT_MARKER.len())..=common).any(|cut| {
         rest.get(cut..).is_some_and(|after| {
             let after = after.strip_prefix(CUT_MARKER).unwrap_or_default();
-            let after = if error.quoted { after.strip_prefix(b"'").unwrap_or_default() } else { after };
+            let after = if error.is_usage() { after.strip_prefix(b"'").unwrap_or_default() } else { after };
             after.starts_with(b": ")
         })
     })

@@ -16,7 +16,7 @@ pub mod switch_root;
 use crate::plan::arena::Span;
 use crate::plan::resolve::{resolve, strip_prefix, Lookup, View, Walk};
 use crate::plan::{Plan, Step, MAX_STEPS};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::{components, Path};
 use core::ffi::CStr;
 use rustix::io::Errno;
@@ -471,13 +471,13 @@ fn fail(stage: Stage, path: &[u8], errno: Errno) -> Error<'_> {
     Error::failure(stage, path, errno, hint_for(errno))
 }
 /// A short hint for the errno values a mount dance meets.
-fn hint_for(errno: Errno) -> &'static str {
+fn hint_for(errno: Errno) -> Hint {
     match errno {
-        Errno::PERM | Errno::ACCESS => "needs CAP_SYS_ADMIN in a mount namespace of its own",
-        Errno::ROFS => "the file system is read-only; create the directory in the image",
-        Errno::NOENT => "it vanished after it was checked",
-        Errno::BUSY => "something is mounted or open there",
-        Errno::INVAL => "the kernel refused this mount layout (shared mounts, or not a mount point)",
-        _ => "see the errno",
+        Errno::PERM | Errno::ACCESS => Hint::NeedsCapSysAdmin,
+        Errno::ROFS => Hint::ReadOnlyFileSystem,
+        Errno::NOENT => Hint::Vanished,
+        Errno::BUSY => Hint::Busy,
+        Errno::INVAL => Hint::MountLayoutRefused,
+        _ => Hint::SeeErrno,
     }
 }

@@ -8,7 +8,7 @@ use crate::config::stub_options::{
     add_remapped_exit, letter_option, set_parent_death_signal, Dialect, StubOptions,
 };
 use crate::config::{Mode, Policy, Source, Words};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
 
 /// What the invocation asks for besides configuration.
@@ -66,22 +66,23 @@ impl Opt {
     }
 }
 
-/// Name and option. One table, so matching is one loop.
-const OPTIONS: [(&str, Opt); 14] = [
-    ("--pivot-root", Opt::PivotRoot),
-    ("--bind", Opt::Bind),
-    ("--bind-ro", Opt::BindReadOnly),
-    ("--mode", Opt::Mode),
-    ("--on-failure", Opt::OnFailure),
-    ("--as-pid2", Opt::AsPid2),
-    ("--dry-run", Opt::DryRun),
-    ("--help", Opt::Help),
-    ("--version", Opt::Version),
-    ("--signal-group", Opt::SignalGroup),
-    ("--parent-death-signal", Opt::ParentDeathSignal),
-    ("--remap-exit", Opt::RemapExit),
-    ("--grace", Opt::Grace),
-    ("--pause", Opt::Pause),
+/// Name and option: the stage of an option's errors is named as the option is written, so the
+/// names are kept once, as the stages'. One table, so matching is one loop.
+const OPTIONS: [(Stage, Opt); 14] = [
+    (Stage::PivotRootOption, Opt::PivotRoot),
+    (Stage::BindOption, Opt::Bind),
+    (Stage::BindReadOnlyOption, Opt::BindReadOnly),
+    (Stage::ModeOption, Opt::Mode),
+    (Stage::OnFailureOption, Opt::OnFailure),
+    (Stage::AsPid2Option, Opt::AsPid2),
+    (Stage::DryRunOption, Opt::DryRun),
+    (Stage::HelpOption, Opt::Help),
+    (Stage::VersionOption, Opt::Version),
+    (Stage::SignalGroupOption, Opt::SignalGroup),
+    (Stage::ParentDeathSignalOption, Opt::ParentDeathSignal),
+    (Stage::RemapExitOption, Opt::RemapExit),
+    (Stage::GraceOption, Opt::Grace),
+    (Stage::PauseOption, Opt::Pause),
 ];
 
 /// Parses argv without argv[0], as rspawn-init (for tests and the fuzz targets).
@@ -123,20 +124,17 @@ pub fn parse_args_into<'a>(
             while let Some(&letter) = arg.get(at) {
                 at += 1;
                 let Some((step, option)) = letter_option(dialect, letter) else {
-                    return Err(usage(arg, "unknown option; see -h"));
+                    return Err(usage(arg, Hint::UnknownLetterOption));
                 };
                 let mut value = &[][..];
                 if option.takes_value() {
                     value = match arg.get(at..) {
-                        Some(b"") | None => {
-                            rest.next().ok_or_else(|| usage(arg, "this option needs a value"))?
-                        }
+                        Some(b"") | None => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
                         Some(attached) => attached,
                     };
                     at = arg.len();
                 }
-                apply(invocation, option, value)
-                    .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
+                apply(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
             }
             continue;
         }
@@ -154,23 +152,22 @@ pub fn parse_args_into<'a>(
             Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
             None => (arg, None),
         };
-        let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.as_bytes() == name);
+        let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.name().as_bytes() == name);
         let Some((index, &(step, option))) = found else {
-            return Err(usage(arg, "unknown option; see --help"));
+            return Err(usage(arg, Hint::UnknownOption));
         };
         let repeatable = matches!(option, Opt::Bind | Opt::BindReadOnly | Opt::RemapExit);
         if !repeatable && seen & (1 << index) != 0 {
-            return Err(usage(arg, "option given twice"));
+            return Err(usage(arg, Hint::OptionGivenTwice));
         }
         seen |= 1 << index;
         let value = match (option.takes_value(), inline_value) {
-            (false, Some(_)) => return Err(usage(arg, "this option takes no value")),
+            (false, Some(_)) => return Err(usage(arg, Hint::OptionTakesNoValue)),
             (false, None) => &[][..],
             (true, Some(value)) => value,
-            (true, None) => rest.next().ok_or_else(|| usage(arg, "this option needs a value"))?,
+            (true, None) => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
         };
-        apply(invocation, option, value)
-            .map_err(|r| Error::usage(Stage::Option(step), value, r.errno, r.hint))?;
+        apply(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
     }
     Ok(())
 }
@@ -191,13 +188,9 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
         // A subreaper when not PID 1, as the stub always is.
         Opt::Subreaper => {}
         Opt::PivotRoot => invocation.source.pivot = Some(parse_pivot(value)?),
-        Opt::Mode => {
-            invocation.mode =
-                Some(Mode::from_name(value).ok_or(invalid("unknown mode; known: initrd, root, container"))?)
-        }
+        Opt::Mode => invocation.mode = Some(Mode::from_name(value).ok_or(invalid(Hint::UnknownMode))?),
         Opt::OnFailure => {
-            let policy = Policy::from_name(value)
-                .ok_or(invalid("unknown policy; known: emergency, reboot, poweroff, halt, continue"))?;
+            let policy = Policy::from_name(value).ok_or(invalid(Hint::UnknownPolicy))?;
             invocation.source.on_failure = Some(policy);
         }
         Opt::ParentDeathSignal => set_parent_death_signal(stub, value)?,
@@ -205,7 +198,7 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
         Opt::Grace => invocation.source.grace = Some(parse_seconds(value)?),
         Opt::Bind | Opt::BindReadOnly => {
             let bind = parse_bind(value, option == Opt::BindReadOnly)?;
-            let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
+            let full = Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds };
             invocation.source.binds.push(bind).map_err(|_| full)?;
         }
     }
@@ -225,10 +218,10 @@ fn collect_words<'a>(
 }
 
 fn too_many_words(word: &[u8]) -> Error<'_> {
-    Error::usage(Stage::CommandLine, word, Errno::TOOBIG, "more than 64 words for the init")
+    Error::usage(Stage::CommandLine, word, Errno::TOOBIG, Hint::TooManyInitWords)
 }
 
-fn usage<'a>(arg: &'a [u8], hint: &'static str) -> Error<'a> {
+fn usage(arg: &[u8], hint: Hint) -> Error<'_> {
     Error::usage(Stage::CommandLine, arg, Errno::INVAL, hint)
 }
 

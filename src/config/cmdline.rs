@@ -2,6 +2,7 @@
 //! quotes group, and quotes around a whole word or a whole value are removed.
 
 use crate::config::spec::Refusal;
+use crate::sys::hints::Hint;
 use rustix::io::Errno;
 
 /// One word: `key` alone, or `key=value`.
@@ -73,7 +74,7 @@ impl<'a> Iterator for Words<'a> {
         self.rest = rest;
         if in_quote {
             self.rest = &[];
-            return Some(Err(Refusal { errno: Errno::INVAL, hint: "unterminated double quote" }));
+            return Some(Err(Refusal { errno: Errno::INVAL, hint: Hint::UnterminatedDoubleQuote }));
         }
         Some(Ok(unquote(word)))
     }
@@ -127,6 +128,6 @@ mod tests {
     fn unterminated_quote_is_refused() {
         let all: Vec<_> = words(b"ok rspawn.pivot_root=\"/a b").collect();
         assert_eq!(all.len(), 2);
-        assert_eq!(all[1].unwrap_err().hint, "unterminated double quote");
+        assert_eq!(all[1].unwrap_err().hint.text(), "unterminated double quote");
     }
 }

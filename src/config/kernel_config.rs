@@ -6,7 +6,7 @@ use crate::config::key_lookup::{lookup, same};
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::{parse_bind, parse_pivot, Refusal};
 use crate::config::{Policy, Source, Words};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
 
 /// Largest command line read (the kernel's COMMAND_LINE_SIZE on x86 is 2048; arm64 4096).
@@ -87,7 +87,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
     let Some(key) = lookup(&KEYS, word.key) else {
         return match word.key.starts_with(b"rspawn.") {
-            true => invalid("unknown rspawn. key; see the README"),
+            true => invalid(Hint::UnknownRspawnKey),
             false => Ok(()),
         };
     };
@@ -98,23 +98,23 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         (Key::ReadWrite, None) => config.root.read_write = true,
         (Key::RootWait, None) => config.root.wait_seconds = Some(ROOTWAIT_DEFAULT_SECONDS),
         (Key::PivotRoot | Key::Bind | Key::BindReadOnly | Key::OnFailure | Key::Grace, None) => {
-            return invalid("this rspawn. key needs a value")
+            return invalid(Hint::RspawnKeyNeedsValue)
         }
         // The kernel's own flags and keys with a value it does not expect are not ours to judge.
         (_, None) | (Key::ReadOnly | Key::ReadWrite, Some(_)) => {}
         (Key::PivotRoot, Some(value)) => source.pivot = Some(parse_pivot(value)?),
         (Key::Bind | Key::BindReadOnly, Some(value)) => {
             let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
-            let full = Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" };
+            let full = Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds };
             source.binds.push(bind).map_err(|_| full)?;
         }
         (Key::OnFailure, Some(value)) => match Policy::from_name(value) {
             Some(policy) => source.on_failure = Some(policy),
-            None => return invalid("unknown policy; known: emergency, reboot, poweroff, halt, continue"),
+            None => return invalid(Hint::UnknownPolicy),
         },
         (Key::Init, Some(value)) => {
             if value.first() != Some(&b'/') {
-                return invalid("init= must be an absolute path");
+                return invalid(Hint::InitKeyMustBeAbsolute);
             }
             let mut command = Words::new();
             let _ = command.push(value);
@@ -122,7 +122,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         }
         (Key::Ostree, Some(value)) => {
             if value.first() != Some(&b'/') {
-                return invalid("ostree= must be an absolute path");
+                return invalid(Hint::OstreeKeyMustBeAbsolute);
             }
             source.ostree = Some(value);
         }
@@ -150,7 +150,7 @@ pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
 
 /// Seconds as a decimal number, at most a day.
 pub fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
-    let bad = Refusal { errno: Errno::INVAL, hint: "expected whole seconds (0 to 86400)" };
+    let bad = Refusal { errno: Errno::INVAL, hint: Hint::BadSeconds };
     decimal(value).filter(|s| *s <= 86_400).ok_or(bad)
 }
 

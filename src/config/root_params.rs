@@ -3,6 +3,7 @@
 //! initrd mode looks for and mounts (initrd/root_device.rs acts on it).
 
 use crate::config::spec::Refusal;
+use crate::sys::hints::Hint;
 use rustix::io::Errno;
 
 /// `rootwait` without a number waits this long (the kernel waits forever; PID 1 should not).
@@ -44,7 +45,7 @@ pub fn parse_root_device(value: &[u8]) -> Result<RootDevice<'_>, Refusal> {
     } else {
         value.starts_with(b"/dev/").then_some(RootDevice::Path(value))
     };
-    let refusal = Refusal { errno: Errno::INVAL, hint: "root= takes /dev/NAME, UUID=, LABEL= or PARTUUID=" };
+    let refusal = Refusal { errno: Errno::INVAL, hint: Hint::BadRootDevice };
     match device {
         Some(RootDevice::Path(b"/dev/")) => Err(refusal),
         Some(RootDevice::Uuid(p) | RootDevice::Label(p) | RootDevice::PartUuid(p)) if p.is_empty() => {

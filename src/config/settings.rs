@@ -10,7 +10,7 @@
 use crate::config::key_lookup::lookup;
 use crate::config::spec::{parse_bind, parse_pivot, Refusal};
 use crate::config::{Source, Words, MAX_WORDS};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
 
 /// Where the file is looked for, in the starting root.
@@ -61,7 +61,7 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
         // nspawn joins the next line to one ending in a backslash (unless it is doubled, or
         // followed by blanks: corners not worth telling apart here).
         let refused = if line.ends_with(b"\\") {
-            refusal("a trailing \\ continues the line in nspawn; join the lines")
+            refusal(Hint::TrailingBackslash)
         } else if let Some(name) = line.strip_prefix(b"[") {
             let known = name.strip_suffix(b"]").map(|name| lookup(&SECTIONS, name));
             match known {
@@ -69,8 +69,8 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
                     section = known;
                     continue;
                 }
-                Some(None) => refusal("unknown section; known: [Exec], [Files], [Network]"),
-                None => refusal("unterminated section header"),
+                Some(None) => refusal(Hint::UnknownSection),
+                None => refusal(Hint::UnterminatedSection),
             }
         } else if section == Section::Foreign {
             continue;
@@ -100,7 +100,7 @@ fn apply_line<'a>(
     line: &'a mut [u8],
 ) -> Result<(), (&'a [u8], Refusal)> {
     let Some((key, value_at)) = split_assignment(line) else {
-        return Err((line, refusal("expected Key=Value or [Section]")));
+        return Err((line, refusal(Hint::ExpectedKeyValue)));
     };
     let key = lookup(&KEYS, key);
     if section == Section::Exec && matches!(key, Some(Key::Parameters)) {
@@ -124,7 +124,7 @@ fn apply_line<'a>(
     apply_key(source, section, key, value).map_err(|refused| (line, refused))
 }
 
-fn refusal(hint: &'static str) -> Refusal {
+fn refusal(hint: Hint) -> Refusal {
     Refusal { errno: Errno::INVAL, hint }
 }
 
@@ -148,17 +148,10 @@ fn apply_key<'a>(
         (Section::Exec, Some(Key::PivotRoot)) => source.pivot = Some(parse_pivot(value)?),
         (Section::Files, Some(key @ (Key::Bind | Key::BindReadOnly))) => {
             let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
-            source
-                .binds
-                .push(bind)
-                .map_err(|_| Refusal { errno: Errno::NOSPC, hint: "more than 16 binds" })?;
+            source.binds.push(bind).map_err(|_| Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds })?;
         }
-        (Section::None, _) => return Err(refusal("key outside a section; put it under [Exec] or [Files]")),
-        _ => {
-            return Err(refusal(
-                "unknown key; known: [Exec] PivotRoot= Parameters=, [Files] Bind= BindReadOnly=",
-            ))
-        }
+        (Section::None, _) => return Err(refusal(Hint::KeyOutsideSection)),
+        _ => return Err(refusal(Hint::UnknownKey)),
     }
     Ok(())
 }
@@ -198,7 +191,7 @@ fn next_word(text: &mut [u8], write: bool) -> Result<Option<Word>, Refusal> {
     }
     match quote {
         0 => Ok(Some(Word { start, end, len })),
-        _ => Err(refusal("unterminated quote")),
+        _ => Err(refusal(Hint::UnterminatedQuote)),
     }
 }
 
@@ -214,7 +207,7 @@ fn parameters<'v>(
     while let Some(word) = next_word(value, words.is_some())? {
         count += 1;
         if count > MAX_WORDS {
-            return Err(Refusal { errno: Errno::TOOBIG, hint: "more than 64 words in Parameters=" });
+            return Err(Refusal { errno: Errno::TOOBIG, hint: Hint::TooManyParameters });
         }
         let (text, rest) = core::mem::take(&mut value).split_at_mut(word.end);
         value = rest;
@@ -227,8 +220,8 @@ fn parameters<'v>(
 }
 
 fn line_error(number: usize, line: &[u8], refusal: Refusal) -> Error<'_> {
-    let number = u32::try_from(number).unwrap_or(u32::MAX);
-    Error { settings_line: number, ..Error::usage(Stage::ReadSettings, line, refusal.errno, refusal.hint) }
+    let number = u16::try_from(number).unwrap_or(u16::MAX);
+    Error::usage(Stage::ReadSettings, line, refusal.errno, refusal.hint).at_settings_line(number)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::config::args;
 use crate::config::kernel_config;
 use crate::config::settings;
 use crate::config::{Config, Mode, Source, Words};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::{self, Line};
 use crate::sys::small_file as files;
 use rustix::io::Errno;
@@ -33,7 +33,7 @@ pub fn gather_config<'a>(
         let first = invocation.bare_words.first().copied().unwrap_or_default();
         if first.starts_with(b"-") {
             // No kernel passes words to a container's init: this is a mistyped option.
-            return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, "unknown option; see --help"));
+            return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, Hint::UnknownOption));
         }
         // In place, as in `Config::apply`; both hold MAX_WORDS.
         let _ = config.command.insert(Words::new()).extend_from_slice(&invocation.bare_words);
@@ -73,7 +73,7 @@ fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
         Ok(text) => settings::parse_settings(text),
         Err(Errno::NOENT) => Ok(Source::default()),
         Err(errno) => {
-            let hint = "the settings file must be a readable text file of at most 16 KiB";
+            let hint = Hint::SettingsUnreadable;
             Err(Error::failure(Stage::ReadSettings, settings::SETTINGS_PATH.as_bytes(), errno, hint))
         }
     }
@@ -84,11 +84,10 @@ fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>
     if !crate::sys::mount_point::is_mount_point(c"/proc") {
         use rustix::mount::MountFlags;
         let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
-        rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None).map_err(|errno| {
-            Error::failure(Stage::Mount, b"/proc", errno, "the kernel command line is read from /proc")
-        })?;
+        rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None)
+            .map_err(|errno| Error::failure(Stage::Mount, b"/proc", errno, Hint::ProcHoldsCmdline))?;
     }
-    let hint = "the kernel command line must fit in 4096 bytes";
+    let hint = Hint::CmdlineTooLong;
     let text = files::read_small_file(c"/proc/cmdline", buf)
         .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
     kernel_config::parse_kernel_cmdline(text).inspect_err(|_| {

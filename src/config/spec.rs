@@ -2,6 +2,7 @@
 //! `--pivot-root=` and `--bind=`. Pure: slices of the input, no copies.
 
 use crate::config::key_lookup::lookup;
+use crate::sys::hints::Hint;
 use crate::sys::path::PATH_MAX;
 use rustix::io::Errno;
 
@@ -10,10 +11,10 @@ use rustix::io::Errno;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub errno: Errno,
-    pub hint: &'static str,
+    pub hint: Hint,
 }
 
-const fn refuse(errno: Errno, hint: &'static str) -> Refusal {
+const fn refuse(errno: Errno, hint: Hint) -> Refusal {
     Refusal { errno, hint }
 }
 
@@ -42,10 +43,10 @@ pub struct BindSpec<'a> {
 /// Checks one absolute path of a spec.
 fn check_path(path: &[u8], what: Refusal) -> Result<(), Refusal> {
     if path.contains(&0) {
-        return Err(refuse(Errno::INVAL, "paths cannot contain a NUL byte"));
+        return Err(refuse(Errno::INVAL, Hint::PathHasNul));
     }
     if path.len() >= PATH_MAX {
-        return Err(refuse(Errno::NAMETOOLONG, "a path is longer than PATH_MAX (4095 bytes)"));
+        return Err(refuse(Errno::NAMETOOLONG, Hint::PathTooLong));
     }
     if path.first() != Some(&b'/') {
         return Err(what);
@@ -60,11 +61,11 @@ pub fn parse_pivot(spec: &[u8]) -> Result<PivotSpec<'_>, Refusal> {
         None => (spec, None),
     };
     if new.is_empty() {
-        return Err(refuse(Errno::INVAL, "NEW is empty; expected NEW[:OLD] with absolute paths"));
+        return Err(refuse(Errno::INVAL, Hint::NewIsEmpty));
     }
-    check_path(new, refuse(Errno::INVAL, "NEW must be an absolute path"))?;
+    check_path(new, refuse(Errno::INVAL, Hint::NewMustBeAbsolute))?;
     if let Some(old) = old {
-        check_path(old, refuse(Errno::INVAL, "OLD must be an absolute path"))?;
+        check_path(old, refuse(Errno::INVAL, Hint::OldMustBeAbsolute))?;
     }
     Ok(PivotSpec { new, old })
 }
@@ -80,14 +81,14 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
     let destination = fields.next().filter(|d| !d.is_empty()).unwrap_or(source);
     let options = fields.next().unwrap_or(&[]);
     if source.is_empty() {
-        return Err(refuse(Errno::INVAL, "SRC is empty; expected [+]SRC[:DST[:OPTS]]"));
+        return Err(refuse(Errno::INVAL, Hint::SrcIsEmpty));
     }
-    check_path(source, refuse(Errno::INVAL, "SRC must be an absolute path"))?;
-    check_path(destination, refuse(Errno::INVAL, "DST must be an absolute path"))?;
+    check_path(source, refuse(Errno::INVAL, Hint::SrcMustBeAbsolute))?;
+    check_path(destination, refuse(Errno::INVAL, Hint::DstMustBeAbsolute))?;
     let mut recursive = true;
     for option in options.split(|&b| b == b',').filter(|o| !o.is_empty()) {
         recursive = lookup(&[("rbind", true), ("norbind", false)], option)
-            .ok_or(refuse(Errno::INVAL, "unknown bind option; known: rbind, norbind"))?;
+            .ok_or(refuse(Errno::INVAL, Hint::UnknownBindOption))?;
     }
     Ok(BindSpec { source, source_in_new_root, destination, read_only, recursive })
 }
@@ -102,7 +103,7 @@ mod tests {
                 let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
                 (text(p.new), p.old.map(text))
             })
-            .map_err(|r| r.hint)
+            .map_err(|r| r.hint.text())
     }
 
     #[test]
@@ -170,7 +171,11 @@ mod tests {
             ("/a:/b:ro", "unknown bind option; known: rbind, norbind"),
             ("/a:/b:rbind,idmap", "unknown bind option; known: rbind, norbind"),
         ] {
-            assert_eq!(parse_bind(input.as_bytes(), false).map_err(|r| r.hint), Err(hint), "input {input:?}");
+            assert_eq!(
+                parse_bind(input.as_bytes(), false).map_err(|r| r.hint.text()),
+                Err(hint),
+                "input {input:?}"
+            );
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::config::args::Opt;
 use crate::config::cmdline::decimal;
 use crate::config::key_lookup::lookup;
 use crate::config::spec::Refusal;
+use crate::sys::error::{Hint, Stage};
 use crate::sys::{env_var, Env};
 use rustix::io::Errno;
 
@@ -85,16 +86,16 @@ pub fn signal_number(name: &[u8]) -> Option<u8> {
 /// The value of `-p` and `--parent-death-signal=`: a signal name.
 #[inline(never)]
 pub fn set_parent_death_signal(options: &mut StubOptions, value: &[u8]) -> Result<(), Refusal> {
-    let hint = "unknown signal; expected a name such as SIGTERM or SIGKILL (kill -l)";
-    options.parent_death_signal = signal_number(value).ok_or(Refusal { errno: Errno::INVAL, hint })?;
+    let refusal = Refusal { errno: Errno::INVAL, hint: Hint::UnknownSignal };
+    options.parent_death_signal = signal_number(value).ok_or(refusal)?;
     Ok(())
 }
 
 /// The value of `-e` and `--remap-exit=`: an exit code to report as 0.
 #[inline(never)]
 pub fn add_remapped_exit(options: &mut StubOptions, value: &[u8]) -> Result<(), Refusal> {
-    let hint = "expected an exit code from 0 to 255";
-    let code = decimal(value).filter(|&code| code <= 255).ok_or(Refusal { errno: Errno::INVAL, hint })?;
+    let refusal = Refusal { errno: Errno::INVAL, hint: Hint::BadExitCode };
+    let code = decimal(value).filter(|&code| code <= 255).ok_or(refusal)?;
     if let Some(word) = options.remapped_exits.get_mut((code / 32) as usize) {
         *word |= 1 << (code % 32);
     }
@@ -136,12 +137,17 @@ const TINI_LETTERS: [(u8, Opt); 7] = [
 const CATATONIT_LETTERS: [(u8, Opt); 4] =
     [(b'g', Opt::SignalGroup), (b'P', Opt::Pause), (b'h', Opt::Help), (b'V', Opt::Version)];
 
-/// The option `letter` stands for in `dialect`, with its name for error lines (only the letters
+/// The option `letter` stands for in `dialect`, with its stage for error lines (only the letters
 /// that take a value have errors of their own: tini's `-p` and `-e`).
-pub fn letter_option(dialect: Dialect, letter: u8) -> Option<(&'static str, Opt)> {
+pub fn letter_option(dialect: Dialect, letter: u8) -> Option<(Stage, Opt)> {
     let table: &[(u8, Opt)] = if dialect == Dialect::Tini { &TINI_LETTERS } else { &CATATONIT_LETTERS };
     let (_, option) = table.iter().find(|(known, _)| *known == letter)?;
-    Some((if *option == Opt::ParentDeathSignal { "-p" } else { "-e" }, *option))
+    let stage = if *option == Opt::ParentDeathSignal {
+        Stage::ParentDeathSignalLetter
+    } else {
+        Stage::RemapExitLetter
+    };
+    Some((stage, *option))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod superblock;
 
 use crate::config::root_params::RootParams;
 use crate::initrd::root_device::{find_root_device, mount_root};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use rustix::fs::{mkdirat, Mode, CWD};
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
@@ -37,17 +37,11 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
         match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(Errno::EXIST) => {}
             Err(errno) => {
-                return Err(Error::failure(
-                    Stage::Mkdir,
-                    path.to_bytes(),
-                    errno,
-                    "the initramfs root must be writable",
-                ))
+                return Err(Error::failure(Stage::Mkdir, path.to_bytes(), errno, Hint::InitramfsRootReadOnly))
             }
         }
-        rustix::mount::mount(fstype, path, fstype, flags, Some(data)).map_err(|errno| {
-            Error::failure(Stage::Mount, path.to_bytes(), errno, "the kernel lacks this file system")
-        })?;
+        rustix::mount::mount(fstype, path, fstype, flags, Some(data))
+            .map_err(|errno| Error::failure(Stage::Mount, path.to_bytes(), errno, Hint::FileSystemMissing))?;
     }
     Ok(())
 }
@@ -58,9 +52,7 @@ pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
     let (device, fstype) = find_root_device(params)?;
     match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {
         Ok(()) | Err(Errno::EXIST) => {}
-        Err(errno) => {
-            return Err(Error::failure(Stage::Mkdir, SYSROOT, errno, "the initramfs root must be writable"))
-        }
+        Err(errno) => return Err(Error::failure(Stage::Mkdir, SYSROOT, errno, Hint::InitramfsRootReadOnly)),
     }
     mount_root(&device, fstype, params)
 }

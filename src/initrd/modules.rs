@@ -1,7 +1,7 @@
 //! Loads the kernel modules the initramfs builder baked in, in its order, before the root is
 //! looked up. An already loaded or built-in module is not an error.
 
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::notice;
 use crate::sys::path::Path;
 use crate::sys::small_file::read_small_file;
@@ -30,7 +30,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
                 Stage::LoadModules,
                 MODULE_LIST.to_bytes(),
                 errno,
-                "the module list is unreadable",
+                Hint::ModuleListUnreadable,
             ))
         }
     };
@@ -55,9 +55,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
 }
 
 fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
-    let fail = |errno| {
-        Error::failure(Stage::LoadModules, path, errno, "the module does not fit this kernel or is damaged")
-    };
+    let fail = |errno| Error::failure(Stage::LoadModules, path, errno, Hint::ModuleUnfit);
     let file = ModulePath::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
     let fd = openat(CWD, file.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;
     match rustix::system::finit_module(&fd, c"", 0) {

@@ -5,7 +5,7 @@
 use crate::config::root_params::{RootDevice, RootParams};
 use crate::initrd::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
 use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::DevicePath as Path;
 use crate::sys::small_file::read_small_file;
 use rustix::fd::{AsFd, OwnedFd};
@@ -23,7 +23,7 @@ const POLL_MAX_MS: u32 = 50;
 /// Waits for the device named by `params` and returns its /dev path and detected fs type.
 pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static str), Error<'a>> {
     let Some(device) = params.device else {
-        return Err(Error::failure(Stage::FindRoot, b"root=", Errno::INVAL, "no root= given"));
+        return Err(Error::failure(Stage::FindRoot, b"root=", Errno::INVAL, Hint::NoRootGiven));
     };
     sleep_ms(params.delay_seconds.saturating_mul(1000));
     let wait_ms = params.wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS).saturating_mul(1000);
@@ -33,8 +33,7 @@ pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static s
             return Ok(found);
         }
         if waited >= wait_ms {
-            let hint = "no block device matched in time; check root= and the disk driver modules";
-            return Err(Error::failure(Stage::FindRoot, params.given, Errno::NODEV, hint));
+            return Err(Error::failure(Stage::FindRoot, params.given, Errno::NODEV, Hint::RootDeviceTimeout));
         }
         sleep_ms(pause);
         waited += pause;
@@ -176,7 +175,7 @@ pub fn mount_root<'a>(
         Stage::MountRoot,
         params.flags.unwrap_or_default(),
         Errno::TOOBIG,
-        "rootflags= is too long",
+        Hint::RootFlagsTooLong,
     ))?;
     let try_type = |fstype: &[u8]| -> Result<(), Errno> {
         let mut type_buf = [0u8; 64];
@@ -202,12 +201,7 @@ pub fn mount_root<'a>(
             Err(errno) => last = errno,
         }
     }
-    Err(Error::failure(
-        Stage::MountRoot,
-        b"/sysroot",
-        last,
-        "check rootfstype=, rootflags= and the file system modules",
-    ))
+    Err(Error::failure(Stage::MountRoot, b"/sysroot", last, Hint::RootUnmountable))
 }
 
 /// `bytes` copied into `buf` with a NUL, as a C string.

@@ -2,7 +2,7 @@
 //! a tmpfs" (container roots often are).
 
 use crate::config::Mode;
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::{env_var, Env};
 use rustix::fs::{statat, AtFlags, CWD};
 use rustix::io::Errno;
@@ -63,7 +63,7 @@ pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Result<Mode, Erro
             Stage::DetectMode,
             b"/proc/self/ns/mnt",
             Errno::PERM,
-            "refusing to change the host's mounts; run in a mount namespace of its own (unshare -m) or pass --mode=",
+            Hint::HostMountsUntouchable,
         )),
     }
 }

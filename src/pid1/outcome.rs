@@ -11,7 +11,7 @@ use crate::pid1::failure_policy as failure;
 use crate::pid1::supervise;
 use crate::plan;
 use crate::plan::resolve::HostLookup;
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log;
 use crate::sys::log::to_stderr;
 use crate::sys::{self, Env};
@@ -70,7 +70,7 @@ impl Run {
                     drop(ops);
                     child.supervise()
                 }
-                Err(error) => (error.stage, error.errno),
+                Err(error) => (error.stage(), error.errno()),
             }
         } else {
             (Stage::Exec, act::exec_init(plan, &HostLookup, self.env, scratch))
@@ -78,8 +78,8 @@ impl Run {
         let file = plan.path(plan.exec.file);
         let undone = act::undo_plan(plan, journal, &mut ops, scratch);
         let hint = match &undone {
-            Ok(()) => "the init did not start; rolled back",
-            Err(_) => "the init did not start",
+            Ok(()) => Hint::InitDidNotStartRolledBack,
+            Err(_) => Hint::InitDidNotStart,
         };
         let code = self.refuse_quietly(Error::failure(stage, file, errno, hint));
         if let Err(left) = &undone {
@@ -141,8 +141,7 @@ impl Run {
             return report(&failure.error);
         }
         let errno = act::exec_init(&plan, &HostLookup, self.env, &mut buffers.act);
-        let hint = "the root's own init did not start";
-        report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, hint));
+        report(&Error::failure(Stage::Exec, plan.path(plan.exec.file), errno, Hint::RootInitDidNotStart));
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::act;
 use crate::config::stub_options::StubOptions;
 use crate::plan::Plan;
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::{to_stderr, Line};
 use crate::sys::{self, Env, SignalSet};
 use core::ffi::c_int;
@@ -89,7 +89,7 @@ pub fn start(
     options: &StubOptions,
     scratch: &mut act::Scratch,
 ) -> Result<Child, Error<'static>> {
-    let fail = |stage, errno| Error::failure(stage, b"", errno, "the init was not started");
+    let fail = |stage, errno| Error::failure(stage, b"", errno, Hint::InitWasNotStarted);
     let options = *options;
     let (signals, original_mask) = watch_signals().map_err(|errno| fail(Stage::Signalfd, errno))?;
     if options.parent_death_signal != 0 {
@@ -135,7 +135,7 @@ pub fn pause(options: StubOptions, pid_is_one: bool) -> i32 {
                 Stage::Signalfd,
                 b"",
                 errno,
-                "cannot wait for signals",
+                Hint::CannotWaitForSignals,
             ));
             1
         }

@@ -19,7 +19,7 @@ use crate::config::spec::BindSpec;
 use crate::config::{Config, MAX_WORDS};
 use crate::plan::arena::{Arena, Span};
 use crate::plan::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View, Walk};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use core::ffi::CStr;
 use rustix::io::Errno;
 
@@ -182,7 +182,7 @@ impl<'b> Plan<'b> {
     }
 
     pub(crate) fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
-        let hint = "too many steps; use fewer binds";
+        let hint = Hint::TooManySteps;
         // Two slots stay free for what a container's plan starts and ends with (`lib.rs`).
         if self.steps.len() + 2 >= MAX_STEPS {
             return Err(Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint));
@@ -349,9 +349,7 @@ pub fn make_plan<'a>(
         // or lead somewhere the plan never checked).
         let old = config.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
         if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
-            let hint =
-                "OLD cannot be at or below /proc, /sys, /dev, /run, a carried /tmp or a bind destination";
-            return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, hint));
+            return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldUnderAMount));
         }
         if let Some(mkdir) = mkdir {
             plan.push_creation(mkdir)?;
@@ -416,7 +414,7 @@ fn plan_pivot_target<'a>(
     probe: &impl Probe,
     new_is_resolved: bool,
 ) -> Result<Option<PivotTarget>, Error<'a>> {
-    let new_hint = "NEW must be a directory inside the tree";
+    let new_hint = Hint::NewMustBeDirectory;
     if !new_is_resolved {
         let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
             .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
@@ -427,10 +425,7 @@ fn plan_pivot_target<'a>(
     if plan.walk.found.is_root() {
         return match old {
             None => Ok(None),
-            Some(_) => {
-                let hint = "NEW is the tree's root; nothing to pivot to";
-                Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, hint))
-            }
+            Some(_) => Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, Hint::NewIsTreeRoot)),
         };
     }
     let new_host = tree.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map_err(|_| too_long(new))?;
@@ -439,14 +434,14 @@ fn plan_pivot_target<'a>(
     let Some(old) = old else {
         return Ok(Some(PivotTarget { new: new_host, old: None }));
     };
-    let old_hint = "OLD must be a directory inside NEW, or creatable";
+    let old_hint = Hint::OldMustBeDirectory;
     let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, plan.walk)
         .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
     if old_dir.exists && old_dir.kind != Kind::Directory {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
     }
     if plan.walk.found.is_root() {
-        return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, "OLD cannot be NEW itself"));
+        return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldIsNew));
     }
     let inner = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
     // OLD is created inside NEW itself, not below the graft that will show there.
@@ -463,7 +458,7 @@ fn plan_api_mounts(
     probe: &impl Probe,
     tmp: bool,
 ) -> Result<(), Error<'static>> {
-    let hint = "the new root needs a directory here";
+    let hint = Hint::MountPointMustBeDirectory;
     for name in API_MOUNTS.into_iter().chain(tmp.then_some(TMP)) {
         // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
         // initramfs's.
@@ -502,22 +497,21 @@ fn plan_bind<'a>(
 ) -> Result<(), Error<'a>> {
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
     let source = resolve(source_view, &plan.paths, probe, bind.source, false, plan.walk)
-        .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, "SRC must exist"))?;
+        .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, Hint::SrcMustExist))?;
     let source_host = source_view
         .host_span(&mut plan.paths, plan.walk.found.as_bytes())
         .map_err(|_| too_long(source_subject))?;
-    let destination_hint = "DST must be inside the new root";
     let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
     let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, plan.walk)
-        .map_err(|e| fail(e, destination_hint))?;
+        .map_err(|e| fail(e, Hint::DstMustBeInside))?;
     if plan.walk.found.is_root() {
         // Over `/` the init would not find /proc, /dev or itself: no container manager allows it.
-        return Err(fail(Errno::INVAL, "DST cannot be the new root itself"));
+        return Err(fail(Errno::INVAL, Hint::DstIsNewRoot));
     }
     let wants_directory = source.kind == Kind::Directory;
     if target.exists && (target.kind == Kind::Directory) != wants_directory {
         let errno = if wants_directory { Errno::NOTDIR } else { Errno::ISDIR };
-        return Err(fail(errno, "SRC and DST must both be directories or both files"));
+        return Err(fail(errno, Hint::SrcAndDstDiffer));
     }
     let (target_host, creation) = if target.exists || wants_directory {
         host_target(plan, &views.after, target, destination_subject)?
@@ -586,22 +580,16 @@ fn plan_exec<'a>(
                 .into_iter()
                 .map(CStr::to_bytes)
                 .find(|init| check_executable(plan, &[init], after, probe).is_ok());
-            let hint = "none exists in the new root; name one with init= or -- INIT";
+            let hint = Hint::NoDefaultInit;
             let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
             (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
         }
     };
-    let hint = "the init's arguments do not fit execve's buffer";
-    let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, hint);
+    let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig);
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
     for &word in core::iter::once(&name).chain(args).chain(&config.leftovers) {
         if word.contains(&0) {
-            return Err(Error::usage(
-                Stage::FindInit,
-                word,
-                Errno::INVAL,
-                "an argument cannot contain a NUL byte",
-            ));
+            return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
         }
         let span = plan.paths.push(word).map_err(|_| too_big(word))?;
         plan.exec.argv.push(span).map_err(|_| too_big(word))?;
@@ -621,13 +609,11 @@ fn find_init<'a>(
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
     if name.first() == Some(&b'/') {
-        return check_executable(plan, &[name], after, probe).map_err(|e| {
-            Error::failure(Stage::FindInit, name, e, "the init must be an executable file in the new root")
-        });
+        return check_executable(plan, &[name], after, probe)
+            .map_err(|e| Error::failure(Stage::FindInit, name, e, Hint::InitNotExecutable));
     }
     if name.is_empty() || name.contains(&b'/') {
-        let hint = "the init must be an absolute path or a bare name looked up in PATH";
-        return Err(Error::usage(Stage::FindInit, name, Errno::INVAL, hint));
+        return Err(Error::usage(Stage::FindInit, name, Errno::INVAL, Hint::InitNameUnusable));
     }
     let mut errno = Errno::NOENT;
     // Relative directories in PATH (and the empty one, meaning ".") have no meaning for PID 1.
@@ -639,8 +625,8 @@ fn find_init<'a>(
         }
     }
     let hint = match errno {
-        Errno::ACCESS => "found in PATH, but not executable",
-        _ => "not found in any directory of PATH in the new root",
+        Errno::ACCESS => Hint::InitInPathNotExecutable,
+        _ => Hint::InitNotInPath,
     };
     Err(Error::failure(Stage::FindInit, name, errno, hint))
 }
@@ -660,14 +646,13 @@ fn check_executable(
 }
 
 fn too_long(input: &[u8]) -> Error<'_> {
-    Error::failure(Stage::Plan, input, Errno::NAMETOOLONG, "the resolved path is longer than PATH_MAX")
+    Error::failure(Stage::Plan, input, Errno::NAMETOOLONG, Hint::ResolvedPathTooLong)
 }
 
 /// The plan's arena has no room left (for any error that says so: `Full`, or a `TooLong` from a
 /// host path being stored).
 pub(crate) fn arena_full<E>(_: E) -> Error<'static> {
-    let hint = "the plan's paths need more than 16 KiB; use fewer or shorter binds";
-    Error::failure(Stage::Plan, b"paths", Errno::NOSPC, hint)
+    Error::failure(Stage::Plan, b"paths", Errno::NOSPC, Hint::ArenaFull)
 }
 
 /// Whether `step` mounts something at or above `path` below the new root `new` (a self-bind

@@ -8,7 +8,7 @@ use crate::plan::arena::{Arena, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
 use crate::plan::{arena_full, host_target, Plan, Probe, Step};
-use crate::sys::error::{Error, Stage};
+use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::components;
 use rustix::io::Errno;
 
@@ -40,8 +40,7 @@ pub fn resolve_deployment<'a>(
     value: &'a [u8],
     walk: &mut Walk,
 ) -> Result<Deployment, Error<'a>> {
-    let hint = "ostree= must lead to /ostree/deploy/OS/deploy/CHECKSUM.SERIAL inside the root";
-    let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, hint);
+    let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, Hint::NotAnOstreeDeployment);
     let resolved = resolve(tree, arena, lookup, value, false, walk).map_err(fail)?;
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
@@ -165,7 +164,7 @@ fn read_prepare_root(
     for name in PREPARE_ROOT_CONFS {
         let Some(file) = regular_file(plan, new, name, probe)? else { continue };
         let read = probe.read_file(plan.paths.cstr(file), &mut text).map_err(|errno| {
-            Error::failure(Stage::ReadPrepareRoot, name, errno, "it must be a readable file of at most 4 KiB")
+            Error::failure(Stage::ReadPrepareRoot, name, errno, Hint::PrepareRootUnreadable)
         })?;
         conf = parse_prepare_root(read)
             .map_err(|r| Error::usage(Stage::ReadPrepareRoot, name, r.errno, r.hint))?;
@@ -240,7 +239,7 @@ fn directory_to_make(
     path: &'static [u8],
     probe: &impl Probe,
 ) -> Result<Span, Error<'static>> {
-    let hint = "/run must be a writable directory";
+    let hint = Hint::RunMustBeWritable;
     let resolved = resolve(&view, &plan.paths, probe, path, true, plan.walk)
         .map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
     let (span, mkdir) = host_target(plan, &view, resolved, path)?;

@@ -4,6 +4,7 @@
 //! the physical root's `ostree/repo/config`. Pure: the caller reads the files.
 
 use crate::config::spec::Refusal;
+use crate::sys::hints::Hint;
 use rustix::io::Errno;
 
 /// What the deployment asks of its boot. Everything off by default, as in ostree.
@@ -22,23 +23,23 @@ pub struct PrepareRoot {
 
 /// The boolean keys read: section, key, and the refusal of a value that is not a boolean. Any
 /// other key is ignored, as a GLib key file lets a program read only what it knows.
-const BOOLEANS: [(&[u8], &[u8], &str); 4] = [
-    (b"sysroot", b"readonly", "[sysroot] readonly must be true or false"),
-    (b"root", b"transient", "[root] transient must be true or false"),
-    (b"root", b"transient-ro", "[root] transient-ro must be true or false"),
-    (b"etc", b"transient", "[etc] transient must be true or false"),
+const BOOLEANS: [(&[u8], &[u8], Hint); 4] = [
+    (b"sysroot", b"readonly", Hint::SysrootReadonlyNotBoolean),
+    (b"root", b"transient", Hint::RootTransientNotBoolean),
+    (b"root", b"transient-ro", Hint::RootTransientRoNotBoolean),
+    (b"etc", b"transient", Hint::EtcTransientNotBoolean),
 ];
 
 /// The values of `[composefs] enabled` that ask for composefs, each refused naming itself.
-const COMPOSEFS_ON: [(&[u8], &str); 5] = [
-    (b"yes", "[composefs] enabled=yes: composefs is not supported; use enabled=no or maybe"),
-    (b"true", "[composefs] enabled=true: composefs is not supported; use enabled=no or maybe"),
-    (b"1", "[composefs] enabled=1: composefs is not supported; use enabled=no or maybe"),
-    (b"signed", "[composefs] enabled=signed: composefs is not supported; use enabled=no or maybe"),
-    (b"verity", "[composefs] enabled=verity: composefs is not supported; use enabled=no or maybe"),
+const COMPOSEFS_ON: [(&[u8], Hint); 5] = [
+    (b"yes", Hint::ComposefsYes),
+    (b"true", Hint::ComposefsTrue),
+    (b"1", Hint::ComposefsOne),
+    (b"signed", Hint::ComposefsSigned),
+    (b"verity", Hint::ComposefsVerity),
 ];
 
-const fn refuse(errno: Errno, hint: &'static str) -> Refusal {
+const fn refuse(errno: Errno, hint: Hint) -> Refusal {
     Refusal { errno, hint }
 }
 
@@ -55,7 +56,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
             continue;
         }
         let Some(eq) = line.iter().position(|&b| b == b'=') else {
-            return Err(refuse(Errno::INVAL, "a line is neither key=value nor [section]"));
+            return Err(refuse(Errno::INVAL, Hint::NotKeyValueOrSection));
         };
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
@@ -64,10 +65,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
                 return Err(refuse(Errno::OPNOTSUPP, hint));
             }
             if !matches!(value, b"no" | b"false" | b"0" | b"maybe") {
-                return Err(refuse(
-                    Errno::INVAL,
-                    "[composefs] enabled must be yes, no, maybe, signed or verity",
-                ));
+                return Err(refuse(Errno::INVAL, Hint::UnknownComposefsValue));
             }
             continue;
         }
@@ -85,7 +83,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
     }
     let [sysroot_readonly, root_transient, root_transient_ro, etc_transient] = values;
     if root_transient && root_transient_ro {
-        return Err(refuse(Errno::INVAL, "[root] transient and transient-ro cannot both be set"));
+        return Err(refuse(Errno::INVAL, Hint::BothTransients));
     }
     Ok(PrepareRoot { sysroot_readonly, root_transient, root_transient_ro, etc_transient })
 }
@@ -142,7 +140,7 @@ mod tests {
                 "[root] transient and transient-ro cannot both be set",
             ),
         ] {
-            assert_eq!(parse_prepare_root(text), Err(Refusal { errno, hint }));
+            assert_eq!(parse_prepare_root(text).map_err(|r| (r.errno, r.hint.text())), Err((errno, hint)));
         }
     }
 
@@ -153,8 +151,8 @@ mod tests {
         }
         let hint = "[composefs] enabled must be yes, no, maybe, signed or verity";
         assert_eq!(
-            parse_prepare_root(b"[composefs]\nenabled=often\n"),
-            Err(Refusal { errno: Errno::INVAL, hint })
+            parse_prepare_root(b"[composefs]\nenabled=often\n").map_err(|r| (r.errno, r.hint.text())),
+            Err((Errno::INVAL, hint))
         );
     }
 

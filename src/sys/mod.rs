@@ -1,9 +1,11 @@
 //! The layer under every stage: the few raw calls rustix keeps private (`raw`, the only module
-//! with `unsafe`), error values (`error`) and the one line writer (`log`, `errno_names`),
-//! fixed-capacity paths (`path`), small file reads (`small_file`), mount points (`mount_point`).
+//! with `unsafe`), error values (`error`) and their hints (`hints`), the one line writer (`log`,
+//! `errno_names`), fixed-capacity paths (`path`), small file reads (`small_file`), mount points
+//! (`mount_point`).
 
 pub mod errno_names;
 pub mod error;
+pub mod hints;
 pub mod log;
 pub mod mount_point;
 pub mod path;

@@ -1,11 +1,14 @@
 //! The few calls rustix keeps private (execve, fork, signal masks, signalfd, kill, the timer,
 //! exit) as raw system calls, and the process's own argv/envp and stdio. No libc is called: the
-//! binary's start-up is its own (main.rs).
+//! binary's start-up is its own (main.rs). And `ShortBytes`, the thin borrowed slice that keeps
+//! an error small.
 //! The only module with `unsafe`; each block says why it is sound.
 
 #![allow(unsafe_code)]
 
 use core::ffi::{c_char, c_int, CStr};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
 use linux_raw_sys::general as nr;
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
@@ -47,6 +50,46 @@ impl Argv {
         // SAFETY: `args_and_env` made `self` from the kernel's argv: `count` valid, NUL-terminated
         // strings that live as long as the process.
         (0..self.count).map(move |i| unsafe { CStr::from_ptr(*self.pointers.add(i)) }.to_bytes())
+    }
+}
+
+/// A borrowed byte slice as two scalars: a thin pointer, and a word whose low 15 bits are the
+/// length and whose other 49 bits are the holder's. Two scalars make a value (an `Error`) that
+/// functions return in two registers instead of through memory, as they would any other 16
+/// bytes. A slice longer than `MAX_LEN` keeps its first `MAX_LEN` bytes.
+#[derive(Clone, Copy)]
+pub struct ShortBytes<'a> {
+    start: NonNull<u8>,
+    word: u64,
+    bytes: PhantomData<&'a [u8]>,
+}
+
+impl<'a> ShortBytes<'a> {
+    const LEN_BITS: u32 = 15;
+    /// The longest slice kept whole.
+    pub const MAX_LEN: usize = (1 << Self::LEN_BITS) - 1;
+
+    /// `bytes` (cut to `MAX_LEN`), and the holder's `spare` bits (the low 49).
+    pub fn new(bytes: &'a [u8], spare: u64) -> Self {
+        let len = bytes.len().min(Self::MAX_LEN) as u64;
+        ShortBytes {
+            start: NonNull::from(bytes).cast(),
+            word: len | spare << Self::LEN_BITS,
+            bytes: PhantomData,
+        }
+    }
+
+    /// The slice.
+    pub fn get(self) -> &'a [u8] {
+        let len = (self.word & Self::MAX_LEN as u64) as usize;
+        // SAFETY: `new` took `start` from a `&'a [u8]` at least `len` bytes long, whose borrow
+        // `bytes` keeps; the fields are private, so nothing else makes or changes them.
+        unsafe { core::slice::from_raw_parts(self.start.as_ptr(), len) }
+    }
+
+    /// The holder's bits.
+    pub fn spare(self) -> u64 {
+        self.word >> Self::LEN_BITS
     }
 }
 
