@@ -42,8 +42,8 @@ impl<const N: usize> Path<N> {
     #[inline(never)]
     pub fn root() -> Self {
         let mut path = Path { buf: heapless::Vec::new() };
-        // Two bytes always fit in PATH_MAX.
-        let _ = path.buf.extend_from_slice(b"/\0");
+        // Two bytes always fit.
+        let _ = set(path.buf.as_mut_view(), b"/");
         path
     }
 
@@ -51,49 +51,32 @@ impl<const N: usize> Path<N> {
     #[inline(never)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, TooLong> {
         let mut path = Path { buf: heapless::Vec::new() };
-        path.buf.extend_from_slice(bytes).map_err(|_| TooLong)?;
-        path.buf.push(0).map_err(|_| TooLong)?;
+        set(path.buf.as_mut_view(), bytes)?;
         Ok(path)
     }
 
-    /// Makes the path a copy of `bytes` (which must not contain NUL), in place.
-    #[inline(never)]
+    /// Makes the path a copy of `bytes` (which must not contain NUL), in place; "/" if it does
+    /// not fit.
     pub fn set(&mut self, bytes: &[u8]) -> Result<(), TooLong> {
-        self.buf.clear();
-        let ok = self.buf.extend_from_slice(bytes).is_ok() && self.buf.push(0).is_ok();
-        if !ok {
-            self.buf.clear();
-            let _ = self.buf.extend_from_slice(b"/\0");
-        }
-        ok.then_some(()).ok_or(TooLong)
+        set(self.buf.as_mut_view(), bytes)
     }
 
     /// Puts `prefix` in front: the host path of a path resolved inside the tree at `prefix`
     /// ("/" inside it is the tree itself).
-    #[inline(never)]
     pub fn prepend(&mut self, prefix: &[u8]) -> Result<(), TooLong> {
-        if self.is_root() {
-            return self.set(prefix);
-        }
-        let len = self.buf.len();
-        self.buf.resize(len + prefix.len(), 0).map_err(|_| TooLong)?;
-        self.buf.copy_within(..len, prefix.len());
-        self.buf.get_mut(..prefix.len()).ok_or(TooLong)?.copy_from_slice(prefix);
-        Ok(())
+        prepend(self.buf.as_mut_view(), prefix)
     }
 
-    /// The bytes without the trailing NUL. Out of line: inlined, it costs more at each of its
-    /// many call sites than the call.
-    #[inline(never)]
+    /// The bytes without the trailing NUL.
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.split_last().map_or(&[], |(_, bytes)| bytes)
+        without_nul(&self.buf)
     }
 
     /// The path as a C string for syscalls.
     /// A path with an inner NUL (never built from checked input) becomes "", which every
     /// syscall refuses with ENOENT, rather than some other path.
     pub fn as_cstr(&self) -> &CStr {
-        CStr::from_bytes_with_nul(&self.buf).unwrap_or(c"")
+        as_cstr(&self.buf)
     }
 
     /// True for "/".
@@ -102,40 +85,90 @@ impl<const N: usize> Path<N> {
     }
 
     /// Appends one component, adding a separator where needed.
-    #[inline(never)]
     pub fn push(&mut self, component: &[u8]) -> Result<(), TooLong> {
-        self.buf.pop();
-        let need_slash = !self.buf.ends_with(b"/");
-        let ok = (!need_slash || self.buf.push(b'/').is_ok())
-            && self.buf.extend_from_slice(component).is_ok()
-            && self.buf.push(0).is_ok();
-        if ok {
-            Ok(())
-        } else {
-            // Restore the NUL so the path stays valid after a refused push.
-            self.buf.truncate(N - 1);
-            let _ = self.buf.push(0);
-            Err(TooLong)
-        }
+        push(self.buf.as_mut_view(), component)
     }
 
     /// Appends every component of `relative` (a path whose leading "/" is ignored).
-    #[inline(never)]
     pub fn push_all(&mut self, relative: &[u8]) -> Result<(), TooLong> {
-        components(relative).try_for_each(|c| self.push(c))
+        push_all(self.buf.as_mut_view(), relative)
     }
 
     /// Removes the last component; "/" stays "/".
-    #[inline(never)]
     pub fn pop(&mut self) {
-        let bytes = self.as_bytes();
-        let cut = match bytes.iter().rposition(|&b| b == b'/') {
-            Some(0) | None => 1,
-            Some(i) => i,
-        };
-        self.buf.truncate(cut);
-        let _ = self.buf.push(0);
+        pop(self.buf.as_mut_view())
     }
+}
+
+// The work of `Path`'s methods, on its buffer as a `VecView` (the capacity a value, not a type
+// parameter): compiled once, not once for every capacity. Out of line: inlined, each costs more
+// at its many call sites than the call.
+type Buf = heapless::vec::VecView<u8>;
+
+#[inline(never)]
+fn set(buf: &mut Buf, bytes: &[u8]) -> Result<(), TooLong> {
+    buf.clear();
+    let ok = buf.extend_from_slice(bytes).is_ok() && buf.push(0).is_ok();
+    if !ok {
+        buf.clear();
+        let _ = buf.extend_from_slice(b"/\0");
+    }
+    ok.then_some(()).ok_or(TooLong)
+}
+
+#[inline(never)]
+fn prepend(buf: &mut Buf, prefix: &[u8]) -> Result<(), TooLong> {
+    if without_nul(buf) == b"/" {
+        return set(buf, prefix);
+    }
+    let len = buf.len();
+    buf.resize(len + prefix.len(), 0).map_err(|_| TooLong)?;
+    buf.copy_within(..len, prefix.len());
+    buf.get_mut(..prefix.len()).ok_or(TooLong)?.copy_from_slice(prefix);
+    Ok(())
+}
+
+#[inline(never)]
+fn without_nul(buf: &[u8]) -> &[u8] {
+    buf.split_last().map_or(&[], |(_, bytes)| bytes)
+}
+
+#[inline(never)]
+fn as_cstr(buf: &[u8]) -> &CStr {
+    CStr::from_bytes_with_nul(buf).unwrap_or(c"")
+}
+
+#[inline(never)]
+fn push(buf: &mut Buf, component: &[u8]) -> Result<(), TooLong> {
+    buf.pop();
+    let need_slash = !buf.ends_with(b"/");
+    let ok = (!need_slash || buf.push(b'/').is_ok())
+        && buf.extend_from_slice(component).is_ok()
+        && buf.push(0).is_ok();
+    if ok {
+        Ok(())
+    } else {
+        // Restore the NUL so the path stays valid after a refused push.
+        buf.truncate(buf.capacity() - 1);
+        let _ = buf.push(0);
+        Err(TooLong)
+    }
+}
+
+#[inline(never)]
+fn push_all(buf: &mut Buf, relative: &[u8]) -> Result<(), TooLong> {
+    components(relative).try_for_each(|c| push(buf, c))
+}
+
+#[inline(never)]
+fn pop(buf: &mut Buf) {
+    let bytes = without_nul(buf);
+    let cut = match bytes.iter().rposition(|&b| b == b'/') {
+        Some(0) | None => 1,
+        Some(i) => i,
+    };
+    buf.truncate(cut);
+    let _ = buf.push(0);
 }
 
 /// The non-empty components of a path, "." and ".." included as they are.
