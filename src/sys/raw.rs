@@ -148,13 +148,21 @@ pub fn stdout() -> BorrowedFd<'static> {
 
 /// Replaces this process with `file`, giving it `argv` and `env`; returns only on failure.
 pub fn execve<'s>(file: &CStr, argv: impl Iterator<Item = &'s CStr>, env: Env) -> Errno {
-    let mut pointers: heapless::Vec<*const c_char, { crate::plan::MAX_EXEC_WORDS + 1 }> =
-        heapless::Vec::new();
+    let mut pointers: ArgvPointers = heapless::Vec::new();
     for word in argv {
         if pointers.push(word.as_ptr()).is_err() {
             return Errno::TOOBIG;
         }
     }
+    execve_pointers(file, &mut pointers, env)
+}
+
+/// argv as execve takes it, NULL-terminated.
+type ArgvPointers = heapless::Vec<*const c_char, { crate::plan::MAX_EXEC_WORDS + 1 }>;
+
+/// The part of `execve` that does not depend on how argv is given: compiled once.
+#[inline(never)]
+fn execve_pointers(file: &CStr, pointers: &mut ArgvPointers, env: Env) -> Errno {
     if pointers.push(core::ptr::null()).is_err() {
         return Errno::TOOBIG;
     }
