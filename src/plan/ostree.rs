@@ -88,12 +88,14 @@ pub fn plan_deployment(
 ) -> Result<PrepareRoot, Error<'static>> {
     let conf = read_prepare_root(plan, tree, new, probe)?;
     let starting_root = View::at(plan.store(b"/")?);
+    // The deployment's /etc and /usr, looked up once for every mount below that needs them.
+    let etc = directory(plan, new, b"/etc", probe)?;
+    let usr = directory(plan, new, b"/usr", probe)?;
     if conf.root_transient || conf.root_transient_ro {
         let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe)?;
         let work = directory_to_make(plan, starting_root, ROOT_WORK, probe)?;
         // /etc stays the deployment's own, writes kept, as in ostree: its directory is set aside
         // before the overlay covers it, and moved back onto the overlay's /etc.
-        let etc = directory(plan, new, b"/etc", probe)?;
         let aside = directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe)?;
         if let Some(etc) = etc {
             // Writable as a mount of its own (as ostree's MS_BIND|MS_REMOUNT): the root was
@@ -119,17 +121,15 @@ pub fn plan_deployment(
     if conf.etc_transient {
         let upper = directory_to_make(plan, starting_root, ETC_UPPER, probe)?;
         let work = directory_to_make(plan, starting_root, ETC_WORK, probe)?;
-        if let (Some(target), Some(lower)) =
-            (directory(plan, new, b"/etc", probe)?, directory(plan, new, b"/usr/etc", probe)?)
-        {
+        if let (Some(target), Some(lower)) = (etc, directory(plan, new, b"/usr/etc", probe)?) {
             plan.push(Step::Overlay { target, lower, upper, work, read_only: false })?;
         }
     } else if conf.sysroot_readonly {
-        writable_bind(plan, new, b"/etc", probe)?;
+        writable_bind(plan, etc)?;
     }
     let hotfix =
         (directory(plan, new, b"/.usr-ovl-work", probe)?, directory(plan, new, b"/.usr-ovl-upper", probe)?);
-    if let (Some(usr), (Some(work), Some(upper))) = (directory(plan, new, b"/usr", probe)?, hotfix) {
+    if let (Some(usr), (Some(work), Some(upper))) = (usr, hotfix) {
         // `ostree admin unlock --hotfix`: its overlay on /usr comes back at every boot, writable,
         // so the physical root's file system is made writable for its upper directory first (as
         // ostree 2022.7's prepare-root does).
@@ -137,13 +137,14 @@ pub fn plan_deployment(
         // The deployment's own bind was made while the root was read-only: it is made writable too.
         plan.push(Step::Remount { target: new.root, read_only: false })?;
         plan.push(Step::Overlay { target: usr, lower: usr, upper, work, read_only: false })?;
-    } else if let (Some(usr), false) = (directory(plan, new, b"/usr", probe)?, conf.root_transient) {
+    } else if let (Some(usr), false) = (usr, conf.root_transient) {
         plan.push(Step::Bind { source: usr, target: usr, recursive: false })?;
         plan.push(Step::Remount { target: usr, read_only: true })?;
     }
     if conf.sysroot_readonly {
         // The OS's var stays writable under a read-only physical root.
-        writable_bind(plan, tree, deployment.var_in_tree(), probe)?;
+        let var = directory(plan, tree, deployment.var_in_tree(), probe)?;
+        writable_bind(plan, var)?;
         mark(plan, SYSROOT_RO_STAMP, &[], probe)?;
     }
     // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
@@ -249,15 +250,10 @@ fn directory_to_make(
     Ok(span)
 }
 
-/// A bind of a directory onto itself, writable: a mount of its own that the physical root's
-/// read-only remount leaves alone.
-fn writable_bind(
-    plan: &mut Plan<'_>,
-    view: View,
-    inner: &[u8],
-    probe: &impl Probe,
-) -> Result<(), Error<'static>> {
-    if let Some(dir) = directory(plan, view, inner, probe)? {
+/// A bind of a directory (when there is one) onto itself, writable: a mount of its own that the
+/// physical root's read-only remount leaves alone.
+fn writable_bind(plan: &mut Plan<'_>, dir: Option<Span>) -> Result<(), Error<'static>> {
+    if let Some(dir) = dir {
         plan.push(Step::Bind { source: dir, target: dir, recursive: false })?;
         plan.push(Step::Remount { target: dir, read_only: false })?;
     }
