@@ -35,10 +35,10 @@ pub fn gpt_partuuid(entry: &[u8]) -> Option<UuidText> {
     if guid.iter().all(|&b| b == 0) {
         return None;
     }
-    let mut ordered = [0u8; 16];
-    for (slot, from) in ordered.iter_mut().zip([3usize, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]) {
-        *slot = *guid.get(from)?;
-    }
+    let mut ordered: [u8; 16] = guid.try_into().ok()?;
+    // The first three fields are stored little-endian and shown most significant byte first.
+    let [a, b, c, d, e, f, g, h, ..] = &mut ordered;
+    (*a, *b, *c, *d, *e, *f, *g, *h) = (*d, *c, *b, *a, *f, *e, *h, *g);
     Some(crate::initrd::superblock::uuid_text(&ordered))
 }
 
