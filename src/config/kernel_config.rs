@@ -131,9 +131,15 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         }
         (Key::RootFsType, Some(value)) => config.root.fstype = Some(value),
         (Key::RootFlags, Some(value)) => config.root.flags = Some(value),
-        (Key::RootWait, Some(value)) => config.root.wait_seconds = Some(parse_seconds(value)?),
-        (Key::RootDelay, Some(value)) => config.root.delay_seconds = parse_seconds(value)?,
-        (Key::Grace, Some(value)) => source.grace = Some(parse_seconds(value)?),
+        (Key::RootWait | Key::RootDelay | Key::Grace, Some(value)) => {
+            // One parse for the three: each of its calls costs its result's unpacking.
+            let seconds = parse_seconds(value)?;
+            match key {
+                Key::RootWait => config.root.wait_seconds = Some(seconds),
+                Key::RootDelay => config.root.delay_seconds = seconds,
+                _ => source.grace = Some(seconds),
+            }
+        }
     }
     Ok(())
 }
