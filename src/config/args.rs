@@ -3,7 +3,7 @@
 //! single-letter options are read too (stub_options.rs), and bare words are always the command.
 
 use crate::config::kernel_config::parse_seconds;
-use crate::config::spec::{parse_bind, parse_pivot, Refusal};
+use crate::config::spec::{parse_pivot, Refusal};
 use crate::config::stub_options::{
     add_remapped_exit, letter_option, set_parent_death_signal, Dialect, StubOptions,
 };
@@ -196,11 +196,7 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
         Opt::ParentDeathSignal => set_parent_death_signal(stub, value)?,
         Opt::RemapExit => add_remapped_exit(stub, value)?,
         Opt::Grace => invocation.source.grace = Some(parse_seconds(value)?),
-        Opt::Bind | Opt::BindReadOnly => {
-            let bind = parse_bind(value, option == Opt::BindReadOnly)?;
-            let full = Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds };
-            invocation.source.binds.push(bind).map_err(|_| full)?;
-        }
+        Opt::Bind | Opt::BindReadOnly => invocation.source.add_bind(value, option == Opt::BindReadOnly)?,
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::config::cmdline::{decimal, words, Word};
 use crate::config::key_lookup::{lookup, same};
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
-use crate::config::spec::{parse_bind, parse_pivot, Refusal};
+use crate::config::spec::{parse_pivot, Refusal};
 use crate::config::{Policy, Source, Words};
 use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
@@ -104,9 +104,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         (_, None) | (Key::ReadOnly | Key::ReadWrite, Some(_)) => {}
         (Key::PivotRoot, Some(value)) => source.pivot = Some(parse_pivot(value)?),
         (Key::Bind | Key::BindReadOnly, Some(value)) => {
-            let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
-            let full = Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds };
-            source.binds.push(bind).map_err(|_| full)?;
+            source.add_bind(value, matches!(key, Key::BindReadOnly))?
         }
         (Key::OnFailure, Some(value)) => match Policy::from_name(value) {
             Some(policy) => source.on_failure = Some(policy),

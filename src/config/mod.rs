@@ -17,8 +17,10 @@ pub mod sources;
 pub mod spec;
 pub mod stub_options;
 
-use crate::config::spec::{BindSpec, PivotSpec};
+use crate::config::spec::{parse_bind, BindSpec, PivotSpec, Refusal};
+use crate::sys::hints::Hint;
 use core::sync::atomic::{AtomicU8, Ordering};
+use rustix::io::Errno;
 
 /// Most binds one source may give.
 pub const MAX_BINDS: usize = 16;
@@ -110,6 +112,16 @@ pub struct Source<'a> {
     pub ostree: Option<&'a [u8]>,
     /// `--grace=`, `rspawn.grace=`: seconds between SIGTERM and SIGKILL to every other process.
     pub grace: Option<u32>,
+}
+
+impl<'a> Source<'a> {
+    /// Adds the bind `value` (of `--bind`, `Bind=`, `rspawn.bind=` or their read-only forms).
+    /// Out of line: every source's parser shares it.
+    #[inline(never)]
+    pub fn add_bind(&mut self, value: &'a [u8], read_only: bool) -> Result<(), Refusal> {
+        let bind = parse_bind(value, read_only)?;
+        self.binds.push(bind).map_err(|_| Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds })
+    }
 }
 
 /// The combined configuration the planner works from.

@@ -8,7 +8,7 @@
 //! is refused instead, so the file never means something other than what nspawn reads.
 
 use crate::config::key_lookup::lookup;
-use crate::config::spec::{parse_bind, parse_pivot, Refusal};
+use crate::config::spec::{parse_pivot, Refusal};
 use crate::config::{Source, Words, MAX_WORDS};
 use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
@@ -147,8 +147,7 @@ fn apply_key<'a>(
     match (section, key) {
         (Section::Exec, Some(Key::PivotRoot)) => source.pivot = Some(parse_pivot(value)?),
         (Section::Files, Some(key @ (Key::Bind | Key::BindReadOnly))) => {
-            let bind = parse_bind(value, matches!(key, Key::BindReadOnly))?;
-            source.binds.push(bind).map_err(|_| Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds })?;
+            source.add_bind(value, matches!(key, Key::BindReadOnly))?
         }
         (Section::None, _) => return Err(refusal(Hint::KeyOutsideSection)),
         _ => return Err(refusal(Hint::UnknownKey)),
