@@ -3,7 +3,7 @@
 //! single-letter options are read too (stub_options.rs), and bare words are always the command.
 
 use crate::config::kernel_config::parse_seconds;
-use crate::config::spec::{parse_pivot, Refusal};
+use crate::config::spec::Refusal;
 use crate::config::stub_options::{
     add_remapped_exit, letter_option, set_parent_death_signal, Dialect, StubOptions,
 };
@@ -187,7 +187,7 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
         Opt::WarnOnReap => stub.warn_on_reap = true,
         // A subreaper when not PID 1, as the stub always is.
         Opt::Subreaper => {}
-        Opt::PivotRoot => invocation.source.pivot = Some(parse_pivot(value)?),
+        Opt::PivotRoot => invocation.source.set_pivot(value)?,
         Opt::Mode => invocation.mode = Some(Mode::from_name(value).ok_or(invalid(Hint::UnknownMode))?),
         Opt::OnFailure => {
             let policy = Policy::from_name(value).ok_or(invalid(Hint::UnknownPolicy))?;

@@ -4,7 +4,7 @@
 use crate::config::cmdline::{decimal, words, Word};
 use crate::config::key_lookup::{lookup, same};
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
-use crate::config::spec::{parse_pivot, Refusal};
+use crate::config::spec::Refusal;
 use crate::config::{Policy, Source, Words};
 use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
@@ -102,7 +102,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         }
         // The kernel's own flags and keys with a value it does not expect are not ours to judge.
         (_, None) | (Key::ReadOnly | Key::ReadWrite, Some(_)) => {}
-        (Key::PivotRoot, Some(value)) => source.pivot = Some(parse_pivot(value)?),
+        (Key::PivotRoot, Some(value)) => source.set_pivot(value)?,
         (Key::Bind | Key::BindReadOnly, Some(value)) => {
             source.add_bind(value, matches!(key, Key::BindReadOnly))?
         }

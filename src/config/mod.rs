@@ -17,7 +17,7 @@ pub mod sources;
 pub mod spec;
 pub mod stub_options;
 
-use crate::config::spec::{parse_bind, BindSpec, PivotSpec, Refusal};
+use crate::config::spec::{parse_bind, parse_pivot, BindSpec, PivotSpec, Refusal};
 use crate::sys::hints::Hint;
 use core::sync::atomic::{AtomicU8, Ordering};
 use rustix::io::Errno;
@@ -121,6 +121,13 @@ impl<'a> Source<'a> {
     pub fn add_bind(&mut self, value: &'a [u8], read_only: bool) -> Result<(), Refusal> {
         let bind = parse_bind(value, read_only)?;
         self.binds.push(bind).map_err(|_| Refusal { errno: Errno::NOSPC, hint: Hint::TooManyBinds })
+    }
+
+    /// Sets the pivot to `value` (of `--pivot-root`, `PivotRoot=` or `rspawn.pivot_root=`).
+    #[inline(never)]
+    pub fn set_pivot(&mut self, value: &'a [u8]) -> Result<(), Refusal> {
+        self.pivot = Some(parse_pivot(value)?);
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 //! is refused instead, so the file never means something other than what nspawn reads.
 
 use crate::config::key_lookup::lookup;
-use crate::config::spec::{parse_pivot, Refusal};
+use crate::config::spec::Refusal;
 use crate::config::{Source, Words, MAX_WORDS};
 use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
@@ -145,7 +145,7 @@ fn apply_key<'a>(
     value: &'a [u8],
 ) -> Result<(), Refusal> {
     match (section, key) {
-        (Section::Exec, Some(Key::PivotRoot)) => source.pivot = Some(parse_pivot(value)?),
+        (Section::Exec, Some(Key::PivotRoot)) => source.set_pivot(value)?,
         (Section::Files, Some(key @ (Key::Bind | Key::BindReadOnly))) => {
             source.add_bind(value, matches!(key, Key::BindReadOnly))?
         }
