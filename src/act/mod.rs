@@ -267,7 +267,8 @@ fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
 }
 
 /// Where the step at `index` acts on `span`, written to `out`; `Some(root length)` when it was
-/// resolved again (see `needs_resolving_again`).
+/// resolved again (see `needs_resolving_again`). A `u16`, as the arena keeps it: the result
+/// then comes back in a register, not through memory.
 #[inline(never)]
 fn locate(
     plan: &Plan<'_>,
@@ -276,15 +277,15 @@ fn locate(
     lookup: &impl Lookup,
     walk: &mut Walk,
     out: &mut Path,
-) -> Result<Option<usize>, Errno> {
+) -> Result<Option<u16>, Errno> {
     let planned = plan.path(span);
     let root_len = plan.paths.root_len(span);
     if root_len == 0 || !needs_resolving_again(plan, index, planned) {
         out.set(planned).map_err(|_| Errno::NAMETOOLONG)?;
         return Ok(None);
     }
-    let root = span.prefix(root_len);
-    let inner = planned.get(root_len..).unwrap_or_default();
+    let root = span.prefix(usize::from(root_len));
+    let inner = planned.get(usize::from(root_len)..).unwrap_or_default();
     resolve(&View::at(root), &plan.paths, lookup, inner, true, walk)?;
     out.set(walk.found.as_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
     out.prepend(plan.paths.bytes(root)).map_err(|_| Errno::NAMETOOLONG)?;
@@ -347,7 +348,7 @@ fn do_step<'p>(
         Step::MakeSlave => ops.make_slave(),
         Step::MakeShared => ops.make_shared(),
         Step::Mkdir { path: dir, from } => {
-            let from = at(dir, first)?.unwrap_or(usize::from(from));
+            let from = usize::from(at(dir, first)?.unwrap_or(from));
             mkdir_all(first.as_bytes(), from, ops, done, second)
         }
         Step::CreateFile { path: file, content } => {
@@ -357,7 +358,7 @@ fn do_step<'p>(
         Step::Bind { source, target, recursive } => {
             at(source, first)?;
             // Resolved again onto the new root itself: refused, as the planner refuses it.
-            if at(target, second)?.is_some_and(|root| second.as_bytes().len() <= root.max(1)) {
+            if at(target, second)?.is_some_and(|root| second.as_bytes().len() <= usize::from(root.max(1))) {
                 return Err(fail(stage, plan.path(target), Errno::INVAL));
             }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
@@ -402,7 +403,7 @@ fn undo_step<'p>(
         // The kernel refuses to pivot back while mounts are shared.
         Step::MakeShared => ops.make_slave(),
         Step::Mkdir { path: made, from } => {
-            let from = at(made, place)?.unwrap_or(usize::from(from));
+            let from = usize::from(at(made, place)?.unwrap_or(from));
             rmdir_created(place.as_bytes(), from, done, ops, dir)
         }
         Step::CreateFile { path: file, .. } => {

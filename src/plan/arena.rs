@@ -53,11 +53,11 @@ impl<'b> Arena<'b> {
     }
 
     /// How many leading bytes of `span` are the root it was resolved in (0: none).
-    pub fn root_len(&self, span: Span) -> usize {
+    pub fn root_len(&self, span: Span) -> u16 {
         let start = usize::from(span.start);
         let header = start.checked_sub(2).and_then(|at| self.buf.get(at..start));
         header.map_or(0, |h| {
-            usize::from(u16::from_le_bytes([h.first().copied().unwrap_or(0), h.get(1).copied().unwrap_or(0)]))
+            u16::from_le_bytes([h.first().copied().unwrap_or(0), h.get(1).copied().unwrap_or(0)])
         })
     }
 
@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(arena.bytes(a), b"/images/a");
         assert_eq!(arena.cstr(joined).to_bytes(), b"/images/a/sbin/init");
         assert_eq!(arena.used(), b"../images/a\0../images/a/sbin/init\0".len(), "two header bytes each");
-        assert_eq!((arena.root_len(a), arena.root_len(joined)), (0, "/images/a".len()));
+        assert_eq!((arena.root_len(a), arena.root_len(joined)), (0, "/images/a".len() as u16));
         let empty = arena.push(b"").unwrap();
         assert_eq!(arena.bytes(empty), b"", "an empty word stays empty");
         let slash = View::at(arena.push(b"/").unwrap());
