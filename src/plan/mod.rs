@@ -522,7 +522,8 @@ fn plan_bind<'a>(
             .host_span(&mut plan.paths, plan.walk.found.as_bytes())
             .map_err(|_| too_long(destination_subject))?;
         plan.walk.found.pop();
-        let parent = Resolved { exists: target.existing >= plan.walk.found.as_bytes().len(), ..target };
+        let parent =
+            Resolved { exists: usize::from(target.existing) >= plan.walk.found.as_bytes().len(), ..target };
         if let (_, Some(mkdir)) = host_target(plan, &views.after, parent, destination_subject)? {
             plan.push_creation(mkdir)?;
         }
@@ -553,7 +554,7 @@ pub(crate) fn host_target<'a>(
     }
     // The missing components are the same bytes at the end of the view path and the host path
     // (with the separator before them, unless what exists is the view's root).
-    let existing = if resolved.existing == 1 { 0 } else { resolved.existing };
+    let existing = if resolved.existing == 1 { 0 } else { usize::from(resolved.existing) };
     let missing = plan.walk.found.as_bytes().len() - existing;
     let from = plan.path(host).len().saturating_sub(missing).max(1);
     let from = u16::try_from(from).map_err(|_| too_long(subject))?;

@@ -108,8 +108,9 @@ pub fn strip_prefix<'p>(path: &'p [u8], base: &[u8]) -> Option<&'p [u8]> {
 pub struct Resolved {
     /// What the deepest existing entry is (a directory when components are missing).
     pub kind: Kind,
-    /// Bytes of the output that exist; the rest are components to create.
-    pub existing: usize,
+    /// Bytes of the output that exist; the rest are components to create. A `u16` (a path is
+    /// shorter than `PATH_MAX`), so that a resolution's result comes back in a register.
+    pub existing: u16,
     /// Every component exists.
     pub exists: bool,
 }
@@ -244,7 +245,7 @@ pub fn resolve_parts(
                     Ok(found) => kind = found,
                     Err(Errno::NOENT) if allow_missing => {
                         out.pop();
-                        let existing = out.as_bytes().len();
+                        let existing = out.as_bytes().len() as u16;
                         add_missing(out, pending.component(place), pending.rest())?;
                         return Ok(Resolved { kind: Kind::Directory, existing, exists: false });
                     }
@@ -253,7 +254,7 @@ pub fn resolve_parts(
             }
         }
     }
-    Ok(Resolved { kind, existing: out.as_bytes().len(), exists: true })
+    Ok(Resolved { kind, existing: out.as_bytes().len() as u16, exists: true })
 }
 
 /// A missing entry: everything from `name` on must be created; `..` there cannot be.
