@@ -9,13 +9,12 @@
 
 use core::ffi::CStr;
 
-/// A path in the arena: its offset and length (without the NUL).
+/// A path in the arena: its offset (the low 16 bits) and length without the NUL (the high 16).
+/// One word, not two `u16` fields: a span is then loaded, passed and compared as one register
+/// at the many places that take a path of the plan.
 #[cfg_attr(test, derive(Debug))]
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    start: u16,
-    len: u16,
-}
+pub struct Span(u32);
 
 /// Returned when the arena has no room left.
 #[cfg_attr(test, derive(Debug))]
@@ -31,9 +30,22 @@ pub struct Arena<'b> {
 }
 
 impl Span {
+    fn new(start: u16, len: u16) -> Span {
+        Span(u32::from(start) | u32::from(len) << 16)
+    }
+
+    fn start(self) -> usize {
+        usize::from(self.0 as u16)
+    }
+
+    fn len(self) -> usize {
+        (self.0 >> 16) as usize
+    }
+
     /// The first `len` bytes of the path (its root, say); not NUL-terminated, so not for `cstr`.
     pub fn prefix(self, len: usize) -> Span {
-        Span { start: self.start, len: u16::try_from(len).unwrap_or(0).min(self.len) }
+        let len = u16::try_from(len).unwrap_or(0).min(self.len() as u16);
+        Span::new(self.start() as u16, len)
     }
 }
 
@@ -48,13 +60,13 @@ impl<'b> Arena<'b> {
     /// The bytes of `span`.
     #[inline(never)]
     pub fn bytes(&self, span: Span) -> &[u8] {
-        let start = usize::from(span.start);
-        self.buf.get(start..start + usize::from(span.len)).unwrap_or_default()
+        let start = span.start();
+        self.buf.get(start..start + span.len()).unwrap_or_default()
     }
 
     /// How many leading bytes of `span` are the root it was resolved in (0: none).
     pub fn root_len(&self, span: Span) -> u16 {
-        let start = usize::from(span.start);
+        let start = span.start();
         let header = start.checked_sub(2).and_then(|at| self.buf.get(at..start));
         header.map_or(0, |h| {
             u16::from_le_bytes([h.first().copied().unwrap_or(0), h.get(1).copied().unwrap_or(0)])
@@ -63,8 +75,8 @@ impl<'b> Arena<'b> {
 
     /// `span` as a C string for system calls.
     pub fn cstr(&self, span: Span) -> &CStr {
-        let start = usize::from(span.start);
-        let with_nul = self.buf.get(start..=start + usize::from(span.len)).unwrap_or_default();
+        let start = span.start();
+        let with_nul = self.buf.get(start..=start + span.len()).unwrap_or_default();
         CStr::from_bytes_with_nul(with_nul).unwrap_or(c"")
     }
 
@@ -112,7 +124,7 @@ impl Building {
 
     /// Appends the bytes of `span`, a path already in the arena.
     pub fn extend_from(&mut self, arena: &mut Arena<'_>, span: Span) -> Result<(), Full> {
-        let (from, len) = (usize::from(span.start), usize::from(span.len));
+        let (from, len) = (span.start(), span.len());
         let at = self.start + self.len;
         // The source ends before `at`: every stored path does.
         arena.buf.get(at..at + len + 1).ok_or(Full)?;
@@ -142,7 +154,7 @@ impl Building {
         arena.used = self.start + self.len + 1;
         let start = u16::try_from(self.start).map_err(|_| Full)?;
         let len = u16::try_from(self.len).map_err(|_| Full)?;
-        Ok(Span { start, len })
+        Ok(Span::new(start, len))
     }
 }
 
