@@ -49,7 +49,8 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
 /// Finds the root device and mounts it at /sysroot.
 #[inline(never)]
 pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
-    let (device, fstype) = find_root_device(params)?;
+    let mut device = crate::sys::path::DevicePath::root();
+    let fstype = find_root_device(params, &mut device)?;
     match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {
         Ok(()) | Err(Errno::EXIST) => {}
         Err(errno) => return Err(Error::failure(Stage::Mkdir, SYSROOT, errno, Hint::InitramfsRootReadOnly)),

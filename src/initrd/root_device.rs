@@ -20,8 +20,10 @@ const FAST_POLL_MS: u32 = 200;
 /// Then the pauses double up to this, so a slow disk is not scanned in a busy loop.
 const POLL_MAX_MS: u32 = 50;
 
-/// Waits for the device named by `params` and returns its /dev path and detected fs type.
-pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static str), Error<'a>> {
+/// Waits for the device named by `params`, writes its /dev path to `found` and returns the
+/// detected fs type. (The path is written in place throughout the search, not returned: moved
+/// out of each function, it would be copied at each.)
+pub fn find_root_device<'a>(params: &RootParams<'a>, found: &mut Path) -> Result<&'static str, Error<'a>> {
     let Some(device) = params.device else {
         return Err(Error::failure(Stage::FindRoot, b"root=", Errno::INVAL, Hint::NoRootGiven));
     };
@@ -29,8 +31,8 @@ pub fn find_root_device<'a>(params: &RootParams<'a>) -> Result<(Path, &'static s
     let wait_ms = params.wait_seconds.unwrap_or(DEFAULT_WAIT_SECONDS).saturating_mul(1000);
     let (mut waited, mut pause) = (0, 1);
     loop {
-        if let Some(found) = scan(device) {
-            return Ok(found);
+        if let Some(fstype) = scan(device, found) {
+            return Ok(fstype);
         }
         if waited >= wait_ms {
             return Err(Error::failure(Stage::FindRoot, params.given, Errno::NODEV, Hint::RootDeviceTimeout));
@@ -53,12 +55,12 @@ fn sleep_ms(ms: u32) {
     }
 }
 
-/// One look through the block devices the kernel knows now.
-fn scan(device: RootDevice<'_>) -> Option<(Path, &'static str)> {
+/// One look through the block devices the kernel knows now; the device's path goes to `found`.
+fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     if let RootDevice::Path(path) = device {
-        let path = Path::from_bytes(path).ok()?;
-        let fstype = read_identity_fstype(&path).unwrap_or("");
-        return is_block_device(&path).then_some((path, fstype));
+        found.set(path).ok()?;
+        let fstype = read_identity_fstype(found).unwrap_or("");
+        return is_block_device(found).then_some(fstype);
     }
     let dir =
         openat(CWD, c"/sys/class/block", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
@@ -70,8 +72,8 @@ fn scan(device: RootDevice<'_>) -> Option<(Path, &'static str)> {
         if name.starts_with(b".") {
             continue;
         }
-        if let Some(found) = matches_device(device, name) {
-            return Some(found);
+        if let Some(fstype) = matches_device(device, name, found) {
+            return Some(fstype);
         }
     }
     None
@@ -83,11 +85,12 @@ fn is_block_device(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether block device `name` is the one `device` asks for.
-fn matches_device(device: RootDevice<'_>, name: &[u8]) -> Option<(Path, &'static str)> {
-    let mut path = Path::from_bytes(b"/dev").ok()?;
+/// Whether block device `name` is the one `device` asks for: then its fs type (its path is left
+/// in `path`).
+fn matches_device(device: RootDevice<'_>, name: &[u8], path: &mut Path) -> Option<&'static str> {
+    path.set(b"/dev").ok()?;
     path.push(name).ok()?;
-    let fd = open_device(&path)?;
+    let fd = open_device(path)?;
     let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
     read_superblocks(&fd, &mut head, &mut btrfs);
     let identity = identify(&head, &btrfs);
@@ -102,7 +105,7 @@ fn matches_device(device: RootDevice<'_>, name: &[u8]) -> Option<(Path, &'static
         }
         RootDevice::Path(_) => false,
     };
-    found.then_some((path, fstype))
+    found.then_some(fstype)
 }
 
 /// UUIDs match in any case, as blkid and the kernel's `root=PARTUUID=` do. A plain loop: core's
