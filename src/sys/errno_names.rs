@@ -27,7 +27,7 @@ pub fn errno_name(errno: i32) -> Option<&'static str> {
         return Some(name);
     }
     let index = usize::try_from(errno).ok()?.checked_sub(1)?;
-    FIRST_NAMES.split(' ').nth(index)
+    crate::sys::hints::nth_piece(FIRST_NAMES, b' ', index)
 }
 
 #[cfg(test)]
