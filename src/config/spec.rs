@@ -3,7 +3,7 @@
 
 use crate::config::key_lookup::lookup;
 use crate::sys::hints::Hint;
-use crate::sys::path::PATH_MAX;
+use crate::sys::path::{has_byte, PATH_MAX};
 use rustix::io::Errno;
 
 /// Why a spec was refused; the caller adds where it came from.
@@ -42,7 +42,7 @@ pub struct BindSpec<'a> {
 
 /// Checks one absolute path of a spec.
 fn check_path(path: &[u8], what: Refusal) -> Result<(), Refusal> {
-    if path.contains(&0) {
+    if has_byte(path, 0) {
         return Err(refuse(Errno::INVAL, Hint::PathHasNul));
     }
     if path.len() >= PATH_MAX {

@@ -20,6 +20,7 @@ use crate::config::{Config, MAX_WORDS};
 use crate::plan::arena::{Arena, Span};
 use crate::plan::resolve::{resolve, resolve_parts, Kind, Lookup, Resolved, View, Walk};
 use crate::sys::error::{Error, Hint, Stage};
+use crate::sys::path::has_byte;
 use core::ffi::CStr;
 use rustix::io::Errno;
 
@@ -589,7 +590,7 @@ fn plan_exec<'a>(
     let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig);
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
     for &word in core::iter::once(&name).chain(args).chain(&config.leftovers) {
-        if word.contains(&0) {
+        if has_byte(word, 0) {
             return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
         }
         let span = plan.paths.push(word).map_err(|_| too_big(word))?;
@@ -613,7 +614,7 @@ fn find_init<'a>(
         return check_executable(plan, &[name], after, probe)
             .map_err(|e| Error::failure(Stage::FindInit, name, e, Hint::InitNotExecutable));
     }
-    if name.is_empty() || name.contains(&b'/') {
+    if name.is_empty() || has_byte(name, b'/') {
         return Err(Error::usage(Stage::FindInit, name, Errno::INVAL, Hint::InitNameUnusable));
     }
     let mut errno = Errno::NOENT;
