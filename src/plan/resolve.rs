@@ -173,8 +173,9 @@ impl Pending {
         self.buf.get(from..from + len).unwrap_or_default()
     }
 
-    fn rest(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or_default()
+    /// The component at `place` and everything after it, not walked yet.
+    fn unwalked_from(&self, (from, _): (usize, usize)) -> &[u8] {
+        self.buf.get(from..).unwrap_or_default()
     }
 
     /// Puts the target of the symlink at `host` in front of what is left; true when absolute.
@@ -246,7 +247,7 @@ pub fn resolve_parts(
                     Err(Errno::NOENT) if allow_missing => {
                         out.pop();
                         let existing = out.as_bytes().len() as u16;
-                        add_missing(out, pending.component(place), pending.rest())?;
+                        add_missing(out, pending.unwalked_from(place))?;
                         return Ok(Resolved { kind: Kind::Directory, existing, exists: false });
                     }
                     Err(errno) => return Err(errno),
@@ -257,9 +258,9 @@ pub fn resolve_parts(
     Ok(Resolved { kind, existing: out.as_bytes().len() as u16, exists: true })
 }
 
-/// A missing entry: everything from `name` on must be created; `..` there cannot be.
-fn add_missing(out: &mut Path, name: &[u8], rest: &[u8]) -> Result<(), Errno> {
-    for component in core::iter::once(name).chain(components(rest)).filter(|c| *c != b".") {
+/// A missing entry: everything from it on (`missing`) must be created; `..` there cannot be.
+fn add_missing(out: &mut Path, missing: &[u8]) -> Result<(), Errno> {
+    for component in components(missing).filter(|c| *c != b".") {
         if component == b".." {
             return Err(Errno::NOENT);
         }
