@@ -459,31 +459,44 @@ fn plan_api_mounts(
     probe: &impl Probe,
     tmp: bool,
 ) -> Result<(), Error<'static>> {
-    let hint = Hint::MountPointMustBeDirectory;
-    for name in API_MOUNTS.into_iter().chain(tmp.then_some(TMP)) {
-        // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
-        // initramfs's.
-        let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, plan.walk)
-            .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
-        let carried = target.exists && target.kind == Kind::Directory;
-        // A plain directory has nothing to carry, as switch_root skips it; only a mount that
-        // will be carried is worth a change to the new root.
-        if !carried && !probe.is_mount_point(name) {
-            continue;
-        }
-        if !carried && target.exists {
-            return Err(Error::failure(Stage::ResolveMountPoint, name.to_bytes(), Errno::NOTDIR, hint));
-        }
-        let (target, mkdir) = host_target(plan, &views.after, target, name.to_bytes())?;
-        let source = plan.store(name.to_bytes())?;
-        if let Some(mkdir) = mkdir {
-            plan.push_creation(mkdir)?;
-            plan.push(Step::Move { source, target })?;
-        } else {
-            plan.push(Step::Carry { source, target })?;
-        }
+    for name in API_MOUNTS {
+        plan_api_mount(plan, views, probe, name)?;
+    }
+    if tmp {
+        plan_api_mount(plan, views, probe, TMP)?;
     }
     Ok(())
+}
+
+/// Moves the API mount at `name`, if the tree has one, into the same place in the new root.
+fn plan_api_mount(
+    plan: &mut Plan<'_>,
+    views: &Views,
+    probe: &impl Probe,
+    name: &'static CStr,
+) -> Result<(), Error<'static>> {
+    let hint = Hint::MountPointMustBeDirectory;
+    // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
+    // initramfs's.
+    let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, plan.walk)
+        .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
+    let carried = target.exists && target.kind == Kind::Directory;
+    // A plain directory has nothing to carry, as switch_root skips it; only a mount that
+    // will be carried is worth a change to the new root.
+    if !carried && !probe.is_mount_point(name) {
+        return Ok(());
+    }
+    if !carried && target.exists {
+        return Err(Error::failure(Stage::ResolveMountPoint, name.to_bytes(), Errno::NOTDIR, hint));
+    }
+    let (target, mkdir) = host_target(plan, &views.after, target, name.to_bytes())?;
+    let source = plan.store(name.to_bytes())?;
+    if let Some(mkdir) = mkdir {
+        plan.push_creation(mkdir)?;
+        plan.push(Step::Move { source, target })
+    } else {
+        plan.push(Step::Carry { source, target })
+    }
 }
 
 /// A bind: SRC from the old tree (or the new root with `+`), DST created when missing.
