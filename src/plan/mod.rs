@@ -602,12 +602,16 @@ fn plan_exec<'a>(
     };
     let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig);
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
-    for &word in core::iter::once(&name).chain(args).chain(&config.leftovers) {
-        if has_byte(word, 0) {
-            return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
+    // argv: the name as given, its arguments, the kernel's leftovers (nested loops: a chained
+    // iterator compiles bigger).
+    for words in [&[name][..], args, &config.leftovers] {
+        for &word in words {
+            if has_byte(word, 0) {
+                return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
+            }
+            let span = plan.paths.push(word).map_err(|_| too_big(word))?;
+            plan.exec.argv.push(span).map_err(|_| too_big(word))?;
         }
-        let span = plan.paths.push(word).map_err(|_| too_big(word))?;
-        plan.exec.argv.push(span).map_err(|_| too_big(word))?;
     }
     Ok(())
 }
