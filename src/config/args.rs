@@ -139,13 +139,14 @@ pub fn parse_args_into<'a>(
             continue;
         }
         if !arg.starts_with(b"--") {
-            let words = core::iter::once(arg).chain(rest);
             let target = match dialect {
                 Dialect::Own => &mut invocation.bare_words,
                 // tini and catatonit: the first word that is not an option starts the command.
                 _ => invocation.source.command.insert(Words::new()),
             };
-            collect_words(target, words, arg)?;
+            // The first word goes into an empty list, where it fits; then the rest, as after `--`.
+            let _ = target.push(arg);
+            collect_words(target, rest, arg)?;
             return Ok(());
         }
         let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
