@@ -292,13 +292,16 @@ pub fn make_plan<'a>(
         Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk)?),
         None => None,
     };
-    let pivot = match (&config.pivot, config.ostree) {
-        (Some(spec), _) => plan_pivot_target(plan, spec.new, spec.old, tree_view, probe, false)?,
+    // NEW and OLD, and whether NEW is resolved already.
+    let pivot_spec = match (&config.pivot, config.ostree) {
+        (Some(spec), _) => Some((spec.new, spec.old, false)),
         // The deployment is NEW, just resolved (its symlinks are not walked twice).
-        (None, Some(value)) => {
-            plan_pivot_target(plan, value, Some(ostree::OSTREE_OLD_ROOT), tree_view, probe, true)?
-        }
+        (None, Some(value)) => Some((value, Some(ostree::OSTREE_OLD_ROOT), true)),
         (None, None) => None,
+    };
+    let pivot = match pivot_spec {
+        Some((new, old, resolved)) => plan_pivot_target(plan, new, old, tree_view, probe, resolved)?,
+        None => None,
     };
     let after = match &pivot {
         Some(PivotTarget { new, old: Some(old) }) => View { root: *new, graft: Some((old.inner, tree)) },
