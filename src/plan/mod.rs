@@ -687,23 +687,19 @@ fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {
 /// The binds in the order systemd-nspawn mounts them: by destination, a parent before what is
 /// below it (so `/x/y` lands inside a bind on `/x` whichever was given first), the same
 /// destination in the order given (the later on top).
-fn in_mount_order<'c, 'a>(binds: &'c [BindSpec<'a>]) -> impl Iterator<Item = &'c BindSpec<'a>> {
-    let mut order: heapless::Vec<u8, { crate::config::MAX_BINDS + 1 }> = (0..binds.len() as u8).collect();
-    // Insertion sort: stable, and there are at most 17.
-    for i in 1..order.len() {
-        let mut j = i;
-        while j > 0 && destination_order(binds, &order, j - 1, j) == core::cmp::Ordering::Greater {
-            order.swap(j - 1, j);
-            j -= 1;
-        }
+fn in_mount_order<'c, 'a>(
+    binds: &'c [BindSpec<'a>],
+) -> heapless::Vec<&'c BindSpec<'a>, { crate::config::MAX_BINDS + 1 }> {
+    let mut order: heapless::Vec<&BindSpec<'a>, { crate::config::MAX_BINDS + 1 }> = heapless::Vec::new();
+    // Insertion sort: stable (each goes after those equal to it), and there are at most 17.
+    for bind in binds {
+        let after = |placed: &&BindSpec<'_>| destination_order(placed, bind) == core::cmp::Ordering::Greater;
+        let at = order.iter().position(after).unwrap_or(order.len());
+        let _ = order.insert(at, bind);
     }
-    order.into_iter().filter_map(move |i| binds.get(usize::from(i)))
+    order
 }
 
-fn destination_order(binds: &[BindSpec<'_>], order: &[u8], a: usize, b: usize) -> core::cmp::Ordering {
-    let destination = |i: usize| {
-        let index = order.get(i).copied().map_or(0, usize::from);
-        binds.get(index).map_or(&b""[..], |bind| bind.destination)
-    };
-    crate::sys::path::components(destination(a)).cmp(crate::sys::path::components(destination(b)))
+fn destination_order(a: &BindSpec<'_>, b: &BindSpec<'_>) -> core::cmp::Ordering {
+    crate::sys::path::components(a.destination).cmp(crate::sys::path::components(b.destination))
 }
