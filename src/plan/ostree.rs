@@ -281,22 +281,25 @@ fn booted_record(conf: &PrepareRoot) -> heapless::Vec<u8, 96> {
         (b"transient-etc", b"/run/ostree/transient-etc\0", b's', conf.etc_transient),
     ];
     for (key, value, signature, _) in entries.into_iter().filter(|entry| entry.3) {
-        while record.len() % 8 != 0 {
-            let _ = record.push(0);
-        }
+        pad_to_8(&mut record);
         let start = record.len();
         let _ = record.extend_from_slice(key);
         let _ = record.push(0);
         let key_end = record.len() - start;
-        while record.len() % 8 != 0 {
-            let _ = record.push(0);
-        }
+        pad_to_8(&mut record);
         let _ = record.extend_from_slice(value);
         let _ = record.extend_from_slice(&[0, signature, key_end as u8]);
         let _ = ends.push(record.len() as u8);
     }
     let _ = record.extend_from_slice(&ends);
     record
+}
+
+/// NULs up to the next multiple of 8 bytes, where a GVariant's key and value start.
+fn pad_to_8(record: &mut heapless::Vec<u8, 96>) {
+    while !record.len().is_multiple_of(8) {
+        let _ = record.push(0);
+    }
 }
 
 #[cfg(test)]
