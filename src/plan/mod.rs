@@ -530,8 +530,8 @@ fn plan_bind<'a>(
         let errno = if wants_directory { Errno::NOTDIR } else { Errno::ISDIR };
         return Err(fail(errno, Hint::SrcAndDstDiffer));
     }
-    let (target_host, creation) = if target.exists || wants_directory {
-        host_target(plan, &views.after, target, destination_subject)?
+    let target_host = if target.exists || wants_directory {
+        host_target_made(plan, &views.after, target, destination_subject)?
     } else {
         // A file: the directories above it are made, then the file itself.
         let file = views
@@ -541,19 +541,29 @@ fn plan_bind<'a>(
         plan.walk.found.pop();
         let parent =
             Resolved { exists: usize::from(target.existing) >= plan.walk.found.as_bytes().len(), ..target };
-        if let (_, Some(mkdir)) = host_target(plan, &views.after, parent, destination_subject)? {
-            plan.push_creation(mkdir)?;
-        }
-        (file, Some(Step::CreateFile { path: file, content: Span::default() }))
+        host_target_made(plan, &views.after, parent, destination_subject)?;
+        plan.push_creation(Step::CreateFile { path: file, content: Span::default() })?;
+        file
     };
-    if let Some(step) = creation {
-        plan.push_creation(step)?;
-    }
     plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
     if bind.read_only {
         plan.push(Step::Remount { target: target_host, read_only: true })?;
     }
     Ok(())
+}
+
+/// `host_target`, with its `Mkdir` (if any) added to the plan.
+pub(crate) fn host_target_made<'a>(
+    plan: &mut Plan<'_>,
+    view: &View,
+    resolved: Resolved,
+    subject: &'a [u8],
+) -> Result<Span, Error<'a>> {
+    let (host, mkdir) = host_target(plan, view, resolved, subject)?;
+    if let Some(mkdir) = mkdir {
+        plan.push_creation(mkdir)?;
+    }
+    Ok(host)
 }
 
 /// The host path of the view path just resolved (`plan.walk.found`), stored, and the `Mkdir` that

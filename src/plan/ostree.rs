@@ -7,7 +7,7 @@
 use crate::plan::arena::{Arena, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
-use crate::plan::{arena_full, host_target, Plan, Probe, Step};
+use crate::plan::{arena_full, host_target_made, Plan, Probe, Step};
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::components;
 use rustix::io::Errno;
@@ -243,11 +243,7 @@ fn directory_to_make(
     let hint = Hint::RunMustBeWritable;
     let resolved = resolve(&view, &plan.paths, probe, path, true, plan.walk)
         .map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
-    let (span, mkdir) = host_target(plan, &view, resolved, path)?;
-    if let Some(mkdir) = mkdir {
-        plan.push_creation(mkdir)?;
-    }
-    Ok(span)
+    host_target_made(plan, &view, resolved, path)
 }
 
 /// A bind of a directory (when there is one) onto itself, writable: a mount of its own that the
