@@ -150,8 +150,9 @@ impl Run {
 fn report_not_rolled_back(plan: &plan::Plan<'_>, left: &act::NotRolledBack<'_>) -> i32 {
     let mut line = crate::sys::log::Line::prefixed();
     line.bytes(b"not rolled back; left as they are:");
-    for step in left.steps.iter().filter_map(|&index| plan.steps.get(usize::from(index))) {
-        for place in act::NotRolledBack::places(plan, step).into_iter().flatten() {
+    for &index in &left.steps {
+        let Some(step) = plan.steps.get(usize::from(index)) else { continue };
+        for place in act::NotRolledBack::places(plan, step).iter().flatten() {
             line.bytes(b" ").escaped(place);
         }
     }
