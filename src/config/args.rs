@@ -119,7 +119,7 @@ pub fn parse_args_into<'a>(
         // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
         // as the kernel passes them on; tini and catatonit have single-letter options.
         let letters = dialect != Dialect::Own && arg.len() > 1 && !arg.starts_with(b"--");
-        if letters && arg.starts_with(b"-") {
+        if letters && arg.first() == Some(&b'-') {
             let mut at = 1;
             while let Some(&letter) = arg.get(at) {
                 at += 1;

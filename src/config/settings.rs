@@ -55,7 +55,7 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
     for (index, raw) in text.split_mut(|&b| b == b'\n').enumerate() {
         let line = trim_mut(raw);
         let number = index + 1;
-        if line.is_empty() || line.starts_with(b"#") || line.starts_with(b";") {
+        if matches!(line.first(), None | Some(b'#' | b';')) {
             continue;
         }
         // nspawn joins the next line to one ending in a backslash (unless it is doubled, or

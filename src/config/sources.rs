@@ -31,7 +31,7 @@ pub fn gather_config<'a>(
     // Bare words are the command in a container, the kernel's leftovers for a machine's init.
     if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
         let first = invocation.bare_words.first().copied().unwrap_or_default();
-        if first.starts_with(b"-") {
+        if first.first() == Some(&b'-') {
             // No kernel passes words to a container's init: this is a mistyped option.
             return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, Hint::UnknownOption));
         }

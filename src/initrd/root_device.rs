@@ -69,7 +69,7 @@ fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     let mut entries = rustix::fs::RawDir::new(dir.as_fd(), &mut buf);
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
-        if name.starts_with(b".") {
+        if name.first() == Some(&b'.') {
             continue;
         }
         if let Some(fstype) = matches_device(device, name, found) {

@@ -48,7 +48,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
     let mut values = [false; BOOLEANS.len()];
     let mut section: &[u8] = b"";
     for line in text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
-        if line.is_empty() || line.starts_with(b"#") {
+        if matches!(line.first(), None | Some(b'#')) {
             continue;
         }
         if let Some(name) = line.strip_prefix(b"[").and_then(|rest| rest.strip_suffix(b"]")) {
@@ -93,7 +93,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
 pub fn legacy_sysroot_readonly(repo_config: &[u8]) -> bool {
     let mut in_sysroot = false;
     for line in repo_config.split(|&b| b == b'\n') {
-        if line.starts_with(b"[") {
+        if line.first() == Some(&b'[') {
             in_sysroot = line.starts_with(b"[sysroot]");
         } else if in_sysroot && line.starts_with(b"readonly=true") {
             return true;

@@ -141,7 +141,7 @@ fn as_cstr(buf: &[u8]) -> &CStr {
 #[inline(never)]
 fn push(buf: &mut Buf, component: &[u8]) -> Result<(), TooLong> {
     buf.pop();
-    let need_slash = !buf.ends_with(b"/");
+    let need_slash = buf.last() != Some(&b'/');
     let ok = (!need_slash || buf.push(b'/').is_ok())
         && buf.extend_from_slice(component).is_ok()
         && buf.push(0).is_ok();
