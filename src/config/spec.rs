@@ -72,9 +72,9 @@ pub fn parse_pivot(spec: &[u8]) -> Result<PivotSpec<'_>, Refusal> {
 
 /// Parses `[+]SRC[:DST[:OPTS]]`; `read_only` comes from the option name (`--bind-ro`).
 pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal> {
-    let (source_in_new_root, rest) = match spec.strip_prefix(b"+") {
-        Some(rest) => (true, rest),
-        None => (false, spec),
+    let (source_in_new_root, rest) = match spec.split_first() {
+        Some((b'+', rest)) => (true, rest),
+        _ => (false, spec),
     };
     let mut fields = rest.splitn(3, |&b| b == b':');
     let source = fields.next().unwrap_or(&[]);

@@ -36,8 +36,8 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
     };
     let mut loaded = 0;
     for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
-        match line.strip_prefix(b"?") {
-            Some(optional) => match load_module(optional) {
+        match line.split_first() {
+            Some((b'?', optional)) => match load_module(optional) {
                 Ok(()) => loaded += 1,
                 Err(error) => {
                     let mut line = error.render();
@@ -45,7 +45,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
                     notice(&mut line);
                 }
             },
-            None => {
+            _ => {
                 load_module(line)?;
                 loaded += 1;
             }
