@@ -62,8 +62,11 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
         // followed by blanks: corners not worth telling apart here).
         let refused = if line.ends_with(b"\\") {
             refusal(Hint::TrailingBackslash)
-        } else if let Some(name) = line.strip_prefix(b"[") {
-            let known = name.strip_suffix(b"]").map(|name| lookup(&SECTIONS, name));
+        } else if line.first() == Some(&b'[') {
+            let known = match &*line {
+                [b'[', name @ .., b']'] => Some(lookup(&SECTIONS, name)),
+                _ => None,
+            };
             match known {
                 Some(Some(known)) => {
                     section = known;

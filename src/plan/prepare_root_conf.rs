@@ -51,7 +51,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         if matches!(line.first(), None | Some(b'#')) {
             continue;
         }
-        if let Some(name) = line.strip_prefix(b"[").and_then(|rest| rest.strip_suffix(b"]")) {
+        if let [b'[', name @ .., b']'] = line {
             section = name;
             continue;
         }
