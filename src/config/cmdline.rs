@@ -48,9 +48,10 @@ pub fn decimal(word: &[u8]) -> Option<u32> {
 
 /// Removes one pair of surrounding double quotes, as the kernel's `next_arg` does.
 fn unquote(bytes: &[u8]) -> &[u8] {
-    match bytes.strip_prefix(b"\"") {
-        Some(inner) => inner.strip_suffix(b"\"").unwrap_or(inner),
-        None => bytes,
+    match bytes {
+        [b'"', inner @ .., b'"'] => inner,
+        [b'"', inner @ ..] => inner,
+        _ => bytes,
     }
 }
 

@@ -60,7 +60,7 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
         }
         // nspawn joins the next line to one ending in a backslash (unless it is doubled, or
         // followed by blanks: corners not worth telling apart here).
-        let refused = if line.ends_with(b"\\") {
+        let refused = if line.last() == Some(&b'\\') {
             refusal(Hint::TrailingBackslash)
         } else if line.first() == Some(&b'[') {
             let known = match &*line {

@@ -120,7 +120,7 @@ pub fn env_var(env: Env, name: &[u8]) -> Option<&'static [u8]> {
         }
         // SAFETY: as above, `entry` is a valid C string.
         let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
-        if let Some(value) = bytes.strip_prefix(name).and_then(|rest| rest.strip_prefix(b"=")) {
+        if let Some([b'=', value @ ..]) = bytes.strip_prefix(name) {
             return Some(value);
         }
         index += 1;
