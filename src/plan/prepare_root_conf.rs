@@ -60,7 +60,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         };
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
-        if (section, key) == (&b"composefs"[..], &b"enabled"[..]) {
+        if section == b"composefs" && key == b"enabled" {
             if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| *on == value) {
                 return Err(refuse(Errno::OPNOTSUPP, hint));
             }
@@ -69,7 +69,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
             }
             continue;
         }
-        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| (s, k) == (section, key)) else {
+        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| s == section && k == key) else {
             continue;
         };
         let (Some(slot), Some(&(_, _, hint))) = (values.get_mut(index), BOOLEANS.get(index)) else {
