@@ -30,7 +30,7 @@ const EARLY_MOUNTS: [(&core::ffi::CStr, &core::ffi::CStr, MountFlags, &core::ffi
 
 /// Mounts what is not mounted yet; the kernel may have mounted devtmpfs already.
 pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
-    for (path, fstype, flags, data) in EARLY_MOUNTS {
+    for &(path, fstype, flags, data) in &EARLY_MOUNTS {
         if crate::sys::mount_point::is_mount_point(path) {
             continue;
         }

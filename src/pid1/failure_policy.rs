@@ -19,7 +19,7 @@ pub fn follow_policy(policy: Policy, env: Env) -> ! {
         Policy::Halt => restart_machine(RebootCommand::Halt),
         Policy::Continue => {
             // Boot the tree as it is, without the pivot.
-            for init in DEFAULT_INITS {
+            for &init in &DEFAULT_INITS {
                 sys::execve(init, core::iter::once(init), env);
             }
             say(b"continue: no init could be started in the current root; falling back to emergency");

@@ -152,7 +152,7 @@ pub fn become_subreaper() {
 /// returns it and the mask to give back to the child.
 fn watch_signals() -> Result<(rustix::fd::OwnedFd, SignalSet), Errno> {
     let mut blocked = SignalSet::full();
-    for fault in FAULTS {
+    for &fault in &FAULTS {
         blocked.remove(fault);
     }
     let original_mask = sys::set_signal_mask(&blocked);

@@ -462,7 +462,7 @@ fn plan_api_mounts(
     probe: &impl Probe,
     tmp: bool,
 ) -> Result<(), Error<'static>> {
-    for name in API_MOUNTS {
+    for &name in &API_MOUNTS {
         plan_api_mount(plan, views, probe, name)?;
     }
     if tmp {

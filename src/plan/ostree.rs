@@ -52,7 +52,7 @@ pub fn resolve_deployment<'a>(
         return Err(fail(Errno::INVAL));
     };
     let mut var_source = heapless::Vec::new();
-    for part in [OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
+    for &part in &[OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
         var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
     }
     Ok(Deployment { var_source })
@@ -162,7 +162,7 @@ fn read_prepare_root(
 ) -> Result<PrepareRoot, Error<'static>> {
     let mut text = [0u8; 4096];
     let mut conf = PrepareRoot::default();
-    for name in PREPARE_ROOT_CONFS {
+    for &name in &PREPARE_ROOT_CONFS {
         let Some(file) = regular_file(plan, new, name, probe)? else { continue };
         let read = probe.read_file(plan.paths.cstr(file), &mut text).map_err(|errno| {
             Error::failure(Stage::ReadPrepareRoot, name, errno, Hint::PrepareRootUnreadable)
