@@ -46,7 +46,7 @@ impl Mode {
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        [Mode::Initrd, Mode::Root, Mode::Container].into_iter().find(|m| m.name().as_bytes() == name)
+        [Mode::Initrd, Mode::Root, Mode::Container].iter().copied().find(|m| m.name().as_bytes() == name)
     }
 }
 
@@ -78,7 +78,7 @@ impl Policy {
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name().as_bytes() == name)
+        Self::ALL.iter().copied().find(|p| p.name().as_bytes() == name)
     }
 }
 

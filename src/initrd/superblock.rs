@@ -55,7 +55,7 @@ pub fn uuid_text(raw: &[u8]) -> UuidText {
 /// A FAT volume id as `XXXX-XXXX`, upper case, as blkid prints it.
 fn fat_id_text(id: u32) -> UuidText {
     let mut text = UuidText::new();
-    for (i, shift) in [28u32, 24, 20, 16, 12, 8, 4, 0].into_iter().enumerate() {
+    for (i, &shift) in [28u32, 24, 20, 16, 12, 8, 4, 0].iter().enumerate() {
         if i == 4 {
             let _ = text.push(b'-');
         }

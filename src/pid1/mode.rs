@@ -44,7 +44,7 @@ pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Result<Mode, Erro
     }
     // The initial PID namespace, or no /proc: a runtime sharing the host's PID namespace
     // (docker --pid=host) still leaves its marker.
-    if CONTAINER_MARKERS.into_iter().any(exists) {
+    if CONTAINER_MARKERS.iter().copied().any(exists) {
         return Ok(Mode::Container);
     }
     if own_pid_ns.is_err() {

@@ -605,7 +605,8 @@ fn plan_exec<'a>(
         }
         None => {
             let found_default = DEFAULT_INITS
-                .into_iter()
+                .iter()
+                .copied()
                 .map(CStr::to_bytes)
                 .find(|init| check_executable(plan, &[init], after, probe).is_ok());
             let hint = Hint::NoDefaultInit;
