@@ -618,7 +618,7 @@ fn plan_exec<'a>(
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
     // argv: the name as given, its arguments, the kernel's leftovers (nested loops: a chained
     // iterator compiles bigger).
-    for words in [&[name][..], args, &config.leftovers] {
+    for &words in &[&[name][..], args, &config.leftovers] {
         for &word in words {
             if has_byte(word, 0) {
                 return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
