@@ -88,7 +88,7 @@ fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) 
     if dialect == Dialect::Tini {
         stub.read_tini_variables(env);
     }
-    let mut config = Config::default();
+    let mut config = Config::empty();
     if let Err(error) = gather_config(mode, &invocation, settings, cmdline, &mut config) {
         return Planned::Exit(run.refuse(error, Some(mode)));
     }

@@ -154,6 +154,13 @@ pub struct Config<'a> {
 }
 
 impl<'a> Config<'a> {
+    /// Nothing configured yet. Out of line: the default of each field is written one by one,
+    /// once here rather than at each use.
+    #[inline(never)]
+    pub fn empty() -> Self {
+        Config::default()
+    }
+
     /// Applies `source` over what is set so far. By reference, and out of line: a `Source` is
     /// 1.7 KiB, and each copy of one would be on the stack. The lists are copied in place, not
     /// through a cloned temporary (1 KiB of stack for the command alone).

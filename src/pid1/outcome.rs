@@ -131,7 +131,7 @@ impl Run {
         let Some(buffers) = crate::sys::take_recovery_buffers() else { return };
         let finale = plan::Finale::SwitchRoot { tree_is_mounted: true };
         let mut plan = plan::Plan::new(&mut buffers.plan, &mut buffers.walk);
-        let config = Config::default();
+        let config = Config::empty();
         if let Err(error) =
             plan::make_plan(&mut plan, &config, initrd::SYSROOT, &HostProbe::new(&buffers.listing), finale)
         {
