@@ -45,10 +45,14 @@ pub fn resolve_deployment<'a>(
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
+    // Its first six components, "" past the last (a component is never empty): five of them, as
+    // in /ostree/deploy/$OS/deploy/$CSUM.$SERIAL.
     let mut parts = components(walk.found.as_bytes());
-    let (Some(b"ostree"), Some(b"deploy"), Some(os), Some(b"deploy"), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let mut first: [&[u8]; 6] = [b""; 6];
+    for part in &mut first {
+        *part = parts.next().unwrap_or_default();
+    }
+    let [b"ostree", b"deploy", os, b"deploy", [_, ..], []] = first else {
         return Err(fail(Errno::INVAL));
     };
     let mut var_source = heapless::Vec::new();
