@@ -185,10 +185,10 @@ impl<'b> Plan<'b> {
     pub(crate) fn push(&mut self, step: Step) -> Result<(), Error<'static>> {
         let hint = Hint::TooManySteps;
         // Two slots stay free for what a container's plan starts and ends with (`lib.rs`).
-        if self.steps.len() + 2 >= MAX_STEPS {
+        if self.steps.len() + 2 >= MAX_STEPS || self.steps.push(step).is_err() {
             return Err(Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint));
         }
-        self.steps.push(step).map_err(|_| Error::failure(Stage::Plan, b"steps", Errno::NOSPC, hint))
+        Ok(())
     }
 
     /// A container's plan: it starts in a mount namespace of its own and, when it made the mounts
