@@ -688,6 +688,13 @@ pub(crate) fn arena_full<E>(_: E) -> Error<'static> {
     Error::failure(Stage::Plan, b"paths", Errno::NOSPC, Hint::ArenaFull)
 }
 
+/// A full arena as the plan's error, for `?` on what only an arena can refuse.
+impl From<arena::Full> for Error<'static> {
+    fn from(full: arena::Full) -> Self {
+        arena_full(full)
+    }
+}
+
 /// Whether `step` mounts something at or above `path` below the new root `new` (a self-bind
 /// shows what was there; an overlay on the whole new root is the root the pivot is made into).
 fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {

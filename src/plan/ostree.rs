@@ -4,7 +4,7 @@
 //! deployment's own mounts as ostree-prepare-root makes them: `/boot`, a read-only `/usr` (or the
 //! hotfix overlay), and what `prepare-root.conf` asks for.
 
-use crate::plan::arena::{Arena, Span};
+use crate::plan::arena::{Arena, Full, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
 use crate::plan::{arena_full, host_target_made, Plan, Probe, Step};
@@ -184,7 +184,8 @@ fn read_prepare_root(
     Ok(conf)
 }
 
-/// The host path of `inner` in `view` when it resolves to something of `kind`.
+/// The host path of `inner` in `view` when it resolves to something of `kind`. The error is only
+/// ever a full arena: `Full`, empty, keeps the result register-sized (it is `?`'d into `Error`).
 #[inline(never)]
 fn resolved_as(
     plan: &mut Plan<'_>,
@@ -192,10 +193,10 @@ fn resolved_as(
     inner: &[u8],
     kinds: &[Kind],
     probe: &impl Probe,
-) -> Result<Option<Span>, Error<'static>> {
+) -> Result<Option<Span>, Full> {
     match resolve(&view, &plan.paths, probe, inner, false, plan.walk) {
         Ok(resolved) if kinds.contains(&resolved.kind) => {
-            view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some).map_err(arena_full)
+            view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some).map_err(|_| Full)
         }
         _ => Ok(None),
     }
@@ -206,7 +207,7 @@ fn directory(
     view: View,
     inner: &[u8],
     probe: &impl Probe,
-) -> Result<Option<Span>, Error<'static>> {
+) -> Result<Option<Span>, Full> {
     resolved_as(plan, view, inner, &[Kind::Directory], probe)
 }
 
@@ -215,7 +216,7 @@ fn regular_file(
     view: View,
     inner: &[u8],
     probe: &impl Probe,
-) -> Result<Option<Span>, Error<'static>> {
+) -> Result<Option<Span>, Full> {
     resolved_as(plan, view, inner, &[Kind::File, Kind::Executable], probe)
 }
 
