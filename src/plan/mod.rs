@@ -235,8 +235,8 @@ impl<'b> Plan<'b> {
         }
     }
 
-    pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, Error<'static>> {
-        self.paths.push(bytes).map_err(arena_full)
+    pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, arena::Full> {
+        self.paths.push(bytes)
     }
 }
 
