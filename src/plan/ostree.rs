@@ -7,7 +7,7 @@
 use crate::plan::arena::{Arena, Full, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
-use crate::plan::{arena_full, host_target_made, Plan, Probe, Step};
+use crate::plan::{host_target_made, Plan, Probe, Step};
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::components;
 use rustix::io::Errno;
@@ -221,17 +221,12 @@ fn regular_file(
 }
 
 /// Whether `name` in the directory at host path `dir` is a symlink (not followed).
-fn holds_symlink(
-    plan: &mut Plan<'_>,
-    dir: Span,
-    name: &[u8],
-    probe: &impl Probe,
-) -> Result<bool, Error<'static>> {
+fn holds_symlink(plan: &mut Plan<'_>, dir: Span, name: &[u8], probe: &impl Probe) -> Result<bool, Full> {
     let mark = plan.paths.used();
     let mut path = plan.paths.begin();
-    path.extend_from(&mut plan.paths, dir).map_err(arena_full)?;
-    path.extend(&mut plan.paths, name).map_err(arena_full)?;
-    let path = path.finish(&mut plan.paths).map_err(arena_full)?;
+    path.extend_from(&mut plan.paths, dir)?;
+    path.extend(&mut plan.paths, name)?;
+    let path = path.finish(&mut plan.paths)?;
     let is_link = probe.kind(plan.paths.cstr(path)) == Ok(Kind::Symlink);
     plan.paths.truncate(mark);
     Ok(is_link)
