@@ -104,8 +104,7 @@ pub fn plan_deployment(
         if let Some(etc) = etc {
             // Writable as a mount of its own (as ostree's MS_BIND|MS_REMOUNT): the root was
             // mounted read-only, and only the file system is made writable later, by ostree-remount.
-            plan.push(Step::Bind { source: etc, target: aside, recursive: false })?;
-            plan.push(Step::Remount { target: aside, read_only: false })?;
+            bind_remounted(plan, etc, aside, false)?;
         }
         let read_only = conf.root_transient_ro;
         plan.push(Step::Overlay { target: new.root, lower: new.root, upper, work, read_only })?;
@@ -142,8 +141,7 @@ pub fn plan_deployment(
         plan.push(Step::Remount { target: new.root, read_only: false })?;
         plan.push(Step::Overlay { target: usr, lower: usr, upper, work, read_only: false })?;
     } else if let (Some(usr), false) = (usr, conf.root_transient) {
-        plan.push(Step::Bind { source: usr, target: usr, recursive: false })?;
-        plan.push(Step::Remount { target: usr, read_only: true })?;
+        bind_remounted(plan, usr, usr, true)?;
     }
     if conf.sysroot_readonly {
         // The OS's var stays writable under a read-only physical root.
@@ -249,11 +247,23 @@ fn directory_to_make(
 /// A bind of a directory (when there is one) onto itself, writable: a mount of its own that the
 /// physical root's read-only remount leaves alone.
 fn writable_bind(plan: &mut Plan<'_>, dir: Option<Span>) -> Result<(), Error<'static>> {
-    if let Some(dir) = dir {
-        plan.push(Step::Bind { source: dir, target: dir, recursive: false })?;
-        plan.push(Step::Remount { target: dir, read_only: false })?;
+    match dir {
+        Some(dir) => bind_remounted(plan, dir, dir, false),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// A bind of `source` on `target`, then remounted read-only or writable: one function for the
+/// deployment's several such pairs.
+#[inline(never)]
+fn bind_remounted(
+    plan: &mut Plan<'_>,
+    source: Span,
+    target: Span,
+    read_only: bool,
+) -> Result<(), Error<'static>> {
+    plan.push(Step::Bind { source, target, recursive: false })?;
+    plan.push(Step::Remount { target, read_only })
 }
 
 /// A file for ostree's tools on the starting root's /run, unless one is there already.
