@@ -237,21 +237,23 @@ enum Changed {
 
 /// How an error of `step` is reported: what was done, and to which path.
 fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
-    match *step {
-        Step::NewMountNamespace => (Stage::NewMountNamespace, b"/proc/self/ns/mnt"),
-        Step::MakeRootMount => (Stage::MakeRootMount, b"/"),
-        Step::MakeSlave => (Stage::MakeSlave, b"/"),
-        Step::MakeShared => (Stage::MakeShared, b"/"),
-        Step::Mkdir { path, .. } => (Stage::Mkdir, plan.path(path)),
-        Step::CreateFile { path, .. } => (Stage::CreateFile, plan.path(path)),
+    // The stage and the span of the path; `plan.path` once, after the match.
+    let (stage, span) = match *step {
+        Step::NewMountNamespace => return (Stage::NewMountNamespace, b"/proc/self/ns/mnt"),
+        Step::MakeRootMount => return (Stage::MakeRootMount, b"/"),
+        Step::MakeSlave => return (Stage::MakeSlave, b"/"),
+        Step::MakeShared => return (Stage::MakeShared, b"/"),
+        Step::Mkdir { path, .. } => (Stage::Mkdir, path),
+        Step::CreateFile { path, .. } => (Stage::CreateFile, path),
         // What goes wrong with a bind is mostly its destination (missing, read-only, busy).
-        Step::Bind { target, .. } => (Stage::Bind, plan.path(target)),
-        Step::Remount { target, .. } | Step::MakeWritable { target } => (Stage::Remount, plan.path(target)),
-        Step::Overlay { target, .. } => (Stage::Overlay, plan.path(target)),
-        Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, plan.path(source)),
-        Step::PivotRoot { new, .. } => (Stage::PivotRoot, plan.path(new)),
-        Step::SwitchRoot { new, .. } => (Stage::SwitchRoot, plan.path(new)),
-    }
+        Step::Bind { target, .. } => (Stage::Bind, target),
+        Step::Remount { target, .. } | Step::MakeWritable { target } => (Stage::Remount, target),
+        Step::Overlay { target, .. } => (Stage::Overlay, target),
+        Step::Move { source, .. } | Step::Carry { source, .. } => (Stage::MoveMount, source),
+        Step::PivotRoot { new, .. } => (Stage::PivotRoot, new),
+        Step::SwitchRoot { new, .. } => (Stage::SwitchRoot, new),
+    };
+    (stage, plan.path(span))
 }
 
 /// The path an undo of `step` works on, for its error.
