@@ -13,6 +13,7 @@ pub mod superblock;
 use crate::config::root_params::RootParams;
 use crate::initrd::root_device::{find_root_device, mount_root};
 use crate::sys::error::{Error, Hint, Stage};
+use core::ffi::CStr;
 use rustix::fs::{mkdirat, Mode, CWD};
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
@@ -34,12 +35,7 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
         if crate::sys::mount_point::is_mount_point(path) {
             continue;
         }
-        match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {
-            Ok(()) | Err(Errno::EXIST) => {}
-            Err(errno) => {
-                return Err(Error::failure(Stage::Mkdir, path.to_bytes(), errno, Hint::InitramfsRootReadOnly))
-            }
-        }
+        make_mount_point(path)?;
         rustix::mount::mount(fstype, path, fstype, flags, Some(data))
             .map_err(|errno| Error::failure(Stage::Mount, path.to_bytes(), errno, Hint::FileSystemMissing))?;
     }
@@ -51,9 +47,16 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
 pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
     let mut device = crate::sys::path::DevicePath::root();
     let fstype = find_root_device(params, &mut device)?;
-    match mkdirat(CWD, c"/sysroot", Mode::from_raw_mode(0o755)) {
-        Ok(()) | Err(Errno::EXIST) => {}
-        Err(errno) => return Err(Error::failure(Stage::Mkdir, SYSROOT, errno, Hint::InitramfsRootReadOnly)),
-    }
+    make_mount_point(c"/sysroot")?;
     mount_root(&device, fstype, params)
+}
+
+/// Creates the directory `path` in the initramfs unless it is there: one function for the API
+/// mounts and /sysroot.
+#[inline(never)]
+fn make_mount_point(path: &'static CStr) -> Result<(), Error<'static>> {
+    match mkdirat(CWD, path, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(errno) => Err(Error::failure(Stage::Mkdir, path.to_bytes(), errno, Hint::InitramfsRootReadOnly)),
+    }
 }
