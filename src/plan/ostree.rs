@@ -4,6 +4,7 @@
 //! deployment's own mounts as ostree-prepare-root makes them: `/boot`, a read-only `/usr` (or the
 //! hotfix overlay), and what `prepare-root.conf` asks for.
 
+use crate::config::key_lookup::same;
 use crate::plan::arena::{Arena, Full, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
@@ -52,9 +53,13 @@ pub fn resolve_deployment<'a>(
     for part in &mut first {
         *part = parts.next().unwrap_or_default();
     }
-    let [b"ostree", b"deploy", os, b"deploy", [_, ..], []] = first else {
+    // The names compared by one out-of-line function: a slice pattern inlines each comparison.
+    let [ostree, deploy, os, os_deploy, [_, ..], []] = first else {
         return Err(fail(Errno::INVAL));
     };
+    if !(same(ostree, b"ostree") && same(deploy, b"deploy") && same(os_deploy, b"deploy")) {
+        return Err(fail(Errno::INVAL));
+    }
     let mut var_source = heapless::Vec::new();
     for &part in &[OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
         var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
