@@ -3,6 +3,7 @@
 //! `/etc/ostree/prepare-root.conf` when that exists; and the legacy `[sysroot] readonly=true` of
 //! the physical root's `ostree/repo/config`. Pure: the caller reads the files.
 
+use crate::config::key_lookup::same;
 use crate::config::spec::Refusal;
 use crate::sys::hints::Hint;
 use rustix::io::Errno;
@@ -60,7 +61,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         };
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
-        if section == b"composefs" && key == b"enabled" {
+        if same(section, b"composefs") && same(key, b"enabled") {
             if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| *on == value) {
                 return Err(refuse(Errno::OPNOTSUPP, hint));
             }
