@@ -2,7 +2,7 @@
 //! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
 
 use crate::config::cmdline::{decimal, words, Word};
-use crate::config::key_lookup::{lookup, same};
+use crate::config::key_lookup::{after_prefix, lookup, same};
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::Refusal;
 use crate::config::{Policy, Source, Words};
@@ -86,7 +86,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
     let source = &mut config.source;
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
     let Some(key) = lookup(&KEYS, word.key) else {
-        return match word.key.starts_with(b"rspawn.") {
+        return match after_prefix(word.key, b"rspawn.").is_some() {
             true => invalid(Hint::UnknownRspawnKey),
             false => Ok(()),
         };

@@ -12,3 +12,9 @@ pub fn lookup<T: Copy>(table: &[(&str, T)], name: &[u8]) -> Option<T> {
 pub fn same(a: &[u8], b: &[u8]) -> bool {
     a == b
 }
+
+/// `bytes` after `prefix`, when it starts with it; out of line, as `same`.
+#[inline(never)]
+pub fn after_prefix<'b>(bytes: &'b [u8], prefix: &[u8]) -> Option<&'b [u8]> {
+    bytes.strip_prefix(prefix)
+}

@@ -2,6 +2,7 @@
 //! `LABEL=`, `PARTUUID=`), `rootfstype=`, `rootflags=`, `ro`/`rw`, `rootwait`, `rootdelay=`. What
 //! initrd mode looks for and mounts (initrd/root_device.rs acts on it).
 
+use crate::config::key_lookup::after_prefix;
 use crate::config::spec::Refusal;
 use crate::sys::hints::Hint;
 use rustix::io::Errno;
@@ -36,14 +37,14 @@ pub struct RootParams<'a> {
 
 /// Parses the value of `root=`.
 pub fn parse_root_device(value: &[u8]) -> Result<RootDevice<'_>, Refusal> {
-    let device = if let Some(uuid) = value.strip_prefix(b"UUID=") {
+    let device = if let Some(uuid) = after_prefix(value, b"UUID=") {
         Some(RootDevice::Uuid(uuid))
-    } else if let Some(label) = value.strip_prefix(b"LABEL=") {
+    } else if let Some(label) = after_prefix(value, b"LABEL=") {
         Some(RootDevice::Label(label))
-    } else if let Some(partuuid) = value.strip_prefix(b"PARTUUID=") {
+    } else if let Some(partuuid) = after_prefix(value, b"PARTUUID=") {
         Some(RootDevice::PartUuid(partuuid))
     } else {
-        value.starts_with(b"/dev/").then_some(RootDevice::Path(value))
+        after_prefix(value, b"/dev/").is_some().then_some(RootDevice::Path(value))
     };
     let refusal = Refusal { errno: Errno::INVAL, hint: Hint::BadRootDevice };
     match device {

@@ -5,6 +5,7 @@
 
 use crate::config::args::Opt;
 use crate::config::cmdline::decimal;
+use crate::config::key_lookup::after_prefix;
 use crate::config::key_lookup::lookup;
 use crate::config::spec::Refusal;
 use crate::sys::error::{Hint, Stage};
@@ -78,7 +79,7 @@ CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 /// `SIGKILL` or `KILL` to its number.
 #[inline(never)]
 pub fn signal_number(name: &[u8]) -> Option<u8> {
-    let name = name.strip_prefix(b"SIG").unwrap_or(name);
+    let name = after_prefix(name, b"SIG").unwrap_or(name);
     let index = SIGNAL_NAMES.as_bytes().split(|&b| b == b' ').position(|known| known == name)?;
     u8::try_from(index + 1).ok()
 }

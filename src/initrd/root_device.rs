@@ -2,6 +2,7 @@
 //! reading `/sys/class/block` and the devices' own superblocks and partition tables, waiting
 //! (polling, bounded) for the device to appear, then mounted at `/sysroot`.
 
+use crate::config::key_lookup::after_prefix;
 use crate::config::root_params::{RootDevice, RootParams};
 use crate::initrd::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
 use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
@@ -196,7 +197,7 @@ pub fn mount_root<'a>(
     };
     for line in listed.split(|&b| b == b'\n' || b == b',') {
         let fstype = line.trim_ascii();
-        if fstype.is_empty() || line.starts_with(b"nodev") {
+        if fstype.is_empty() || after_prefix(line, b"nodev").is_some() {
             continue;
         }
         match try_type(fstype) {

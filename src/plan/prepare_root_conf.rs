@@ -3,6 +3,7 @@
 //! `/etc/ostree/prepare-root.conf` when that exists; and the legacy `[sysroot] readonly=true` of
 //! the physical root's `ostree/repo/config`. Pure: the caller reads the files.
 
+use crate::config::key_lookup::after_prefix;
 use crate::config::key_lookup::same;
 use crate::config::spec::Refusal;
 use crate::sys::hints::Hint;
@@ -95,8 +96,8 @@ pub fn legacy_sysroot_readonly(repo_config: &[u8]) -> bool {
     let mut in_sysroot = false;
     for line in repo_config.split(|&b| b == b'\n') {
         if line.first() == Some(&b'[') {
-            in_sysroot = line.starts_with(b"[sysroot]");
-        } else if in_sysroot && line.starts_with(b"readonly=true") {
+            in_sysroot = after_prefix(line, b"[sysroot]").is_some();
+        } else if in_sysroot && after_prefix(line, b"readonly=true").is_some() {
             return true;
         }
     }
