@@ -335,6 +335,17 @@ fn do_step<'p>(
     let mut at = |span, out: &mut Path| {
         locate(plan, index, span, ops, walk, out).map_err(|e| fail(stage, plan.path(span), e))
     };
+    // The path a step acts on in `first`, found before the step: one call of `at` for them all.
+    let first_at = match *step {
+        Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => Some(path),
+        Step::Bind { source, .. } => Some(source),
+        Step::Remount { target, .. } | Step::Overlay { target, .. } => Some(target),
+        _ => None,
+    };
+    let root_len = match first_at {
+        Some(span) => at(span, first)?,
+        None => None,
+    };
     let result = match *step {
         Step::Carry { source, target } => match ops.move_mount(path(source), path(target)) {
             // Not a mount point, or not there: nothing to carry.
@@ -349,29 +360,21 @@ fn do_step<'p>(
         Step::MakeRootMount => ops.make_root_mount(),
         Step::MakeSlave => ops.make_slave(),
         Step::MakeShared => ops.make_shared(),
-        Step::Mkdir { path: dir, from } => {
-            let from = usize::from(at(dir, first)?.unwrap_or(from));
+        Step::Mkdir { from, .. } => {
+            let from = usize::from(root_len.unwrap_or(from));
             mkdir_all(first.as_bytes(), from, ops, done, second)
         }
-        Step::CreateFile { path: file, content } => {
-            at(file, first)?;
-            ops.create_file(first.as_cstr(), plan.path(content))
-        }
-        Step::Bind { source, target, recursive } => {
-            at(source, first)?;
+        Step::CreateFile { content, .. } => ops.create_file(first.as_cstr(), plan.path(content)),
+        Step::Bind { target, recursive, .. } => {
             // Resolved again onto the new root itself: refused, as the planner refuses it.
             if at(target, second)?.is_some_and(|root| second.as_bytes().len() <= usize::from(root.max(1))) {
                 return Err(fail(stage, plan.path(target), Errno::INVAL));
             }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
         }
-        Step::Remount { target, read_only } => {
-            at(target, first)?;
-            ops.remount(first.as_cstr(), read_only)
-        }
+        Step::Remount { read_only, .. } => ops.remount(first.as_cstr(), read_only),
         Step::MakeWritable { target } => ops.make_writable(path(target)),
-        Step::Overlay { target, lower, upper, work, read_only } => {
-            at(target, first)?;
+        Step::Overlay { lower, upper, work, read_only, .. } => {
             ops.overlay(first.as_cstr(), path(lower), path(upper), path(work), read_only)
         }
         Step::Move { source, target } => {
@@ -396,6 +399,16 @@ fn undo_step<'p>(
     let path = |span| plan.paths.cstr(span);
     let Scratch { walk, first: place, second: dir } = scratch;
     let mut at = |span, out: &mut Path| locate(plan, index, span, ops, walk, out).map_err(fail_here);
+    // The path an undo acts on in `place`, found first: one call of `at` for them all.
+    let place_at = match *step {
+        Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => Some(path),
+        Step::Overlay { target, .. } | Step::Bind { target, .. } | Step::Move { target, .. } => Some(target),
+        _ => None,
+    };
+    let root_len = match place_at {
+        Some(span) => at(span, place)?,
+        None => None,
+    };
     let undone = match *step {
         Step::NewMountNamespace => ops.leave_mount_namespace(),
         Step::MakeRootMount => ops.unmake_root_mount(),
@@ -404,22 +417,13 @@ fn undo_step<'p>(
         Step::MakeSlave | Step::Remount { .. } | Step::MakeWritable { .. } => Ok(()),
         // The kernel refuses to pivot back while mounts are shared.
         Step::MakeShared => ops.make_slave(),
-        Step::Mkdir { path: made, from } => {
-            let from = usize::from(at(made, place)?.unwrap_or(from));
+        Step::Mkdir { from, .. } => {
+            let from = usize::from(root_len.unwrap_or(from));
             rmdir_created(place.as_bytes(), from, done, ops, dir)
         }
-        Step::CreateFile { path: file, .. } => {
-            at(file, place)?;
-            ops.unlink(place.as_cstr())
-        }
-        Step::Overlay { target, .. } | Step::Bind { target, .. } => {
-            at(target, place)?;
-            ops.unmount(place.as_cstr())
-        }
-        Step::Move { source, target } => {
-            at(target, place)?;
-            ops.move_mount(place.as_cstr(), path(source))
-        }
+        Step::CreateFile { .. } => ops.unlink(place.as_cstr()),
+        Step::Overlay { .. } | Step::Bind { .. } => ops.unmount(place.as_cstr()),
+        Step::Move { source, .. } => ops.move_mount(place.as_cstr(), path(source)),
         Step::Carry { source, target } => ops.move_mount(path(target), path(source)),
         Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
         // Past the point of no return: the old root is detached or the initramfs freed.
