@@ -346,6 +346,11 @@ fn do_step<'p>(
         Some(span) => at(span, first)?,
         None => None,
     };
+    // And in `second`, the target of a bind or a move.
+    let second_root_len = match *step {
+        Step::Bind { target, .. } | Step::Move { target, .. } => at(target, second)?,
+        _ => None,
+    };
     let result = match *step {
         Step::Carry { source, target } => match ops.move_mount(path(source), path(target)) {
             // Not a mount point, or not there: nothing to carry.
@@ -367,7 +372,7 @@ fn do_step<'p>(
         Step::CreateFile { content, .. } => ops.create_file(first.as_cstr(), plan.path(content)),
         Step::Bind { target, recursive, .. } => {
             // Resolved again onto the new root itself: refused, as the planner refuses it.
-            if at(target, second)?.is_some_and(|root| second.as_bytes().len() <= usize::from(root.max(1))) {
+            if second_root_len.is_some_and(|root| second.as_bytes().len() <= usize::from(root.max(1))) {
                 return Err(fail(stage, plan.path(target), Errno::INVAL));
             }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
@@ -377,10 +382,7 @@ fn do_step<'p>(
         Step::Overlay { lower, upper, work, read_only, .. } => {
             ops.overlay(first.as_cstr(), path(lower), path(upper), path(work), read_only)
         }
-        Step::Move { source, target } => {
-            at(target, second)?;
-            ops.move_mount(path(source), second.as_cstr())
-        }
+        Step::Move { source, .. } => ops.move_mount(path(source), second.as_cstr()),
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
         Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
     };
