@@ -167,18 +167,18 @@ pub fn exec_init(
         Step::Overlay { .. } => true,
         _ => false,
     });
-    if !mounts_into_new_root {
-        return crate::sys::execve(plan.paths.cstr(plan.exec.file), argv, env);
-    }
-    let root = plan.exec.file.prefix(1);
-    let walk = &mut scratch.walk;
-    match resolve(&View::at(root), &plan.paths, lookup, plan.path(plan.exec.file), false, walk) {
-        Ok(found) if found.kind == crate::plan::resolve::Kind::Executable => {
-            crate::sys::execve(walk.found.as_cstr(), argv, env)
+    let file = if mounts_into_new_root {
+        let root = plan.exec.file.prefix(1);
+        let walk = &mut scratch.walk;
+        match resolve(&View::at(root), &plan.paths, lookup, plan.path(plan.exec.file), false, walk) {
+            Ok(found) if found.kind == crate::plan::resolve::Kind::Executable => walk.found.as_cstr(),
+            Ok(_) => return Errno::ACCESS,
+            Err(errno) => return errno,
         }
-        Ok(_) => Errno::ACCESS,
-        Err(errno) => errno,
-    }
+    } else {
+        plan.paths.cstr(plan.exec.file)
+    };
+    crate::sys::execve(file, argv, env)
 }
 
 /// Undoes every journaled step in reverse; keeps going after an error and returns the first,
