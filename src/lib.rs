@@ -64,18 +64,18 @@ fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) 
     let dialect = Dialect::of_program(words.next().unwrap_or_default());
     // tini and catatonit exit 1 on a bad command line.
     let usage_code = |code: i32| if dialect == Dialect::Own { code } else { 1 };
+    // One closure for both detections: one instance of `detect_mode`.
+    let pid_is_one = || run.pid_is_one();
     let mut invocation = args::Invocation::default();
     if let Err(error) = args::parse_args_into(&mut invocation, dialect, words) {
-        return Planned::Exit(usage_code(
-            run.refuse(error, mode::detect_mode(env, || run.pid_is_one()).ok()),
-        ));
+        return Planned::Exit(usage_code(run.refuse(error, mode::detect_mode(env, pid_is_one).ok())));
     }
     if invocation.help || invocation.version {
         let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
         write_all(sys::stdout(), if invocation.help { help::HELP } else { version }.as_bytes());
         return Planned::Exit(0);
     }
-    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, || run.pid_is_one()), Ok) {
+    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, pid_is_one), Ok) {
         Ok(mode) => mode,
         Err(error) => return Planned::Exit(run.refuse(error, None)),
     };
