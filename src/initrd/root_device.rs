@@ -154,14 +154,14 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     disk.push(parents.next()?).ok()?;
     let fd = open_device(&disk)?;
     let mut sector = [0u8; 512];
-    rustix::io::pread(&fd, &mut sector, SECTOR).ok()?;
+    rustix::io::pread(&fd, &mut sector[..], SECTOR).ok()?;
     if let Some((offset, size)) = gpt_entry_location(&sector, number) {
         let mut entry = [0u8; 512];
         let entry = entry.get_mut(..size.min(512))?;
         rustix::io::pread(&fd, &mut *entry, offset).ok()?;
         return gpt_partuuid(entry);
     }
-    rustix::io::pread(&fd, &mut sector, 0).ok()?;
+    rustix::io::pread(&fd, &mut sector[..], 0).ok()?;
     mbr_partuuid(&sector, number)
 }
 
