@@ -101,7 +101,6 @@ pub type Words<'a> = heapless::Vec<&'a [u8], MAX_WORDS>;
 
 /// What one configuration source says; `None`/empty means "not set here".
 #[cfg_attr(test, derive(Debug))]
-#[derive(Default)]
 pub struct Source<'a> {
     pub pivot: Option<PivotSpec<'a>>,
     /// Binds replace those of earlier sources as a whole, as nspawn's command line replaces the
@@ -112,6 +111,21 @@ pub struct Source<'a> {
     pub ostree: Option<&'a [u8]>,
     /// `--grace=`, `rspawn.grace=`: seconds between SIGTERM and SIGKILL to every other process.
     pub grace: Option<u32>,
+}
+
+impl Default for Source<'_> {
+    /// Out of line: built in place by each of the four sources' parsers.
+    #[inline(never)]
+    fn default() -> Self {
+        Source {
+            pivot: None,
+            binds: heapless::Vec::new(),
+            command: None,
+            on_failure: None,
+            ostree: None,
+            grace: None,
+        }
+    }
 }
 
 impl<'a> Source<'a> {
