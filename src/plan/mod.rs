@@ -396,9 +396,9 @@ fn plan_switch_stage(
     if let Some(Old { inner: old, .. }) = pivot.old {
         // OLD is canonical and absolute: below the stage it is the two joined.
         let mut old_host = plan.paths.begin();
-        old_host.extend(&mut plan.paths, SWITCH_STAGE).map_err(arena_full)?;
-        old_host.extend_from(&mut plan.paths, old).map_err(arena_full)?;
-        let target = old_host.finish(&mut plan.paths).map_err(arena_full)?;
+        old_host.extend(&mut plan.paths, SWITCH_STAGE)?;
+        old_host.extend_from(&mut plan.paths, old)?;
+        let target = old_host.finish(&mut plan.paths)?;
         plan.push(match tree_is_mounted {
             true => Step::Move { source: tree, target },
             false => Step::Bind { source: tree, target, recursive: false },
@@ -447,7 +447,7 @@ fn plan_pivot_target<'a>(
     if plan.walk.found.is_root() {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldIsNew));
     }
-    let inner = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
+    let inner = plan.paths.push(plan.walk.found.as_bytes())?;
     // OLD is created inside NEW itself, not below the graft that will show there.
     let (host, mkdir) = host_target(plan, &View::at(new_host), old_dir, old)?;
     Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, mkdir }) }))
@@ -615,7 +615,7 @@ fn plan_exec<'a>(
         }
     };
     let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig);
-    plan.exec.file = plan.paths.push(plan.walk.found.as_bytes()).map_err(arena_full)?;
+    plan.exec.file = plan.paths.push(plan.walk.found.as_bytes())?;
     // argv: the name as given, its arguments, the kernel's leftovers (nested loops: a chained
     // iterator compiles bigger).
     for &words in &[&[name][..], args, &config.leftovers] {
@@ -682,16 +682,10 @@ fn too_long(input: &[u8]) -> Error<'_> {
     Error::failure(Stage::Plan, input, Errno::NAMETOOLONG, Hint::ResolvedPathTooLong)
 }
 
-/// The plan's arena has no room left (for any error that says so: `Full`, or a `TooLong` from a
-/// host path being stored).
-pub(crate) fn arena_full<E>(_: E) -> Error<'static> {
-    Error::failure(Stage::Plan, b"paths", Errno::NOSPC, Hint::ArenaFull)
-}
-
-/// A full arena as the plan's error, for `?` on what only an arena can refuse.
-impl From<arena::Full> for Error<'static> {
-    fn from(full: arena::Full) -> Self {
-        arena_full(full)
+/// The plan's arena has no room left: the plan's error for `?` on what only an arena refuses.
+impl From<arena::Full> for Error<'_> {
+    fn from(_: arena::Full) -> Self {
+        Error::failure(Stage::Plan, b"paths", Errno::NOSPC, Hint::ArenaFull)
     }
 }
 
