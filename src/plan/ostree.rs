@@ -199,7 +199,7 @@ fn resolved_as(
 ) -> Result<Option<Span>, Full> {
     match resolve(&view, &plan.paths, probe, inner, false, plan.walk) {
         Ok(resolved) if kinds.contains(&resolved.kind) => {
-            view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some).map_err(|_| Full)
+            view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some)
         }
         _ => Ok(None),
     }

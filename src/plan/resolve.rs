@@ -5,7 +5,7 @@
 //! what is left to walk, the host path asked about, the result), kept in static memory rather than
 //! on the stack, and nothing per step.
 
-use crate::plan::arena::{Arena, Span};
+use crate::plan::arena::{Arena, Full, Span};
 use crate::sys::path::{components, Path, TooLong, PATH_MAX};
 use core::ffi::CStr;
 use rustix::io::Errno;
@@ -74,18 +74,18 @@ impl View {
 
     /// The host path of `inner`, stored in the arena with the host tree it lies in as its root.
     #[inline(never)]
-    pub fn host_span(&self, arena: &mut Arena<'_>, inner: &[u8]) -> Result<Span, TooLong> {
+    pub fn host_span(&self, arena: &mut Arena<'_>, inner: &[u8]) -> Result<Span, Full> {
         let (root, rest) = self.locate(arena, inner);
         let mut path = arena.begin();
-        path.extend_from(arena, root).map_err(|_| TooLong)?;
+        path.extend_from(arena, root)?;
         path.mark_root();
         for component in components(rest) {
-            path.component(arena, component).map_err(|_| TooLong)?;
+            path.component(arena, component)?;
         }
         if arena.bytes(root).is_empty() && rest.iter().all(|&b| b == b'/') {
-            path.extend(arena, b"/").map_err(|_| TooLong)?;
+            path.extend(arena, b"/")?;
         }
-        path.finish(arena).map_err(|_| TooLong)
+        path.finish(arena)
     }
 }
 
