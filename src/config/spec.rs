@@ -1,7 +1,7 @@
 //! The pivot spec `NEW[:OLD]` and the bind spec `[+]SRC[:DST[:OPTS]]`, as systemd-nspawn reads
 //! `--pivot-root=` and `--bind=`. Pure: slices of the input, no copies.
 
-use crate::config::key_lookup::lookup;
+use crate::config::key_lookup::same;
 use crate::sys::hints::Hint;
 use crate::sys::path::{has_byte, PATH_MAX};
 use rustix::io::Errno;
@@ -87,8 +87,14 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
     check_path(destination, refuse(Errno::INVAL, Hint::DstMustBeAbsolute))?;
     let mut recursive = true;
     for option in options.split(|&b| b == b',').filter(|o| !o.is_empty()) {
-        recursive = lookup(&[("rbind", true), ("norbind", false)], option)
-            .ok_or(refuse(Errno::INVAL, Hint::UnknownBindOption))?;
+        // Two names: compared as they are, without an instance of `lookup` of their own.
+        recursive = if same(option, b"rbind") {
+            true
+        } else if same(option, b"norbind") {
+            false
+        } else {
+            return Err(refuse(Errno::INVAL, Hint::UnknownBindOption));
+        };
     }
     Ok(BindSpec { source, source_in_new_root, destination, read_only, recursive })
 }
