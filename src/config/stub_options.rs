@@ -5,8 +5,7 @@
 
 use crate::config::args::Opt;
 use crate::config::cmdline::decimal;
-use crate::config::key_lookup::after_prefix;
-use crate::config::key_lookup::lookup;
+use crate::config::key_lookup::{after_prefix, same};
 use crate::config::spec::Refusal;
 use crate::sys::error::{Hint, Stage};
 use crate::sys::{env_var, Env};
@@ -22,16 +21,20 @@ pub enum Dialect {
     Catatonit,
 }
 
-/// The names container runtimes start their init under (`docker run --init`, podman `--init-path`).
-const RUNTIME_NAMES: [(&str, Dialect); 3] =
-    [("docker-init", Dialect::Tini), ("tini", Dialect::Tini), ("catatonit", Dialect::Catatonit)];
-
 impl Dialect {
-    /// The dialect of the program name `argv0` (its last path component).
+    /// The dialect of the program name `argv0` (its last path component): the names container
+    /// runtimes start their init under (`docker run --init`, podman `--init-path`). Three names,
+    /// compared as they are: a table would cost an instance of `lookup` of its own.
     #[inline(never)]
     pub fn of_program(argv0: &[u8]) -> Self {
         let name = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
-        lookup(&RUNTIME_NAMES, name).unwrap_or_default()
+        if same(name, b"docker-init") || same(name, b"tini") {
+            Dialect::Tini
+        } else if same(name, b"catatonit") {
+            Dialect::Catatonit
+        } else {
+            Dialect::Own
+        }
     }
 }
 
