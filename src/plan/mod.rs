@@ -269,12 +269,13 @@ struct PivotTarget {
     old: Option<Old>,
 }
 
-/// OLD: its path inside NEW, its host path, and the `Mkdir` that creates it if needed.
+/// OLD: its path inside NEW, its host path, and where its missing components start if any
+/// (the `from` of the `Mkdir` that creates them).
 #[derive(Clone, Copy)]
 struct Old {
     inner: Span,
     host: Span,
-    mkdir: Option<Step>,
+    missing_from: Option<u16>,
 }
 
 /// Builds the plan for the tree at `tree` (host path of the tree's root) into `plan`.
@@ -346,7 +347,7 @@ pub fn make_plan<'a>(
     for bind in in_mount_order(&config.binds) {
         plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
     }
-    if let Some((new, Old { host, mkdir, .. })) =
+    if let Some((new, Old { host, missing_from, .. })) =
         pivot.as_ref().and_then(|pivot| Some((pivot.new, pivot.old?)))
     {
         // The old root goes where nothing of this plan is mounted over it (it would be hidden,
@@ -355,8 +356,8 @@ pub fn make_plan<'a>(
         if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
             return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldUnderAMount));
         }
-        if let Some(mkdir) = mkdir {
-            plan.push_creation(mkdir)?;
+        if let Some(from) = missing_from {
+            plan.push_creation(Step::Mkdir { path: host, from })?;
         }
     }
     if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
@@ -449,8 +450,8 @@ fn plan_pivot_target<'a>(
     }
     let inner = plan.paths.push(plan.walk.found.as_bytes())?;
     // OLD is created inside NEW itself, not below the graft that will show there.
-    let (host, mkdir) = host_target(plan, &View::at(new_host), old_dir, old)?;
-    Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, mkdir }) }))
+    let (host, missing_from) = host_target(plan, &View::at(new_host), old_dir, old)?;
+    Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, missing_from }) }))
 }
 
 /// Moves each API mount the tree has into the same place in the new root, and `/tmp` with them
@@ -492,10 +493,10 @@ fn plan_api_mount(
     if !carried && target.exists {
         return Err(Error::failure(Stage::ResolveMountPoint, name.to_bytes(), Errno::NOTDIR, hint));
     }
-    let (target, mkdir) = host_target(plan, &views.after, target, name.to_bytes())?;
+    let (target, missing_from) = host_target(plan, &views.after, target, name.to_bytes())?;
     let source = plan.store(name.to_bytes())?;
-    if let Some(mkdir) = mkdir {
-        plan.push_creation(mkdir)?;
+    if let Some(from) = missing_from {
+        plan.push_creation(Step::Mkdir { path: target, from })?;
         plan.push(Step::Move { source, target })
     } else {
         plan.push(Step::Carry { source, target })
@@ -559,21 +560,21 @@ pub(crate) fn host_target_made<'a>(
     resolved: Resolved,
     subject: &'a [u8],
 ) -> Result<Span, Error<'a>> {
-    let (host, mkdir) = host_target(plan, view, resolved, subject)?;
-    if let Some(mkdir) = mkdir {
-        plan.push_creation(mkdir)?;
+    let (host, missing_from) = host_target(plan, view, resolved, subject)?;
+    if let Some(from) = missing_from {
+        plan.push_creation(Step::Mkdir { path: host, from })?;
     }
     Ok(host)
 }
 
-/// The host path of the view path just resolved (`plan.walk.found`), stored, and the `Mkdir` that
-/// creates its missing components, if any.
+/// The host path of the view path just resolved (`plan.walk.found`), stored, and where its
+/// missing components start in it, if any (the `from` of the `Mkdir` that creates them).
 pub(crate) fn host_target<'a>(
     plan: &mut Plan<'_>,
     view: &View,
     resolved: Resolved,
     subject: &'a [u8],
-) -> Result<(Span, Option<Step>), Error<'a>> {
+) -> Result<(Span, Option<u16>), Error<'a>> {
     let inner = &plan.walk.found;
     let host = view.host_span(&mut plan.paths, inner.as_bytes()).map_err(|_| too_long(subject))?;
     if resolved.exists {
@@ -585,7 +586,7 @@ pub(crate) fn host_target<'a>(
     let missing = plan.walk.found.as_bytes().len() - existing;
     let from = plan.path(host).len().saturating_sub(missing).max(1);
     let from = u16::try_from(from).map_err(|_| too_long(subject))?;
-    Ok((host, Some(Step::Mkdir { path: host, from })))
+    Ok((host, Some(from)))
 }
 
 /// The init: the configured command (a bare name looked up in `PATH`), or the first of the
