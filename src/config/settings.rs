@@ -7,7 +7,7 @@
 //! would warn and go on (an unterminated quote) or join lines (a trailing backslash), the line
 //! is refused instead, so the file never means something other than what nspawn reads.
 
-use crate::config::key_lookup::lookup;
+use crate::config::key_lookup::same;
 use crate::config::spec::Refusal;
 use crate::config::{Source, Words, MAX_WORDS};
 use crate::sys::error::{Error, Hint, Stage};
@@ -27,9 +27,19 @@ enum Section {
     Foreign,
 }
 
-/// The sections read; `[Network]` is one nspawn defines that carries nothing for a pivot.
-const SECTIONS: [(&str, Section); 3] =
-    [("Exec", Section::Exec), ("Files", Section::Files), ("Network", Section::Foreign)];
+/// The section named `name`, if one read; `[Network]` is one nspawn defines that carries nothing
+/// for a pivot. A few names, compared as they are: a table would cost an instance of `lookup`.
+fn section_named(name: &[u8]) -> Option<Section> {
+    if same(name, b"Exec") {
+        Some(Section::Exec)
+    } else if same(name, b"Files") {
+        Some(Section::Files)
+    } else if same(name, b"Network") {
+        Some(Section::Foreign)
+    } else {
+        None
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Key {
@@ -39,12 +49,20 @@ enum Key {
     BindReadOnly,
 }
 
-const KEYS: [(&str, Key); 4] = [
-    ("PivotRoot", Key::PivotRoot),
-    ("Parameters", Key::Parameters),
-    ("Bind", Key::Bind),
-    ("BindReadOnly", Key::BindReadOnly),
-];
+/// The key named `name`, if one read; compared as `section_named` compares.
+fn key_named(name: &[u8]) -> Option<Key> {
+    if same(name, b"PivotRoot") {
+        Some(Key::PivotRoot)
+    } else if same(name, b"Parameters") {
+        Some(Key::Parameters)
+    } else if same(name, b"Bind") {
+        Some(Key::Bind)
+    } else if same(name, b"BindReadOnly") {
+        Some(Key::BindReadOnly)
+    } else {
+        None
+    }
+}
 
 /// Parses the whole file; the first bad line is refused with its number and text. `Parameters=`
 /// words are unquoted in place, so the words borrow the rewritten buffer.
@@ -64,7 +82,7 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
             refusal(Hint::TrailingBackslash)
         } else if line.first() == Some(&b'[') {
             let known = match &*line {
-                [b'[', name @ .., b']'] => Some(lookup(&SECTIONS, name)),
+                [b'[', name @ .., b']'] => Some(section_named(name)),
                 _ => None,
             };
             match known {
@@ -105,7 +123,7 @@ fn apply_line<'a>(
     let Some((key, value_at)) = split_assignment(line) else {
         return Err((line, refusal(Hint::ExpectedKeyValue)));
     };
-    let key = lookup(&KEYS, key);
+    let key = key_named(key);
     if section == Section::Exec && matches!(key, Some(Key::Parameters)) {
         // nspawn's value is a C string: a NUL ends it.
         let end = value_at + line.get(value_at..).unwrap_or_default().iter().take_while(|&&b| b != 0).count();
