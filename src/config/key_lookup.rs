@@ -1,5 +1,7 @@
 //! Names looked up in tables. A `match` on byte-string literals compiles to a compare and a
 //! branch per byte of every name; one out-of-line loop over a table costs a few bytes per entry.
+//! But each table's value type is one more instance of `lookup`: a few names (a bind's options,
+//! the settings file's sections and keys) are compared one by one with `same` instead.
 
 /// The value paired with `name` in `table`.
 #[inline(never)]
