@@ -233,7 +233,7 @@ fn check_roots(plan: &Plan<'_>, world: &World, steps: &dyn Fn() -> Vec<String>) 
     for step in &plan.steps {
         for span in paths_of(step) {
             let path = plan.path(span);
-            let root = path.get(..plan.paths.root_len(span)).unwrap_or_default();
+            let root = path.get(..usize::from(plan.paths.root_len(span))).unwrap_or_default();
             assert!(
                 !world.strictly_below_new(path) || root.is_empty() || world.below_new(root),
                 "{:?} is resolved again in {:?}, outside NEW\n  plan: {:#?}",
