@@ -97,8 +97,11 @@ pub fn plan_deployment(
 ) -> Result<PrepareRoot, Error<'static>> {
     let conf = read_prepare_root(plan, tree, new, probe)?;
     let starting_root = View::at(plan.store(b"/")?);
-    // The deployment's /etc and /usr, looked up once for every mount below that needs them.
-    let etc = directory(plan, new, b"/etc", probe)?;
+    // The deployment's /etc and /usr, looked up once for every mount below that needs them
+    // (/etc only when one does: most deployments mount nothing on it).
+    let needs_etc =
+        conf.root_transient || conf.root_transient_ro || conf.etc_transient || conf.sysroot_readonly;
+    let etc = if needs_etc { directory(plan, new, b"/etc", probe)? } else { None };
     let usr = directory(plan, new, b"/usr", probe)?;
     if conf.root_transient || conf.root_transient_ro {
         let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe)?;
