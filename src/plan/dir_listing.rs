@@ -11,18 +11,16 @@ use core::mem::MaybeUninit;
 use rustix::fd::AsFd;
 use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
 
-/// Names longer than this are not kept (they are looked up one by one).
-const NAME_CAPACITY: usize = 32;
-/// Entries kept from the first read; more are looked up one by one.
-const ENTRY_CAPACITY: usize = 64;
+/// Bytes for the entries kept from the first read: a directory with more directories and
+/// symlinks than fit has the rest looked up one by one. Small, so that the listing and the
+/// plan's first paths share the page the run writes first (see `sys::raw::Buffers`).
+const ENTRY_BYTES: usize = 512;
 /// A directory with a longer path is not listed (its names are looked up one by one).
 const DIR_CAPACITY: usize = 256;
 /// The buffer of the one `getdents64` call.
 const READ_BYTES: usize = 2048;
 const LIST_FLAGS: OFlags =
     OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
-
-type Name = heapless::Vec<u8, NAME_CAPACITY>;
 
 /// The directory the planner will ask about, and its entries once read (on the first question,
 /// so a plan that fails before costs nothing).
@@ -31,7 +29,9 @@ pub struct Listing {
     /// The directory's path with its NUL; empty: none expected.
     dir: heapless::Vec<u8, DIR_CAPACITY>,
     listed: bool,
-    entries: heapless::Vec<(Name, Kind), ENTRY_CAPACITY>,
+    /// Each entry as three fields one after the other: a symlink flag byte (0 or 1: only
+    /// directories and symlinks are kept), the name's length in one byte, and the name.
+    entries: heapless::Vec<u8, ENTRY_BYTES>,
 }
 
 impl Listing {
@@ -57,7 +57,15 @@ impl Listing {
                 self.fill_from(fd.as_fd());
             }
         }
-        self.entries.iter().find(|(entry, _)| entry.as_slice() == name).map(|(_, kind)| *kind)
+        let mut rest = self.entries.as_slice();
+        while let [symlink, len, tail @ ..] = rest {
+            let (entry, after) = tail.split_at_checked(usize::from(*len))?;
+            if entry == name {
+                return Some(if *symlink != 0 { Kind::Symlink } else { Kind::Directory });
+            }
+            rest = after;
+        }
+        None
     }
 
     /// Fills the listing from the first `getdents64` of the directory `fd`.
@@ -67,15 +75,21 @@ impl Listing {
         let mut entries = RawDir::new(fd, &mut buf);
         // The first `next` reads; stopping when the buffer is used up avoids a second read.
         while let Some(Ok(entry)) = entries.next() {
-            let kind = match entry.file_type() {
-                FileType::Directory => Some(Kind::Directory),
-                FileType::Symlink => Some(Kind::Symlink),
-                _ => None,
+            let symlink = match entry.file_type() {
+                FileType::Directory => 0,
+                FileType::Symlink => 1,
+                _ => 2,
             };
-            if let (Some(kind), Ok(name)) = (kind, Name::from_slice(entry.file_name().to_bytes())) {
-                if self.entries.push((name, kind)).is_err() {
+            let name = entry.file_name().to_bytes();
+            if symlink < 2 {
+                // NAME_MAX (255) bounds a name's length.
+                let head = [symlink, name.len() as u8];
+                let room = self.entries.capacity() - self.entries.len();
+                if head.len() + name.len() > room {
                     break;
                 }
+                let _ = self.entries.extend_from_slice(&head);
+                let _ = self.entries.extend_from_slice(name);
             }
             if entries.is_buffer_empty() {
                 break;

@@ -137,6 +137,9 @@ impl Default for Walk {
     }
 }
 
+/// Bytes of a symlink's target read at the first try (see `Pending::splice_link`).
+const LINK_WINDOW: usize = 256;
+
 /// What is left to walk, kept at the end of one buffer: a symlink's target is read into the
 /// free space in front of it and moved to join the rest, so following a link copies nothing else.
 #[cfg_attr(test, derive(Debug))]
@@ -182,9 +185,17 @@ impl Pending {
     fn splice_link(&mut self, lookup: &dyn Lookup, host: &Path) -> Result<bool, Errno> {
         // Room for the target and the '/' that joins it to the rest.
         let room = self.start.checked_sub(1).ok_or(Errno::NAMETOOLONG)?;
-        let len = lookup.read_link(host.as_cstr(), self.buf.get_mut(..room).unwrap_or_default())?;
+        // Read first into the space just in front of what is left: a usual target fits, and the
+        // buffer's far end, a page of its own, stays unwritten. A longer one is read again.
+        let mut from = room.saturating_sub(LINK_WINDOW);
+        let len = loop {
+            match lookup.read_link(host.as_cstr(), self.buf.get_mut(from..room).unwrap_or_default()) {
+                Err(Errno::NAMETOOLONG) if from > 0 => from = 0,
+                read => break read?,
+            }
+        };
         let at = room.checked_sub(len).ok_or(Errno::NAMETOOLONG)?;
-        self.buf.copy_within(..len, at);
+        self.buf.copy_within(from..from + len, at);
         *self.buf.get_mut(room).ok_or(Errno::NAMETOOLONG)? = b'/';
         self.start = at;
         Ok(self.buf.get(at) == Some(&b'/'))

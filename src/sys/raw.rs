@@ -176,13 +176,14 @@ fn execve_pointers(file: &CStr, pointers: &mut ArgvPointers, env: Env) -> Errno 
 
 /// The run's large buffers, in the binary's zero-filled data: not on the stack (every mode must
 /// run with 64 KiB of it), not on a heap, and resident only as far as they are written. In C
-/// order, so that what every run writes (the listing's head, the walk's paths, the arena's head)
-/// comes first and close together, on as few pages as may be.
+/// order, so that what every run writes shares as few pages as may be: the listing (under 1 KiB)
+/// and the arena's head share the page of the initialized data; what is left to walk sits at the
+/// end of its buffer, beside the head of the walk's host path. The stub writes two pages here.
 #[repr(C)]
 pub struct Buffers {
     pub listing: core::cell::RefCell<crate::plan::dir_listing::Listing>,
-    pub walk: crate::plan::resolve::Walk,
     pub plan: [u8; crate::plan::ARENA_BYTES],
+    pub walk: crate::plan::resolve::Walk,
     pub settings: [u8; crate::config::settings::SETTINGS_MAX],
     pub cmdline: [u8; crate::config::kernel_config::CMDLINE_MAX],
     pub modules: [u8; crate::initrd::modules::MODULE_LIST_MAX],
@@ -235,11 +236,11 @@ impl<T> TakeOnce<T> {
     }
 }
 
-// SAFETY: see `TakeOnce::zeroed`. The section: see link/large-statics-first.ld.
-#[link_section = ".bss.rspawn.buffers"]
+// SAFETY: see `TakeOnce::zeroed`. The section: see link/buffers-after-small-statics.ld.
+#[link_section = ".rspawn.buffers"]
 static BUFFERS: TakeOnce<Buffers> = unsafe { TakeOnce::zeroed() };
 // SAFETY: see `TakeOnce::zeroed`.
-#[link_section = ".bss.rspawn.buffers"]
+#[link_section = ".rspawn.buffers"]
 static RECOVERY: TakeOnce<RecoveryBuffers> = unsafe { TakeOnce::zeroed() };
 
 /// The run's buffers, the first time; `None` after.

@@ -188,6 +188,18 @@ fn the_init_is_executed_as_resolved_and_named_as_given() {
 }
 
 #[test]
+fn a_symlink_target_longer_than_the_first_read_is_followed_whole() {
+    let deep = format!("usr/{}/lib", "d".repeat(300));
+    let table = tree()
+        .dirs(&["/images/a/usr", &format!("/images/a/usr/{}", "d".repeat(300)), &format!("/images/a/{deep}")])
+        .executable(&format!("/images/a/{deep}/systemd"))
+        .link("/images/a/lib", &deep)
+        .link("/images/a/sbin/init", "/lib/systemd");
+    let plan = plan(&config("/images/a", &[]), &table);
+    assert_eq!(exec(&plan), format!("plan: exec /{deep}/systemd (as /sbin/init)"));
+}
+
+#[test]
 fn a_bare_name_uses_the_default_path_when_path_is_unset() {
     let table = tree().dirs(&["/images/a/usr", "/images/a/usr/sbin"]).executable("/images/a/usr/sbin/nginx");
     let mut config = config("/images/a", &[]);

@@ -55,6 +55,10 @@ impl Lookup for Table {
     }
     fn read_link(&self, host_path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
         let target = self.entries.get(&text(host_path)).ok_or(Errno::NOENT)?.1.as_bytes();
+        // As `HostLookup`: a target that fills the buffer may be cut, so it is refused.
+        if target.len() >= buf.len() {
+            return Err(Errno::NAMETOOLONG);
+        }
         buf[..target.len()].copy_from_slice(target);
         Ok(target.len())
     }
