@@ -93,11 +93,11 @@ fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) 
         return Planned::Exit(run.refuse(error, Some(mode)));
     }
     config.search_path = sys::env_var(env, b"PATH");
-    (stub.grace, stub.machine) = (config.grace, mode != Mode::Container && run.pid_is_one());
+    (stub.grace, stub.machine) = (config.given.grace, mode != Mode::Container && run.pid_is_one());
     if stub.pause {
         return Planned::Exit(supervise::pause(stub, run.pid_is_one()));
     }
-    as_pid2 |= mode == Mode::Container && config.pivot.is_none() && config.command.is_some();
+    as_pid2 |= mode == Mode::Container && config.given.pivot.is_none() && config.given.command.is_some();
     as_pid2 |= dialect != Dialect::Own;
     let (tree, finale) = match prepare_tree(mode, &config, modules, dry_run) {
         Ok(tree) => tree,

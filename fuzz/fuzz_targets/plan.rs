@@ -177,10 +177,11 @@ fuzz_target!(|data: &[u8]| {
         .collect();
 
     let Ok(pivot_spec) = parse_pivot(pivot.as_bytes()) else { return };
-    let mut config = Config { pivot: Some(pivot_spec), ..Config::default() };
+    let mut config = Config::default();
+    config.given.pivot = Some(pivot_spec);
     for (spec, read_only) in &binds {
         let Ok(bind) = parse_bind(spec.as_bytes(), *read_only) else { return };
-        let _ = config.binds.push(bind);
+        let _ = config.given.binds.push(bind);
     }
     let mut arena = vec![0; ARENA_BYTES];
     let mut walk = Box::new(Walk::default());

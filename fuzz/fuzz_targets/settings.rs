@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 use rspawn_fuzz::{assert_one_line, assert_source, Span};
 use rspawn_init::config::settings::parse_settings;
-use rspawn_init::config::MAX_WORDS;
+use rspawn_init::config::{Source, MAX_WORDS};
 
 /// A plain restatement of what nspawn's `Parameters=` lines give (systemd's `config_parse_strv`:
 /// `extract_first_word` with `EXTRACT_UNQUOTE | EXTRACT_RETAIN_ESCAPE`, words added line after
@@ -52,7 +52,8 @@ fuzz_target!(|text: &[u8]| {
     // Parameters= words are unquoted in place: they are slices of the parsed copy.
     let mut buf = text.to_vec();
     let parsed = Span::from(buf.as_slice());
-    let result = parse_settings(&mut buf);
+    let mut source = Source::default();
+    let result = parse_settings(&mut buf, &mut source).map(|()| source);
     match &result {
         Ok(source) => {
             assert_source(source, parsed);
@@ -83,7 +84,7 @@ fuzz_target!(|text: &[u8]| {
     // A comment line appended changes nothing.
     let mut commented = text.to_vec();
     commented.extend_from_slice(b"\n# comment\n; comment");
-    let after = parse_settings(&mut commented)
+    let after = parse_settings(&mut commented, &mut Source::default())
         .map(|_| ())
         .map_err(|error| (error.settings_line(), error.hint().text()));
     assert_eq!(before, after, "a comment changed the outcome");

@@ -149,22 +149,17 @@ impl<'a> Source<'a> {
 #[cfg_attr(test, derive(Debug))]
 #[derive(Default)]
 pub struct Config<'a> {
-    pub pivot: Option<PivotSpec<'a>>,
-    pub binds: heapless::Vec<BindSpec<'a>, MAX_BINDS>,
-    /// The init and its arguments when a source named one; else the default search applies.
-    pub command: Option<Words<'a>>,
+    /// What the sources gave, later winning. The settings file, read first, is parsed straight
+    /// into it (no source of its own on the stack).
+    pub given: Source<'a>,
     /// Words passed on to the init after its own arguments (the kernel's leftovers).
     pub leftovers: Words<'a>,
-    pub on_failure: Policy,
-    pub ostree: Option<&'a [u8]>,
     /// Where a bare INIT name is looked up: the environment's `PATH`, else the default.
     pub search_path: Option<&'a [u8]>,
     /// The kernel command line's root= and friends (initrd mode).
     pub root: crate::config::root_params::RootParams<'a>,
     /// `rspawn.debug`: print the plan before acting.
     pub debug: bool,
-    /// The stub's clean stop: seconds between SIGTERM and SIGKILL to every other process.
-    pub grace: Option<u32>,
 }
 
 impl<'a> Config<'a> {
@@ -175,31 +170,38 @@ impl<'a> Config<'a> {
         Config::default()
     }
 
-    /// Applies `source` over what is set so far. By reference, and out of line: a `Source` is
-    /// 1.7 KiB, and each copy of one would be on the stack. The lists are copied in place, not
-    /// through a cloned temporary (1 KiB of stack for the command alone).
+    /// The failure policy in force.
+    pub fn on_failure(&self) -> Policy {
+        self.given.on_failure.unwrap_or_default()
+    }
+}
+
+impl<'a> Source<'a> {
+    /// Applies the later source `later` over this one. By reference, and out of line: a
+    /// `Source` is 1.7 KiB, and each copy of one would be on the stack. The lists are copied in
+    /// place, not through a cloned temporary (1 KiB of stack for the command alone).
     #[inline(never)]
-    pub fn apply(&mut self, source: &Source<'a>) {
-        if source.pivot.is_some() {
-            self.pivot = source.pivot;
+    pub fn apply(&mut self, later: &Source<'a>) {
+        if later.pivot.is_some() {
+            self.pivot = later.pivot;
         }
-        if !source.binds.is_empty() {
+        if !later.binds.is_empty() {
             self.binds.clear();
             // Both hold MAX_BINDS: it fits.
-            let _ = self.binds.extend_from_slice(&source.binds);
+            let _ = self.binds.extend_from_slice(&later.binds);
         }
-        if let Some(words) = &source.command {
+        if let Some(words) = &later.command {
             // Both hold MAX_WORDS: it fits.
             let _ = self.command.insert(Words::new()).extend_from_slice(words);
         }
-        if let Some(policy) = source.on_failure {
-            self.on_failure = policy;
+        if later.on_failure.is_some() {
+            self.on_failure = later.on_failure;
         }
-        if source.ostree.is_some() {
-            self.ostree = source.ostree;
+        if later.ostree.is_some() {
+            self.ostree = later.ostree;
         }
-        if source.grace.is_some() {
-            self.grace = source.grace;
+        if later.grace.is_some() {
+            self.grace = later.grace;
         }
     }
 }
@@ -215,17 +217,17 @@ mod tests {
         let mut settings = Source { pivot: Some(parse_pivot(b"/a:/old").unwrap()), ..Source::default() };
         settings.binds.push(parse_bind(b"/x", false).unwrap()).unwrap();
         settings.on_failure = Some(Policy::Halt);
-        config.apply(&settings);
+        config.given.apply(&settings);
         let cmdline = Source { pivot: Some(parse_pivot(b"/b").unwrap()), ..Source::default() };
-        config.apply(&cmdline);
-        assert_eq!(config.pivot, Some(parse_pivot(b"/b").unwrap()));
-        assert_eq!(config.binds.len(), 1, "a source without binds keeps the earlier ones");
-        assert_eq!(config.on_failure, Policy::Halt);
+        config.given.apply(&cmdline);
+        assert_eq!(config.given.pivot, Some(parse_pivot(b"/b").unwrap()));
+        assert_eq!(config.given.binds.len(), 1, "a source without binds keeps the earlier ones");
+        assert_eq!(config.on_failure(), Policy::Halt);
         let mut argv = Source::default();
         argv.binds.push(parse_bind(b"/y", true).unwrap()).unwrap();
-        config.apply(&argv);
-        assert_eq!(config.binds[0].source, b"/y");
-        assert_eq!(config.binds.len(), 1);
+        config.given.apply(&argv);
+        assert_eq!(config.given.binds[0].source, b"/y");
+        assert_eq!(config.given.binds.len(), 1);
     }
 
     #[test]

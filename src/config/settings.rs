@@ -64,11 +64,10 @@ fn key_named(name: &[u8]) -> Option<Key> {
     }
 }
 
-/// Parses the whole file; the first bad line is refused with its number and text. `Parameters=`
-/// words are unquoted in place, so the words borrow the rewritten buffer.
+/// Parses the whole file into `source`; the first bad line is refused with its number and text.
+/// `Parameters=` words are unquoted in place, so the words borrow the rewritten buffer.
 #[inline(never)]
-pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
-    let mut source = Source::default();
+pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result<(), Error<'a>> {
     let mut section = Section::None;
     for (index, raw) in text.split_mut(|&b| b == b'\n').enumerate() {
         let line = trim_mut(raw);
@@ -96,14 +95,14 @@ pub fn parse_settings(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
         } else if section == Section::Foreign {
             continue;
         } else {
-            match apply_line(&mut source, section, line) {
+            match apply_line(source, section, line) {
                 Ok(()) => continue,
                 Err((line, refused)) => return Err(line_error(number, line, refused)),
             }
         };
         return Err(line_error(number, line, refused));
     }
-    Ok(source)
+    Ok(())
 }
 
 /// `bytes` without leading and trailing ASCII whitespace, still writable.
@@ -249,13 +248,19 @@ mod tests {
     use super::*;
     use crate::sys::error::rendered;
 
+    /// The file's source, as the configuration's first one.
+    fn parsed(text: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
+        let mut source = Source::default();
+        parse_settings(text, &mut source).map(|()| source)
+    }
+
     /// The command a settings file gives (None: not set), or its refusal line.
     type Parsed = Result<Option<Vec<String>>, String>;
 
     /// The words of the `Parameters=` lines of `text`, or the refusal line.
     fn parameters(text: &str) -> Parsed {
         let mut buf = text.as_bytes().to_vec();
-        let source = parse_settings(&mut buf).map_err(|e| rendered(&e))?;
+        let source = parsed(&mut buf).map_err(|e| rendered(&e))?;
         let text = |w: &&[u8]| String::from_utf8(w.to_vec()).unwrap();
         Ok(source.command.map(|words| words.iter().map(text).collect()))
     }
@@ -270,7 +275,7 @@ mod tests {
             Parameters=/sbin/init \"--log level\" quiet\n\n[Network]\nPrivate=yes\n[Files]\n\
             Bind=+/sysroot/ostree/deploy/os/var:/var\nBindReadOnly=/etc/resolv.conf\n"
             .to_vec();
-        let source = parse_settings(&mut text).unwrap();
+        let source = parsed(&mut text).unwrap();
         let pivot = source.pivot.unwrap();
         assert_eq!((pivot.new, pivot.old), (&b"/ostree/deploy/os/deploy/abc.0"[..], Some(&b"/sysroot"[..])));
         let command = source.command.unwrap();
@@ -283,7 +288,7 @@ mod tests {
     #[test]
     fn later_pivot_lines_win() {
         let mut text = b"[Exec]\nPivotRoot=/a\nPivotRoot=/b\n".to_vec();
-        assert_eq!(parse_settings(&mut text).unwrap().pivot.unwrap().new, b"/b");
+        assert_eq!(parsed(&mut text).unwrap().pivot.unwrap().new, b"/b");
     }
 
     /// Each row was run through systemd-nspawn 252 (`--settings=trusted`, `Boot=no`) and the
@@ -360,7 +365,7 @@ mod tests {
             .chain((0..17).map(|i| format!("Bind=/b{i}\n")))
             .collect();
         let mut text = text.into_bytes();
-        let error = parse_settings(&mut text).unwrap_err();
+        let error = parsed(&mut text).unwrap_err();
         assert!(
             rendered(&error).contains(":18: 'Bind=/b16': ENOSPC — more than 16 binds"),
             "{}",

@@ -19,24 +19,24 @@ pub fn gather_config<'a>(
     cmdline_buf: &'a mut [u8],
     config: &mut Config<'a>,
 ) -> Result<(), Error<'a>> {
-    apply_settings(config, settings_buf)?;
+    read_settings(&mut config.given, settings_buf)?;
     if mode != Mode::Container {
         apply_kernel_cmdline(config, cmdline_buf)?;
     }
-    config.apply(&invocation.source);
-    crate::config::set_policy(config.on_failure);
-    if config.ostree.is_some() && config.pivot.is_some() {
+    config.given.apply(&invocation.source);
+    crate::config::set_policy(config.on_failure());
+    if config.given.ostree.is_some() && config.given.pivot.is_some() {
         warn_pivot_overrides_ostree();
     }
     // Bare words are the command in a container, the kernel's leftovers for a machine's init.
-    if mode == Mode::Container && config.command.is_none() && !invocation.bare_words.is_empty() {
+    if mode == Mode::Container && config.given.command.is_none() && !invocation.bare_words.is_empty() {
         let first = invocation.bare_words.first().copied().unwrap_or_default();
         if first.first() == Some(&b'-') {
             // No kernel passes words to a container's init: this is a mistyped option.
             return Err(Error::usage(Stage::CommandLine, first, Errno::INVAL, Hint::UnknownOption));
         }
-        // In place, as in `Config::apply`; both hold MAX_WORDS.
-        let _ = config.command.insert(Words::new()).extend_from_slice(&invocation.bare_words);
+        // In place, as in `Source::apply`; both hold MAX_WORDS.
+        let _ = config.given.command.insert(Words::new()).extend_from_slice(&invocation.bare_words);
     } else {
         let _ = config.leftovers.extend_from_slice(&invocation.bare_words);
     }
@@ -51,27 +51,24 @@ fn warn_pivot_overrides_ostree() {
     log::notice(&mut line);
 }
 
-/// Each source is read in a function of its own, so their values never share a stack frame.
-#[inline(never)]
-fn apply_settings<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
-    config.apply(&read_settings(buf)?);
-    Ok(())
-}
-
+/// The kernel command line's source is read in a function of its own, so that it is off the
+/// stack once applied.
 #[inline(never)]
 fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
     let kernel = read_kernel_cmdline(buf)?;
-    config.apply(&kernel.source);
+    config.given.apply(&kernel.source);
     (config.root, config.debug) = (kernel.root, kernel.debug);
     log::set_quiet(kernel.quiet);
     Ok(())
 }
 
-/// The settings file of the starting root; absent is fine.
-fn read_settings(buf: &mut [u8]) -> Result<Source<'_>, Error<'_>> {
+/// The settings file of the starting root, parsed into `given` (the first source: nothing is set
+/// before it); absent is fine.
+#[inline(never)]
+fn read_settings<'a>(given: &mut Source<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
     match files::read_small_file(c"/etc/rspawn-init.conf", buf) {
-        Ok(text) => settings::parse_settings(text),
-        Err(Errno::NOENT) => Ok(Source::default()),
+        Ok(text) => settings::parse_settings(text, given),
+        Err(Errno::NOENT) => Ok(()),
         Err(errno) => {
             let hint = Hint::SettingsUnreadable;
             Err(Error::failure(Stage::ReadSettings, settings::SETTINGS_PATH.as_bytes(), errno, hint))

@@ -289,12 +289,12 @@ pub fn make_plan<'a>(
 ) -> Result<(), Error<'a>> {
     let tree = plan.store(tree)?;
     let tree_view = View::at(tree);
-    let deployment = match config.ostree {
+    let deployment = match config.given.ostree {
         Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk)?),
         None => None,
     };
     // NEW and OLD, and whether NEW is resolved already.
-    let pivot_spec = match (&config.pivot, config.ostree) {
+    let pivot_spec = match (&config.given.pivot, config.given.ostree) {
         (Some(spec), _) => Some((spec.new, spec.old, false)),
         // The deployment is NEW, just resolved (its symlinks are not walked twice).
         (None, Some(value)) => Some((value, Some(ostree::OSTREE_OLD_ROOT), true)),
@@ -311,7 +311,7 @@ pub fn make_plan<'a>(
     };
     let views = Views { tree: tree_view, after };
     let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
-    if switches || !config.binds.is_empty() || deployment.is_some() {
+    if switches || !config.given.binds.is_empty() || deployment.is_some() {
         if !probe.is_mount_point(plan.paths.cstr(tree)) {
             plan.push(Step::MakeRootMount)?;
         }
@@ -342,9 +342,9 @@ pub fn make_plan<'a>(
             read_only: false,
             recursive: true,
         };
-        plan_bind(plan, &views, &var, (config.ostree.unwrap_or_default(), b"/var"), probe)?;
+        plan_bind(plan, &views, &var, (config.given.ostree.unwrap_or_default(), b"/var"), probe)?;
     }
-    for bind in in_mount_order(&config.binds) {
+    for bind in in_mount_order(&config.given.binds) {
         plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
     }
     if let Some((new, Old { host, missing_from, .. })) =
@@ -352,7 +352,7 @@ pub fn make_plan<'a>(
     {
         // The old root goes where nothing of this plan is mounted over it (it would be hidden,
         // or lead somewhere the plan never checked).
-        let old = config.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
+        let old = config.given.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
         if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
             return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldUnderAMount));
         }
@@ -598,7 +598,7 @@ fn plan_exec<'a>(
     after: &View,
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
-    let (name, args): (&'a [u8], &[&'a [u8]]) = match &config.command {
+    let (name, args): (&'a [u8], &[&'a [u8]]) = match &config.given.command {
         Some(command) => {
             let name = command.first().copied().unwrap_or_default();
             find_init(plan, name, config.search_path.unwrap_or(DEFAULT_PATH), after, probe)?;

@@ -193,14 +193,15 @@ fn refusal(case: &Case) -> String {
         Source::TiniArgv => parse_args_as(Dialect::Tini, &argv).err(),
         Source::CatatonitArgv => parse_args_as(Dialect::Catatonit, &argv).err(),
         Source::Settings => {
-            return parse_settings(&mut text.to_vec())
-                .map_or_else(|e| rendered(&e), |_| "accepted".to_string())
+            let mut text = text.to_vec();
+            return parse_settings(&mut text, &mut crate::config::Source::default())
+                .map_or_else(|e| rendered(&e), |_| "accepted".to_string());
         }
         Source::KernelCmdline => parse_kernel_cmdline(text).err(),
         Source::Tree => {
             let invocation = parse_args(&argv).expect("planner cases parse");
             let mut config = Config::default();
-            config.apply(&invocation.source);
+            config.given.apply(&invocation.source);
             config.search_path = Some(b"/usr/bin:/bin");
             return planned(&config, &plan_tree()).map_or_else(|error| error, |_| "accepted".to_string());
         }

@@ -26,9 +26,10 @@ pub(crate) fn tree() -> Table {
 }
 
 fn config<'a>(pivot: &'a str, binds: &[(&'a str, bool)]) -> Config<'a> {
-    let mut config = Config { pivot: Some(parse_pivot(pivot.as_bytes()).unwrap()), ..Config::default() };
+    let mut config = Config::default();
+    config.given.pivot = Some(parse_pivot(pivot.as_bytes()).unwrap());
     for (bind, read_only) in binds {
-        config.binds.push(parse_bind(bind.as_bytes(), *read_only).unwrap()).unwrap();
+        config.given.binds.push(parse_bind(bind.as_bytes(), *read_only).unwrap()).unwrap();
     }
     config
 }
@@ -177,12 +178,12 @@ fn the_init_is_executed_as_resolved_and_named_as_given() {
     let plan = plan(&config("/images/a", &[]), &table);
     assert_eq!(exec(&plan), "plan: exec /usr/lib/systemd (as /sbin/init)");
     let mut with_command = config("/images/a", &[]);
-    with_command.command = Some(heapless::Vec::from_slice(&[&b"python"[..], b"app.py"]).unwrap());
+    with_command.given.command = Some(heapless::Vec::from_slice(&[&b"python"[..], b"app.py"]).unwrap());
     with_command.search_path = Some(b"relative:/usr/local/bin::/bin:/usr/bin");
     let plan = planned(&with_command, &table).unwrap();
     assert_eq!(exec(&plan), "plan: exec /usr/bin/python3 (as python) app.py", "found through PATH");
     // A link through /proc/1/root is resolved inside the tree, where there is no such file.
-    with_command.command = Some(heapless::Vec::from_slice(&[&b"/sbin/outside"[..]]).unwrap());
+    with_command.given.command = Some(heapless::Vec::from_slice(&[&b"/sbin/outside"[..]]).unwrap());
     let refused = planned(&with_command, &table).unwrap_err();
     assert!(refused.starts_with("rspawn-init: find init: /sbin/outside: ENOENT"), "{refused}");
 }
@@ -203,7 +204,7 @@ fn a_symlink_target_longer_than_the_first_read_is_followed_whole() {
 fn a_bare_name_uses_the_default_path_when_path_is_unset() {
     let table = tree().dirs(&["/images/a/usr", "/images/a/usr/sbin"]).executable("/images/a/usr/sbin/nginx");
     let mut config = config("/images/a", &[]);
-    config.command = Some(heapless::Vec::from_slice(&[&b"nginx"[..]]).unwrap());
+    config.given.command = Some(heapless::Vec::from_slice(&[&b"nginx"[..]]).unwrap());
     assert_eq!(exec(&plan(&config, &table)), "plan: exec /usr/sbin/nginx (as nginx)");
 }
 
@@ -213,7 +214,7 @@ fn arguments_that_cannot_fit_execve_are_refused_before_any_change() {
     let mut config = config("/images/a", &[]);
     let words: Vec<&[u8]> =
         std::iter::once(&b"/sbin/init"[..]).chain(std::iter::repeat_n(&long[..], 5)).collect();
-    config.command = Some(heapless::Vec::from_slice(&words).unwrap());
+    config.given.command = Some(heapless::Vec::from_slice(&words).unwrap());
     let refused = planned(&config, &tree()).unwrap_err();
     assert!(refused.contains("E2BIG — the init's arguments do not fit execve's buffer"), "{refused}");
 }
@@ -223,8 +224,8 @@ fn the_ostree_var_bind_is_kept_with_a_full_bind_list() {
     let binds: Vec<String> = (0..16).map(|n| format!("/data:/mnt/{n}")).collect();
     let binds: Vec<(&str, bool)> = binds.iter().map(|b| (b.as_str(), false)).collect();
     let mut config = config("/images/a:/sysroot", &binds);
-    config.pivot = None;
-    config.ostree = ostree_config().ostree;
+    config.given.pivot = None;
+    config.given.ostree = ostree_config().given.ostree;
     let deploy = "/sysroot/ostree/deploy/os/deploy/abc.0";
     let table = initrd_tree().dirs(&["/sysroot/data", &format!("{deploy}/mnt")]);
     let plan = planned_at(&config, "/sysroot", &table, Finale::SwitchRoot { tree_is_mounted: true }).unwrap();
@@ -301,7 +302,7 @@ fn a_failure_at_any_call_leaves_the_system_as_it_was() {
 
 #[test]
 fn undo_after_success_restores_plans_that_keep_the_old_root() {
-    for (config, table) in plans().into_iter().filter(|(c, _)| c.pivot.unwrap().old.is_some()) {
+    for (config, table) in plans().into_iter().filter(|(c, _)| c.given.pivot.unwrap().old.is_some()) {
         let plan = plan(&config, &table);
         let initial = System::from_table(&table);
         let mut system = initial.clone();
@@ -343,7 +344,9 @@ fn initrd_tree() -> Table {
 }
 
 fn ostree_config() -> Config<'static> {
-    Config { ostree: Some(b"/ostree/deploy/os/deploy/abc.0"), ..Config::default() }
+    let mut config = Config::default();
+    config.given.ostree = Some(b"/ostree/deploy/os/deploy/abc.0");
+    config
 }
 
 fn initrd_plan(config: &Config<'_>, table: &Table) -> Plan<'static> {
