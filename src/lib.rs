@@ -144,6 +144,7 @@ fn prepare_tree<'a>(
     }
     if !dry_run && !mounted {
         modules::load_modules(module_list)?;
+        sys::log::progress(b"modules loaded");
         initrd::mount_sysroot(&config.root)?;
     }
     Ok((initrd::SYSROOT, plan::Finale::SwitchRoot { tree_is_mounted: true }))

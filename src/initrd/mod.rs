@@ -47,6 +47,7 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
 pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
     let mut device = crate::sys::path::DevicePath::root();
     let fstype = find_root_device(params, &mut device)?;
+    crate::sys::log::progress(b"root device found");
     make_mount_point(c"/sysroot")?;
     mount_root(&device, fstype, params)
 }

@@ -166,6 +166,16 @@ pub fn notice(line: &mut Line) {
     }
 }
 
+/// Marks a stage of the boot in the kernel log ("rspawn-init: modules loaded"), at the notice
+/// level: its timestamp tells where an initramfs phase spends its time, as dracut's and
+/// busybox initramfs' lines do.
+#[inline(never)]
+pub fn progress(stage: &[u8]) {
+    let mut line = Line::new();
+    line.bytes(b"<5>rspawn-init: ").bytes(stage);
+    to_kmsg(&mut line);
+}
+
 /// Writes a finished line to the kernel log, as one record (one write).
 pub fn to_kmsg(line: &mut Line) {
     use rustix::fs::{openat, Mode, OFlags, CWD};

@@ -56,6 +56,12 @@ fn assert_booted_from_disk(console: &Console, minor: u32, kernel: &Kernel) {
         assert!(loaded.contains(module), "module {module} is not loaded ({loaded:?})\n{console}");
     }
     assert_api_mounts(&report, console);
+    // The init marks its stages in the kernel log, in boot order, before the root is mounted.
+    let at = |mark: &str| {
+        console.kernel_time_of(mark).unwrap_or_else(|| panic!("no kernel log line {mark:?}\n{console}"))
+    };
+    let stages = ["rspawn-init: modules loaded", "rspawn-init: root device found", "EXT4-fs (vda"].map(at);
+    assert!(stages.is_sorted(), "the stages are out of order: {stages:?}\n{console}");
     // The initramfs's files (the modules: megabytes) were deleted once the disk became `/`:
     // rootfs pages are unevictable (ramfs) or shared memory (tmpfs), and a few KiB of those are
     // the kernel's own. Measured: 4 KiB freed, 2,800 KiB when the init left the files behind.

@@ -5,10 +5,8 @@
 //! - `Run /init as init process` (the kernel), the phase's start;
 //! - `virtio_blk virtioN: [vda] …` (the kernel): the disk driver saw the disk, while the last
 //!   module (virtio_pci, whose probe brings the disk) is being loaded;
-//! - `…: modules loaded` and `…: root device found`: lines the init writes to `/dev/kmsg` after
-//!   its module loop and once the root device is there (the busybox initramfs and the floor do;
-//!   rspawn-init prints neither today, so its two stages between the disk's probe and the root's
-//!   mount are one);
+//! - `…: modules loaded` and `…: root device found`: lines each init writes to `/dev/kmsg` after
+//!   its module loop and once the root device is there;
 //! - `EXT4-fs (vda): mounted` (the kernel): the root is mounted;
 //! - `rspawn-payload: started` (the real init, the payload, as it starts): the phase's end.
 
