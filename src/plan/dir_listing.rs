@@ -119,4 +119,21 @@ mod tests {
         assert_eq!(listing.kind(host_bytes, b"missing"), None);
         assert_eq!(listing.kind(b"/", b"proc"), None, "another directory is not listed");
     }
+
+    #[test]
+    fn keeps_what_fits_and_leaves_the_rest_to_be_asked_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..40).map(|n| format!("directory-number-{n:02}")).collect();
+        for name in &names {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let host_bytes = dir.path().to_str().unwrap().as_bytes();
+        let mut listing = Listing::default();
+        listing.expect_lookups_in(host_bytes);
+        let known: Vec<bool> =
+            names.iter().map(|n| listing.kind(host_bytes, n.as_bytes()).is_some()).collect();
+        let kept = known.iter().filter(|k| **k).count();
+        // 20 bytes an entry: 25 fit in 512, whichever the kernel lists first.
+        assert_eq!(kept, ENTRY_BYTES / (2 + names[0].len()), "{known:?}");
+    }
 }
