@@ -60,8 +60,7 @@ fn sleep_ms(ms: u32) {
 fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     if let RootDevice::Path(path) = device {
         found.set(path).ok()?;
-        let fstype = read_identity_fstype(found).unwrap_or("");
-        return is_block_device(found).then_some(fstype);
+        return matches_device(device, path, found);
     }
     let dir =
         openat(CWD, c"/sys/class/block", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
@@ -71,6 +70,9 @@ fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
         if name.first() == Some(&b'.') {
+            continue;
+        }
+        if found.set(b"/dev").and_then(|()| found.push(name)).is_err() {
             continue;
         }
         if let Some(fstype) = matches_device(device, name, found) {
@@ -86,17 +88,27 @@ fn is_block_device(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether block device `name` is the one `device` asks for: then its fs type (its path is left
-/// in `path`).
-fn matches_device(device: RootDevice<'_>, name: &[u8], path: &mut Path) -> Option<&'static str> {
-    path.set(b"/dev").ok()?;
-    path.push(name).ok()?;
-    let fd = open_device(path)?;
+/// Whether the block device at `path` (named `name` in /sys/class/block) is the one `device`
+/// asks for: then its fs type. A path given as such only has to be a block device; its fs type is
+/// "" when it cannot be read.
+fn matches_device(device: RootDevice<'_>, name: &[u8], path: &Path) -> Option<&'static str> {
+    let fd = open_device(path);
     let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
-    read_superblocks(&fd, &mut head, &mut btrfs);
-    let identity = identify(&head, &btrfs);
+    let identity = match &fd {
+        Some(fd) => {
+            read_superblocks(fd, &mut head, &mut btrfs);
+            identify(&head, &btrfs)
+        }
+        None if matches!(device, RootDevice::Path(_)) => None,
+        None => return None,
+    };
     let fstype = identity.as_ref().map_or("", |id| id.fstype);
     let found = match device {
+        // Closed before the stat, which is all a path given as such needs.
+        RootDevice::Path(_) => {
+            drop(fd);
+            is_block_device(path)
+        }
         RootDevice::Uuid(uuid) => {
             identity.as_ref().is_some_and(|id| !id.uuid.is_empty() && same_ignoring_case(&id.uuid, uuid))
         }
@@ -104,7 +116,6 @@ fn matches_device(device: RootDevice<'_>, name: &[u8], path: &mut Path) -> Optio
         RootDevice::PartUuid(partuuid) => {
             partuuid_of(name).is_some_and(|found| same_ignoring_case(&found, partuuid))
         }
-        RootDevice::Path(_) => false,
     };
     found.then_some(fstype)
 }
@@ -118,13 +129,6 @@ fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
 
 fn open_device(path: &Path) -> Option<OwnedFd> {
     openat(CWD, path.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()).ok()
-}
-
-fn read_identity_fstype(path: &Path) -> Option<&'static str> {
-    let fd = open_device(path)?;
-    let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
-    read_superblocks(&fd, &mut head, &mut btrfs);
-    identify(&head, &btrfs).map(|id| id.fstype)
 }
 
 /// Reads what `identify` looks at: the first 4 KiB, and the btrfs area 64 KiB in only when those
