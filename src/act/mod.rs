@@ -132,20 +132,15 @@ pub fn run_plan<'p>(
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let mut done = Done { step: index as u8, ..Done::default() };
-        match do_step(plan, index, step, ops, &mut done, scratch) {
-            // The journal has one slot per step, so this cannot overflow.
-            Ok(Changed::Something) => {
-                let _ = journal.done.push(done);
-            }
-            Ok(Changed::Nothing) => {}
-            Err(error) => {
-                // A failed step changed nothing, except a half-done mkdir -p: record what it made.
-                if done.created > 0 {
-                    let _ = journal.done.push(done);
-                }
-                let undo_error = undo_plan(plan, journal, ops, scratch).err();
-                return Err(Failure { error, undo_error });
-            }
+        let outcome = do_step(plan, index, step, ops, &mut done, scratch);
+        // A failed step changed nothing, except a half-done mkdir -p: record what it made. The
+        // journal has one slot per step, so this cannot overflow.
+        if matches!(outcome, Ok(Changed::Something)) || done.created > 0 {
+            let _ = journal.done.push(done);
+        }
+        if let Err(error) = outcome {
+            let undo_error = undo_plan(plan, journal, ops, scratch).err();
+            return Err(Failure { error, undo_error });
         }
     }
     Ok(journal)
