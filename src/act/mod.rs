@@ -188,37 +188,31 @@ pub fn undo_plan<'p>(
     scratch: &mut Scratch,
 ) -> Result<(), NotRolledBack<'p>> {
     let step_of = |done: &Done| plan.steps.get(usize::from(done.step)).copied();
-    let isolated = matches!(journal.done.first().and_then(step_of), Some(Step::NewMountNamespace));
+    let mut isolated = matches!(journal.done.first().and_then(step_of), Some(Step::NewMountNamespace));
     let mut first_error = None;
     let mut failed = heapless::Vec::new();
     let mut retry: heapless::Vec<Done, MAX_STEPS> = heapless::Vec::new();
+    // One slot per step in each list: no push can overflow.
     while let Some(done) = journal.done.pop() {
         let Some(step) = step_of(&done) else { continue };
-        let mut outcome = undo_step(plan, usize::from(done.step), &step, done, ops, scratch);
-        if isolated && outcome.is_err() {
-            match step {
-                Step::Mkdir { .. } | Step::CreateFile { .. } => {
-                    // One slot per step: it cannot overflow.
-                    let _ = retry.push(done);
-                    outcome = Ok(());
-                }
-                Step::NewMountNamespace => {}
-                _ => outcome = Ok(()),
+        match undo_step(plan, usize::from(done.step), &step, done, ops, scratch) {
+            Err(_) if isolated && matches!(step, Step::Mkdir { .. } | Step::CreateFile { .. }) => {
+                let _ = retry.push(done);
             }
-        }
-        if isolated && matches!(step, Step::NewMountNamespace) && outcome.is_ok() {
-            for done in retry.iter().copied() {
-                if let Some(step) = step_of(&done) {
-                    if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops, scratch) {
-                        first_error.get_or_insert(error);
-                        let _ = failed.push(done.step);
-                    }
+            Err(_) if isolated && !matches!(step, Step::NewMountNamespace) => {}
+            Err(error) => {
+                first_error.get_or_insert(error);
+                let _ = failed.push(done.step);
+            }
+            // The namespace is the first step journaled, so the journal is empty now: what could
+            // not be removed inside it is undone again here, outside, in the order it was met.
+            Ok(()) if isolated && matches!(step, Step::NewMountNamespace) => {
+                isolated = false;
+                for done in retry.iter().rev() {
+                    let _ = journal.done.push(*done);
                 }
             }
-        }
-        if let Err(error) = outcome {
-            first_error.get_or_insert(error);
-            let _ = failed.push(done.step);
+            Ok(()) => {}
         }
     }
     first_error.map_or(Ok(()), |error| Err(NotRolledBack { error, steps: failed }))
