@@ -195,7 +195,8 @@ pub fn undo_plan<'p>(
     // One slot per step in each list: no push can overflow.
     while let Some(done) = journal.done.pop() {
         let Some(step) = step_of(&done) else { continue };
-        match undo_step(plan, usize::from(done.step), &step, done, ops, scratch) {
+        let undone = undo_step(plan, usize::from(done.step), &step, done, ops, scratch);
+        match undone.map_err(|errno| fail(Stage::Undo, undo_subject(plan, &step), errno)) {
             Err(_) if isolated && matches!(step, Step::Mkdir { .. } | Step::CreateFile { .. }) => {
                 let _ = retry.push(done);
             }
@@ -378,18 +379,20 @@ fn do_step<'p>(
     result.map(|()| Changed::Something).map_err(fail_here)
 }
 
-fn undo_step<'p>(
-    plan: &'p Plan<'_>,
+/// Undoes one step. Its errno, from finding the path again or from the undo itself, is reported
+/// by the caller on `undo_subject`. Out of line: the undo loop is the smaller for the call.
+#[inline(never)]
+fn undo_step(
+    plan: &Plan<'_>,
     index: usize,
     step: &Step,
     done: Done,
     ops: &mut impl Ops,
     scratch: &mut Scratch,
-) -> Result<(), Error<'p>> {
-    let fail_here = |errno| fail(Stage::Undo, undo_subject(plan, step), errno);
+) -> Result<(), Errno> {
     let path = |span| plan.paths.cstr(span);
     let Scratch { walk, first: place, second: dir } = scratch;
-    let mut at = |span, out: &mut Path| locate(plan, index, span, ops, walk, out).map_err(fail_here);
+    let mut at = |span, out: &mut Path| locate(plan, index, span, ops, walk, out);
     // The path an undo acts on in `place`, found first: one call of `at` for them all.
     let place_at = match *step {
         Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => Some(path),
@@ -400,7 +403,7 @@ fn undo_step<'p>(
         Some(span) => at(span, place)?,
         None => None,
     };
-    let undone = match *step {
+    match *step {
         Step::NewMountNamespace => ops.leave_mount_namespace(),
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
@@ -419,8 +422,7 @@ fn undo_step<'p>(
         Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
         // Past the point of no return: the old root is detached or the initramfs freed.
         Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
-    };
-    undone.map_err(fail_here)
+    }
 }
 
 /// Creates the components of `path` after byte `from`, counting those it made. Leading ones
