@@ -146,11 +146,11 @@ fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BT
 fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     let mut sys = Path::from_bytes(b"/sys/class/block").ok()?;
     sys.push(name).ok()?;
-    let mut number_path = sys.clone();
-    number_path.push(b"partition").ok()?;
+    sys.push(b"partition").ok()?;
     let mut number_buf = [0u8; 16];
-    let number = read_small_file(number_path.as_cstr(), &mut number_buf).ok()?;
+    let number = read_small_file(sys.as_cstr(), &mut number_buf).ok()?;
     let number = crate::config::cmdline::decimal(number.trim_ascii())?;
+    sys.pop();
     let mut link = [0u8; 512];
     let len = rustix::fs::readlinkat_raw(CWD, sys.as_cstr(), &mut link[..]).ok()?;
     let mut parents = link.get(..len)?.rsplit(|&b| b == b'/').skip(1);
