@@ -160,10 +160,10 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     let mut sector = [0u8; 512];
     rustix::io::pread(&fd, &mut sector[..], SECTOR).ok()?;
     if let Some((offset, size)) = gpt_entry_location(&sector, number) {
-        let mut entry = [0u8; 512];
-        let entry = entry.get_mut(..size.min(512))?;
-        rustix::io::pread(&fd, &mut *entry, offset).ok()?;
-        return gpt_partuuid(entry);
+        // The header is done with: its sector holds the entry, as far as it was read.
+        let entry = sector.get_mut(..size.min(512))?;
+        let read = rustix::io::pread(&fd, &mut *entry, offset).ok()?;
+        return gpt_partuuid(entry.get(..read)?);
     }
     rustix::io::pread(&fd, &mut sector[..], 0).ok()?;
     mbr_partuuid(&sector, number)
