@@ -41,25 +41,28 @@ fn trimmed(label: &[u8]) -> &[u8] {
 
 /// 16 bytes as 8-4-4-4-12 lowercase hex, in the order they are stored.
 pub fn uuid_text(raw: &[u8]) -> UuidText {
-    let mut text = UuidText::new();
-    for (i, &b) in raw.iter().take(16).enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            let _ = text.push(b'-');
-        }
-        let _ = text.push(hex_digit(u32::from(b >> 4)));
-        let _ = text.push(hex_digit(u32::from(b)));
-    }
-    text
+    hex_text(raw, 1 << 4 | 1 << 6 | 1 << 8 | 1 << 10)
 }
 
 /// A FAT volume id as `XXXX-XXXX`, upper case, as blkid prints it.
 fn fat_id_text(id: u32) -> UuidText {
+    let mut text = hex_text(&id.to_be_bytes(), 1 << 2);
+    for digit in &mut text {
+        *digit = digit.to_ascii_uppercase();
+    }
+    text
+}
+
+/// Up to 16 bytes as lowercase hex, in the order they are stored, a dash before each byte whose
+/// bit is set in `dashes`.
+fn hex_text(raw: &[u8], dashes: u32) -> UuidText {
     let mut text = UuidText::new();
-    for (i, &shift) in [28u32, 24, 20, 16, 12, 8, 4, 0].iter().enumerate() {
-        if i == 4 {
+    for (i, &b) in raw.iter().take(16).enumerate() {
+        if dashes >> i & 1 != 0 {
             let _ = text.push(b'-');
         }
-        let _ = text.push(hex_digit(id >> shift).to_ascii_uppercase());
+        let _ = text.push(hex_digit(u32::from(b >> 4)));
+        let _ = text.push(hex_digit(u32::from(b)));
     }
     text
 }
