@@ -69,33 +69,24 @@ fn hex_text(raw: &[u8], dashes: u32) -> UuidText {
 
 /// Identifies the file system from the first `HEAD_LEN` bytes and the btrfs superblock area.
 pub fn identify<'b>(head: &'b [u8], btrfs: &'b [u8]) -> Option<Identity<'b>> {
+    // Where each keeps its UUID and label: (type, superblock, UUID at, label at, label length),
+    // one construction of the identity for them all. squashfs has neither.
     let ext = 1024;
-    if bytes(head, ext + 0x38, 2) == [0x53, 0xEF] {
-        let (uuid, label) = (uuid_text(bytes(head, ext + 0x68, 16)), trimmed(bytes(head, ext + 0x78, 16)));
-        return Some(Identity { fstype: "ext4", uuid, label });
-    }
-    if bytes(head, 0, 4) == b"XFSB" {
-        return Some(Identity {
-            fstype: "xfs",
-            uuid: uuid_text(bytes(head, 32, 16)),
-            label: trimmed(bytes(head, 108, 12)),
-        });
-    }
-    if le32(head, 1024) == 0xE0F5_E1E2 {
-        let (uuid, label) = (uuid_text(bytes(head, 1024 + 48, 16)), trimmed(bytes(head, 1024 + 64, 16)));
-        return Some(Identity { fstype: "erofs", uuid, label });
-    }
-    if bytes(head, 0, 4) == b"hsqs" {
-        return Some(Identity { fstype: "squashfs", uuid: UuidText::new(), label: &[] });
-    }
-    if bytes(btrfs, 0x40, 8) == b"_BHRfS_M" {
-        return Some(Identity {
-            fstype: "btrfs",
-            uuid: uuid_text(bytes(btrfs, 0x20, 16)),
-            label: trimmed(bytes(btrfs, 0x12b, 256)),
-        });
-    }
-    identify_fat(head)
+    let (fstype, block, uuid_at, label_at, label_len) = if bytes(head, ext + 0x38, 2) == [0x53, 0xEF] {
+        ("ext4", head, ext + 0x68, ext + 0x78, 16)
+    } else if bytes(head, 0, 4) == b"XFSB" {
+        ("xfs", head, 32, 108, 12)
+    } else if le32(head, 1024) == 0xE0F5_E1E2 {
+        ("erofs", head, 1024 + 48, 1024 + 64, 16)
+    } else if bytes(head, 0, 4) == b"hsqs" {
+        ("squashfs", &[][..], 0, 0, 0)
+    } else if bytes(btrfs, 0x40, 8) == b"_BHRfS_M" {
+        ("btrfs", btrfs, 0x20, 0x12b, 256)
+    } else {
+        return identify_fat(head);
+    };
+    let (uuid, label) = (uuid_text(bytes(block, uuid_at, 16)), trimmed(bytes(block, label_at, label_len)));
+    Some(Identity { fstype, uuid, label })
 }
 
 /// FAT12/16 and FAT32 keep the volume id and label at different offsets of the boot sector.
