@@ -138,7 +138,9 @@ pub fn run_plan<'p>(
         if matches!(outcome, Ok(Changed::Something)) || done.created > 0 {
             let _ = journal.done.push(done);
         }
-        if let Err(error) = outcome {
+        if let Err((errno, named)) = outcome {
+            let (stage, subject) = described(plan, step);
+            let error = fail(stage, named.map_or(subject, |span| plan.path(span)), errno);
             let undo_error = undo_plan(plan, journal, ops, scratch).err();
             return Err(Failure { error, undo_error });
         }
@@ -309,22 +311,21 @@ fn below(path: &[u8], point: &[u8]) -> bool {
     strip_prefix(path, point).is_some_and(|rest| rest != b"/")
 }
 
-fn do_step<'p>(
-    plan: &'p Plan<'_>,
+/// Performs one step. Its error is an errno and, when that is not the step's own (`described`),
+/// the path it names: the caller makes the error of them.
+fn do_step(
+    plan: &Plan<'_>,
     index: usize,
     step: &Step,
     ops: &mut impl Ops,
     done: &mut Done,
     scratch: &mut Scratch,
-) -> Result<Changed, Error<'p>> {
-    let (stage, subject) = described(plan, step);
-    let fail_here = |errno| fail(stage, subject, errno);
+) -> Result<Changed, (Errno, Option<Span>)> {
     let path = |span| plan.paths.cstr(span);
     let Scratch { walk, first, second } = scratch;
     // A path that cannot be found again names itself.
-    let mut at = |span, out: &mut Path| {
-        locate(plan, index, span, ops, walk, out).map_err(|e| fail(stage, plan.path(span), e))
-    };
+    let mut at =
+        |span, out: &mut Path| locate(plan, index, span, ops, walk, out).map_err(|e| (e, Some(span)));
     // The path a step acts on in `first`, found before the step: one call of `at` for them all.
     let first_at = match *step {
         Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => Some(path),
@@ -363,7 +364,7 @@ fn do_step<'p>(
         Step::Bind { target, recursive, .. } => {
             // Resolved again onto the new root itself: refused, as the planner refuses it.
             if second_root_len.is_some_and(|root| second.as_bytes().len() <= usize::from(root.max(1))) {
-                return Err(fail(stage, plan.path(target), Errno::INVAL));
+                return Err((Errno::INVAL, Some(target)));
             }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
         }
@@ -376,7 +377,7 @@ fn do_step<'p>(
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
         Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
     };
-    result.map(|()| Changed::Something).map_err(fail_here)
+    result.map(|()| Changed::Something).map_err(|errno| (errno, None))
 }
 
 /// Undoes one step. Its errno, from finding the path again or from the undo itself, is reported
