@@ -106,20 +106,21 @@ pub struct NotRolledBack<'p> {
 impl NotRolledBack<'_> {
     /// The places a failed undo of `step` leaves changed, as the tree saw them before.
     pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
-        match *step {
+        // The spans first, "/" where the first has none: the paths looked up once, after.
+        let (first, second) = match *step {
             Step::NewMountNamespace | Step::MakeRootMount | Step::MakeSlave | Step::MakeShared => {
-                [Some(b"/"), None]
+                (None, None)
             }
             Step::Bind { target, .. }
             | Step::Overlay { target, .. }
             | Step::Remount { target, .. }
-            | Step::MakeWritable { target } => [Some(plan.path(target)), None],
-            Step::Move { source, target } | Step::Carry { source, target } => {
-                [Some(plan.path(source)), Some(plan.path(target))]
-            }
-            Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => [Some(plan.path(path)), None],
-            Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => [Some(b"/"), Some(plan.path(new))],
-        }
+            | Step::MakeWritable { target }
+            | Step::Mkdir { path: target, .. }
+            | Step::CreateFile { path: target, .. } => (Some(target), None),
+            Step::Move { source, target } | Step::Carry { source, target } => (Some(source), Some(target)),
+            Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => (None, Some(new)),
+        };
+        [Some(first.map_or(b"/", |span| plan.path(span))), second.map(|span| plan.path(span))]
     }
 }
 
