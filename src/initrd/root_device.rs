@@ -179,12 +179,9 @@ pub fn mount_root<'a>(
     use rustix::mount::MountFlags;
     let flags = if params.read_write { MountFlags::empty() } else { MountFlags::RDONLY };
     let mut data_buf = [0u8; 512];
-    let data = cstr_in(&mut data_buf, params.flags.unwrap_or_default()).ok_or(Error::usage(
-        Stage::MountRoot,
-        params.flags.unwrap_or_default(),
-        Errno::TOOBIG,
-        Hint::RootFlagsTooLong,
-    ))?;
+    let given = params.flags.unwrap_or_default();
+    let data = cstr_in(&mut data_buf, given)
+        .ok_or_else(|| Error::usage(Stage::MountRoot, given, Errno::TOOBIG, Hint::RootFlagsTooLong))?;
     let try_type = |fstype: &[u8]| -> Result<(), Errno> {
         let mut type_buf = [0u8; 64];
         let fstype = cstr_in(&mut type_buf, fstype).ok_or(Errno::INVAL)?;
