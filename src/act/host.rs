@@ -52,10 +52,7 @@ impl Ops for HostOps {
         let (namespace, root) = self.outside.take().ok_or(Errno::BADF)?;
         use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
         move_into_link_name_space(rustix::fd::AsFd::as_fd(&namespace), Some(LinkNameSpaceType::Mount))?;
-        // fchdir and chroot(".") leave the working directory at the new root (here and below):
-        // no chdir("/") is needed.
-        rustix::process::fchdir(&root)?;
-        rustix::process::chroot(c".")
+        enter_root(&root)
     }
 
     fn make_root_mount(&mut self) -> Result<(), Errno> {
@@ -70,9 +67,7 @@ impl Ops for HostOps {
         )?;
         mount::move_mount(&tree, c"", CWD, c"/", MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
         self.original_root = Some(original);
-        rustix::process::fchdir(&tree)?;
-        self.stacked_root = Some(tree);
-        rustix::process::chroot(c".")
+        enter_root(self.stacked_root.insert(tree))
     }
 
     fn unmake_root_mount(&mut self) -> Result<(), Errno> {
@@ -80,8 +75,7 @@ impl Ops for HostOps {
         // The copy is the root now: detach it, then enter the root it was stacked on.
         self.stacked_root = None;
         mount::unmount(c"/", UnmountFlags::DETACH)?;
-        rustix::process::fchdir(&original)?;
-        rustix::process::chroot(c".")
+        enter_root(&original)
     }
 
     fn make_slave(&mut self) -> Result<(), Errno> {
@@ -182,6 +176,14 @@ impl Ops for HostOps {
         rustix::process::chdir(old)?;
         rustix::process::pivot_root(c".", relative(new))
     }
+}
+
+/// Makes the directory `dir` the process's root and working directory. fchdir and chroot(".")
+/// leave the working directory at the new root: no chdir("/") is needed.
+#[inline(never)]
+fn enter_root(dir: &OwnedFd) -> Result<(), Errno> {
+    rustix::process::fchdir(dir)?;
+    rustix::process::chroot(c".")
 }
 
 /// The absolute `path` taken from the current directory, which is the root it is absolute in
