@@ -292,19 +292,17 @@ fn locate(
 /// landed anywhere in the root, so nothing planned after it can be trusted as planned.
 fn needs_resolving_again(plan: &Plan<'_>, index: usize, path: &[u8]) -> bool {
     let earlier = plan.steps.get(..index).unwrap_or_default();
-    let mut moved_elsewhere = false;
-    for (at, step) in earlier.iter().enumerate() {
-        let Some(point) = plan.mount_point(step) else { continue };
-        if below(path, point) {
-            return true;
+    // Each earlier mount point, then `path` itself, against the mount points before it.
+    for at in 0..=earlier.len() {
+        let lower = earlier.get(at).map_or(Some(path), |step| plan.mount_point(step));
+        let Some(lower) = lower else { continue };
+        for step in earlier.get(..at).unwrap_or_default() {
+            if plan.mount_point(step).is_some_and(|upper| below(lower, upper)) {
+                return true;
+            }
         }
-        moved_elsewhere |= earlier
-            .get(..at)
-            .unwrap_or_default()
-            .iter()
-            .any(|before| plan.mount_point(before).is_some_and(|above| below(point, above)));
     }
-    moved_elsewhere
+    false
 }
 
 /// `path` lies strictly below the mount point `point`.
