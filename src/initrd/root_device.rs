@@ -210,7 +210,7 @@ pub fn mount_root<'a>(
 }
 
 /// `bytes` copied into `buf` with a NUL, as a C string.
-fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::ffi::CStr> {
+pub(crate) fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::ffi::CStr> {
     let with_nul = buf.get_mut(..bytes.len() + 1)?;
     let (last, body) = with_nul.split_last_mut()?;
     body.copy_from_slice(bytes);
