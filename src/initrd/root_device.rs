@@ -154,9 +154,11 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     let mut link = [0u8; 512];
     let len = rustix::fs::readlinkat_raw(CWD, sys.as_cstr(), &mut link[..]).ok()?;
     let mut parents = link.get(..len)?.rsplit(|&b| b == b'/').skip(1);
-    let mut disk = Path::from_bytes(b"/dev").ok()?;
+    // The same buffer, for the disk's path now.
+    let disk = &mut sys;
+    disk.set(b"/dev").ok()?;
     disk.push(parents.next()?).ok()?;
-    let fd = open_device(&disk)?;
+    let fd = open_device(disk)?;
     let mut sector = [0u8; 512];
     rustix::io::pread(&fd, &mut sector[..], SECTOR).ok()?;
     if let Some((offset, size)) = gpt_entry_location(&sector, number) {
