@@ -153,11 +153,14 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     sys.pop();
     let mut link = [0u8; 512];
     let len = rustix::fs::readlinkat_raw(CWD, sys.as_cstr(), &mut link[..]).ok()?;
-    let mut parents = link.get(..len)?.rsplit(|&b| b == b'/').skip(1);
+    // The link's last component but one, the disk: found by two rpositions, smaller than `rsplit`.
+    let link = link.get(..len)?;
+    let parent = link.get(..link.iter().rposition(|&b| b == b'/')?)?;
+    let parent = parent.get(parent.iter().rposition(|&b| b == b'/').map_or(0, |slash| slash + 1)..)?;
     // The same buffer, for the disk's path now.
     let disk = &mut sys;
     disk.set(b"/dev").ok()?;
-    disk.push(parents.next()?).ok()?;
+    disk.push(parent).ok()?;
     let fd = open_device(disk)?;
     let mut sector = [0u8; 512];
     rustix::io::pread(&fd, &mut sector[..], SECTOR).ok()?;
