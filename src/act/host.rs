@@ -155,14 +155,11 @@ impl Ops for HostOps {
     /// Ends with the working directory at the new `/`: it was entered before the pivot, which
     /// only moves a working directory that was the old root.
     fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
-        rustix::process::chdir(new)?;
+        pivot_into(new, old.map_or(c".", relative))?;
         match old {
-            Some(old) => rustix::process::pivot_root(c".", relative(old)),
-            None => {
-                // The old root is stacked on the new one, then detached: nothing can reach it.
-                rustix::process::pivot_root(c".", c".")?;
-                mount::unmount(c".", UnmountFlags::DETACH)
-            }
+            Some(_) => Ok(()),
+            // The old root is stacked on the new one, then detached: nothing can reach it.
+            None => mount::unmount(c".", UnmountFlags::DETACH),
         }
     }
 
@@ -173,9 +170,16 @@ impl Ops for HostOps {
     /// Ends with the working directory at `/`, as `pivot_root` does: `old` was entered first.
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
-        rustix::process::chdir(old)?;
-        rustix::process::pivot_root(c".", relative(new))
+        pivot_into(old, relative(new))
     }
+}
+
+/// Enters `dir` and makes it the root, the old one going to `put_old` (relative to it). One
+/// function for the pivot and its undo.
+#[inline(never)]
+fn pivot_into(dir: &CStr, put_old: &CStr) -> Result<(), Errno> {
+    rustix::process::chdir(dir)?;
+    rustix::process::pivot_root(c".", put_old)
 }
 
 /// Makes the directory `dir` the process's root and working directory. fchdir and chroot(".")
