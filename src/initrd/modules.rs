@@ -36,19 +36,18 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
     };
     let mut loaded = 0;
     for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
-        match line.split_first() {
-            Some((b'?', optional)) => match load_module(optional) {
-                Ok(()) => loaded += 1,
-                Err(error) => {
-                    let mut line = error.render();
-                    line.bytes(b" (a soft dependency: going on without it)");
-                    notice(&mut line);
-                }
-            },
-            _ => {
-                load_module(line)?;
-                loaded += 1;
+        let (soft, path) = match line.split_first() {
+            Some((b'?', path)) => (true, path),
+            _ => (false, line),
+        };
+        match load_module(path) {
+            Ok(()) => loaded += 1,
+            Err(error) if soft => {
+                let mut line = error.render();
+                line.bytes(b" (a soft dependency: going on without it)");
+                notice(&mut line);
             }
+            Err(error) => return Err(error),
         }
     }
     Ok(loaded)
