@@ -25,14 +25,15 @@ pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
 /// `plan: exec FILE ARGS…`, with argv[0] shown when it is not the file (a bare name found in
 /// PATH, or a symlink such as /sbin/init resolved).
 pub fn describe_exec(plan: &Plan<'_>, line: &mut Line) {
-    let file = plan.path(plan.exec.file);
-    line.bytes(b"plan: exec ").bytes(file);
-    let mut argv = plan.exec.argv.iter().map(|&word| plan.path(word));
-    if let Some(name) = argv.next().filter(|name| *name != file) {
-        line.bytes(b" (as ").bytes(name).bytes(b")");
+    let out = &mut Out { plan, line };
+    let file = plan.exec.file;
+    out.put(b"plan: exec ", file);
+    let mut argv = plan.exec.argv.iter().copied();
+    if let Some(name) = argv.next().filter(|&name| plan.path(name) != plan.path(file)) {
+        out.put(b" (as ", name).text(b")");
     }
     for arg in argv {
-        line.bytes(b" ").bytes(arg);
+        out.put(b" ", arg);
     }
 }
 
