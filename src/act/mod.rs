@@ -417,8 +417,14 @@ fn undo_step(
         }
         Step::CreateFile { .. } => ops.unlink(place.as_cstr()),
         Step::Overlay { .. } | Step::Bind { .. } => ops.unmount(place.as_cstr()),
-        Step::Move { source, .. } => ops.move_mount(place.as_cstr(), path(source)),
-        Step::Carry { source, target } => ops.move_mount(path(target), path(source)),
+        // Moved back from where it went: a move's destination as found again, a carry's as planned.
+        Step::Move { source, .. } | Step::Carry { source, .. } => {
+            let moved = match *step {
+                Step::Carry { target, .. } => path(target),
+                _ => place.as_cstr(),
+            };
+            ops.move_mount(moved, path(source))
+        }
         Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
         // Past the point of no return: the old root is detached or the initramfs freed.
         Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
