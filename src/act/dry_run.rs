@@ -25,64 +25,73 @@ pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
 /// `plan: exec FILE ARGS…`, with argv[0] shown when it is not the file (a bare name found in
 /// PATH, or a symlink such as /sbin/init resolved).
 pub fn describe_exec(plan: &Plan<'_>, line: &mut Line) {
-    let file = plan.path(plan.exec.file);
-    line.bytes(b"plan: exec ").bytes(file);
-    let mut argv = plan.exec.argv.iter().map(|&word| plan.path(word));
-    if let Some(name) = argv.next().filter(|name| *name != file) {
-        line.bytes(b" (as ").bytes(name).bytes(b")");
+    let out = &mut Out { plan, line };
+    let file = plan.exec.file;
+    out.put(b"plan: exec ", file);
+    let mut argv = plan.exec.argv.iter().copied();
+    if let Some(name) = argv.next().filter(|&name| plan.path(name) != plan.path(file)) {
+        out.put(b" (as ", name).text(b")");
     }
     for arg in argv {
-        line.bytes(b" ").bytes(arg);
+        out.put(b" ", arg);
     }
 }
 
 /// One step as a line: verb, then its paths.
 pub fn describe(plan: &Plan<'_>, step: &Step, line: &mut Line) {
+    let out = &mut Out { plan, line };
     match *step {
-        Step::NewMountNamespace => line.bytes(b"new-mount-namespace"),
-        Step::MakeRootMount => line.bytes(b"make-root-mount /"),
-        Step::MakeSlave => line.bytes(b"make-slave /"),
-        Step::MakeShared => line.bytes(b"make-shared /"),
-        Step::Mkdir { path, .. } => put(plan, line, b"mkdir ", path),
-        Step::CreateFile { path, .. } => put(plan, line, b"create-file ", path),
+        Step::NewMountNamespace => out.text(b"new-mount-namespace"),
+        Step::MakeRootMount => out.text(b"make-root-mount /"),
+        Step::MakeSlave => out.text(b"make-slave /"),
+        Step::MakeShared => out.text(b"make-shared /"),
+        Step::Mkdir { path, .. } => out.put(b"mkdir ", path),
+        Step::CreateFile { path, .. } => out.put(b"create-file ", path),
         Step::Bind { source, target, recursive } => {
-            put(plan, line, if recursive { b"rbind " } else { b"bind " }, source);
-            put(plan, line, b" -> ", target)
+            out.put(if recursive { b"rbind " } else { b"bind " }, source).put(b" -> ", target)
         }
-        Step::MakeWritable { target } => put(plan, line, b"make-writable ", target),
+        Step::MakeWritable { target } => out.put(b"make-writable ", target),
         Step::Remount { target, read_only } => {
-            put(plan, line, if read_only { b"remount-ro " } else { b"remount-rw " }, target)
+            out.put(if read_only { b"remount-ro " } else { b"remount-rw " }, target)
         }
-        Step::Overlay { target, lower, upper, read_only, .. } => {
-            put(plan, line, if read_only { b"overlay-ro " } else { b"overlay " }, target);
-            put(plan, line, b" (lower ", lower);
-            put(plan, line, b", upper ", upper).bytes(b")")
-        }
-        Step::Move { source, target } => {
-            put(plan, line, b"move ", source);
-            put(plan, line, b" -> ", target)
-        }
+        Step::Overlay { target, lower, upper, read_only, .. } => out
+            .put(if read_only { b"overlay-ro " } else { b"overlay " }, target)
+            .put(b" (lower ", lower)
+            .put(b", upper ", upper)
+            .text(b")"),
+        Step::Move { source, target } => out.put(b"move ", source).put(b" -> ", target),
         Step::Carry { source, target } => {
-            put(plan, line, b"carry ", source);
-            put(plan, line, b" -> ", target).bytes(b" (if mounted)")
+            out.put(b"carry ", source).put(b" -> ", target).text(b" (if mounted)")
         }
         Step::PivotRoot { new, old: Some(old) } => {
-            put(plan, line, b"pivot-root ", new);
-            put(plan, line, b" (old root at ", old).bytes(b")")
+            out.put(b"pivot-root ", new).put(b" (old root at ", old).text(b")")
         }
-        Step::SwitchRoot { new, free_old_root } => {
-            put(plan, line, b"switch-root ", new);
-            line.bytes(if free_old_root { b" (initramfs freed)" } else { b" (initramfs kept)" })
-        }
-        Step::PivotRoot { new, old: None } => {
-            put(plan, line, b"pivot-root ", new).bytes(b" (old root detached)")
-        }
+        Step::SwitchRoot { new, free_old_root } => out.put(b"switch-root ", new).text(if free_old_root {
+            b" (initramfs freed)"
+        } else {
+            b" (initramfs kept)"
+        }),
+        Step::PivotRoot { new, old: None } => out.put(b"pivot-root ", new).text(b" (old root detached)"),
     };
 }
 
-/// `text`, then the plan's path `span`: most of a step's line. Out of line: the pair costs
-/// less as one call than as two at each of its uses.
-#[inline(never)]
-fn put<'l>(plan: &Plan<'_>, line: &'l mut Line, text: &[u8], span: Span) -> &'l mut Line {
-    line.bytes(text).bytes(plan.path(span))
+/// A step's line being written, with the plan its paths are in: one pointer to pass, not three.
+struct Out<'a, 'p> {
+    plan: &'a Plan<'p>,
+    line: &'a mut Line,
+}
+
+impl Out<'_, '_> {
+    /// `text`, then the plan's path `span`: most of a step's line. Out of line: the pair costs
+    /// less as one call than as two at each of its uses.
+    #[inline(never)]
+    fn put(&mut self, text: &[u8], span: Span) -> &mut Self {
+        self.line.bytes(text).bytes(self.plan.path(span));
+        self
+    }
+
+    fn text(&mut self, text: &[u8]) -> &mut Self {
+        self.line.bytes(text);
+        self
+    }
 }

@@ -52,10 +52,7 @@ impl Ops for HostOps {
         let (namespace, root) = self.outside.take().ok_or(Errno::BADF)?;
         use rustix::thread::{move_into_link_name_space, LinkNameSpaceType};
         move_into_link_name_space(rustix::fd::AsFd::as_fd(&namespace), Some(LinkNameSpaceType::Mount))?;
-        // fchdir and chroot(".") leave the working directory at the new root (here and below):
-        // no chdir("/") is needed.
-        rustix::process::fchdir(&root)?;
-        rustix::process::chroot(c".")
+        enter_root(&root)
     }
 
     fn make_root_mount(&mut self) -> Result<(), Errno> {
@@ -70,9 +67,7 @@ impl Ops for HostOps {
         )?;
         mount::move_mount(&tree, c"", CWD, c"/", MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)?;
         self.original_root = Some(original);
-        rustix::process::fchdir(&tree)?;
-        self.stacked_root = Some(tree);
-        rustix::process::chroot(c".")
+        enter_root(self.stacked_root.insert(tree))
     }
 
     fn unmake_root_mount(&mut self) -> Result<(), Errno> {
@@ -80,8 +75,7 @@ impl Ops for HostOps {
         // The copy is the root now: detach it, then enter the root it was stacked on.
         self.stacked_root = None;
         mount::unmount(c"/", UnmountFlags::DETACH)?;
-        rustix::process::fchdir(&original)?;
-        rustix::process::chroot(c".")
+        enter_root(&original)
     }
 
     fn make_slave(&mut self) -> Result<(), Errno> {
@@ -161,14 +155,11 @@ impl Ops for HostOps {
     /// Ends with the working directory at the new `/`: it was entered before the pivot, which
     /// only moves a working directory that was the old root.
     fn pivot_root(&mut self, new: &CStr, old: Option<&CStr>) -> Result<(), Errno> {
-        rustix::process::chdir(new)?;
+        pivot_into(new, old.map_or(c".", relative))?;
         match old {
-            Some(old) => rustix::process::pivot_root(c".", relative(old)),
-            None => {
-                // The old root is stacked on the new one, then detached: nothing can reach it.
-                rustix::process::pivot_root(c".", c".")?;
-                mount::unmount(c".", UnmountFlags::DETACH)
-            }
+            Some(_) => Ok(()),
+            // The old root is stacked on the new one, then detached: nothing can reach it.
+            None => mount::unmount(c".", UnmountFlags::DETACH),
         }
     }
 
@@ -179,9 +170,24 @@ impl Ops for HostOps {
     /// Ends with the working directory at `/`, as `pivot_root` does: `old` was entered first.
     fn unpivot_root(&mut self, new: &CStr, old: &CStr) -> Result<(), Errno> {
         // The old root is at `old`; make it `/` again and put the new root back where it was.
-        rustix::process::chdir(old)?;
-        rustix::process::pivot_root(c".", relative(new))
+        pivot_into(old, relative(new))
     }
+}
+
+/// Enters `dir` and makes it the root, the old one going to `put_old` (relative to it). One
+/// function for the pivot and its undo.
+#[inline(never)]
+fn pivot_into(dir: &CStr, put_old: &CStr) -> Result<(), Errno> {
+    rustix::process::chdir(dir)?;
+    rustix::process::pivot_root(c".", put_old)
+}
+
+/// Makes the directory `dir` the process's root and working directory. fchdir and chroot(".")
+/// leave the working directory at the new root: no chdir("/") is needed.
+#[inline(never)]
+fn enter_root(dir: &OwnedFd) -> Result<(), Errno> {
+    rustix::process::fchdir(dir)?;
+    rustix::process::chroot(c".")
 }
 
 /// The absolute `path` taken from the current directory, which is the root it is absolute in

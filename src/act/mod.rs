@@ -106,20 +106,21 @@ pub struct NotRolledBack<'p> {
 impl NotRolledBack<'_> {
     /// The places a failed undo of `step` leaves changed, as the tree saw them before.
     pub fn places<'p>(plan: &'p Plan<'_>, step: &Step) -> [Option<&'p [u8]>; 2] {
-        match *step {
+        // The spans first, "/" where the first has none: the paths looked up once, after.
+        let (first, second) = match *step {
             Step::NewMountNamespace | Step::MakeRootMount | Step::MakeSlave | Step::MakeShared => {
-                [Some(b"/"), None]
+                (None, None)
             }
             Step::Bind { target, .. }
             | Step::Overlay { target, .. }
             | Step::Remount { target, .. }
-            | Step::MakeWritable { target } => [Some(plan.path(target)), None],
-            Step::Move { source, target } | Step::Carry { source, target } => {
-                [Some(plan.path(source)), Some(plan.path(target))]
-            }
-            Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => [Some(plan.path(path)), None],
-            Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => [Some(b"/"), Some(plan.path(new))],
-        }
+            | Step::MakeWritable { target }
+            | Step::Mkdir { path: target, .. }
+            | Step::CreateFile { path: target, .. } => (Some(target), None),
+            Step::Move { source, target } | Step::Carry { source, target } => (Some(source), Some(target)),
+            Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => (None, Some(new)),
+        };
+        [Some(first.map_or(b"/", |span| plan.path(span))), second.map(|span| plan.path(span))]
     }
 }
 
@@ -132,20 +133,17 @@ pub fn run_plan<'p>(
     let mut journal = Journal::default();
     for (index, step) in plan.steps.iter().enumerate() {
         let mut done = Done { step: index as u8, ..Done::default() };
-        match do_step(plan, index, step, ops, &mut done, scratch) {
-            // The journal has one slot per step, so this cannot overflow.
-            Ok(Changed::Something) => {
-                let _ = journal.done.push(done);
-            }
-            Ok(Changed::Nothing) => {}
-            Err(error) => {
-                // A failed step changed nothing, except a half-done mkdir -p: record what it made.
-                if done.created > 0 {
-                    let _ = journal.done.push(done);
-                }
-                let undo_error = undo_plan(plan, journal, ops, scratch).err();
-                return Err(Failure { error, undo_error });
-            }
+        let outcome = do_step(plan, index, step, ops, &mut done, scratch);
+        // A failed step changed nothing, except a half-done mkdir -p: record what it made. The
+        // journal has one slot per step, so this cannot overflow.
+        if matches!(outcome, Ok(Changed::Something)) || done.created > 0 {
+            let _ = journal.done.push(done);
+        }
+        if let Err((errno, named)) = outcome {
+            let (stage, subject) = described(plan, step);
+            let error = fail(stage, named.map_or(subject, |span| plan.path(span)), errno);
+            let undo_error = undo_plan(plan, journal, ops, scratch).err();
+            return Err(Failure { error, undo_error });
         }
     }
     Ok(journal)
@@ -193,37 +191,32 @@ pub fn undo_plan<'p>(
     scratch: &mut Scratch,
 ) -> Result<(), NotRolledBack<'p>> {
     let step_of = |done: &Done| plan.steps.get(usize::from(done.step)).copied();
-    let isolated = matches!(journal.done.first().and_then(step_of), Some(Step::NewMountNamespace));
+    let mut isolated = matches!(journal.done.first().and_then(step_of), Some(Step::NewMountNamespace));
     let mut first_error = None;
     let mut failed = heapless::Vec::new();
     let mut retry: heapless::Vec<Done, MAX_STEPS> = heapless::Vec::new();
+    // One slot per step in each list: no push can overflow.
     while let Some(done) = journal.done.pop() {
         let Some(step) = step_of(&done) else { continue };
-        let mut outcome = undo_step(plan, usize::from(done.step), &step, done, ops, scratch);
-        if isolated && outcome.is_err() {
-            match step {
-                Step::Mkdir { .. } | Step::CreateFile { .. } => {
-                    // One slot per step: it cannot overflow.
-                    let _ = retry.push(done);
-                    outcome = Ok(());
-                }
-                Step::NewMountNamespace => {}
-                _ => outcome = Ok(()),
+        let undone = undo_step(plan, usize::from(done.step), &step, done, ops, scratch);
+        match undone.map_err(|errno| fail(Stage::Undo, undo_subject(plan, &step), errno)) {
+            Err(_) if isolated && matches!(step, Step::Mkdir { .. } | Step::CreateFile { .. }) => {
+                let _ = retry.push(done);
             }
-        }
-        if isolated && matches!(step, Step::NewMountNamespace) && outcome.is_ok() {
-            for done in retry.iter().copied() {
-                if let Some(step) = step_of(&done) {
-                    if let Err(error) = undo_step(plan, usize::from(done.step), &step, done, ops, scratch) {
-                        first_error.get_or_insert(error);
-                        let _ = failed.push(done.step);
-                    }
+            Err(_) if isolated && !matches!(step, Step::NewMountNamespace) => {}
+            Err(error) => {
+                first_error.get_or_insert(error);
+                let _ = failed.push(done.step);
+            }
+            // The namespace is the first step journaled, so the journal is empty now: what could
+            // not be removed inside it is undone again here, outside, in the order it was met.
+            Ok(()) if isolated && matches!(step, Step::NewMountNamespace) => {
+                isolated = false;
+                for done in retry.iter().rev() {
+                    let _ = journal.done.push(*done);
                 }
             }
-        }
-        if let Err(error) = outcome {
-            first_error.get_or_insert(error);
-            let _ = failed.push(done.step);
+            Ok(()) => {}
         }
     }
     first_error.map_or(Ok(()), |error| Err(NotRolledBack { error, steps: failed }))
@@ -299,19 +292,17 @@ fn locate(
 /// landed anywhere in the root, so nothing planned after it can be trusted as planned.
 fn needs_resolving_again(plan: &Plan<'_>, index: usize, path: &[u8]) -> bool {
     let earlier = plan.steps.get(..index).unwrap_or_default();
-    let mut moved_elsewhere = false;
-    for (at, step) in earlier.iter().enumerate() {
-        let Some(point) = plan.mount_point(step) else { continue };
-        if below(path, point) {
-            return true;
+    // Each earlier mount point, then `path` itself, against the mount points before it.
+    for at in 0..=earlier.len() {
+        let lower = earlier.get(at).map_or(Some(path), |step| plan.mount_point(step));
+        let Some(lower) = lower else { continue };
+        for step in earlier.get(..at).unwrap_or_default() {
+            if plan.mount_point(step).is_some_and(|upper| below(lower, upper)) {
+                return true;
+            }
         }
-        moved_elsewhere |= earlier
-            .get(..at)
-            .unwrap_or_default()
-            .iter()
-            .any(|before| plan.mount_point(before).is_some_and(|above| below(point, above)));
     }
-    moved_elsewhere
+    false
 }
 
 /// `path` lies strictly below the mount point `point`.
@@ -319,22 +310,21 @@ fn below(path: &[u8], point: &[u8]) -> bool {
     strip_prefix(path, point).is_some_and(|rest| rest != b"/")
 }
 
-fn do_step<'p>(
-    plan: &'p Plan<'_>,
+/// Performs one step. Its error is an errno and, when that is not the step's own (`described`),
+/// the path it names: the caller makes the error of them.
+fn do_step(
+    plan: &Plan<'_>,
     index: usize,
     step: &Step,
     ops: &mut impl Ops,
     done: &mut Done,
     scratch: &mut Scratch,
-) -> Result<Changed, Error<'p>> {
-    let (stage, subject) = described(plan, step);
-    let fail_here = |errno| fail(stage, subject, errno);
+) -> Result<Changed, (Errno, Option<Span>)> {
     let path = |span| plan.paths.cstr(span);
     let Scratch { walk, first, second } = scratch;
     // A path that cannot be found again names itself.
-    let mut at = |span, out: &mut Path| {
-        locate(plan, index, span, ops, walk, out).map_err(|e| fail(stage, plan.path(span), e))
-    };
+    let mut at =
+        |span, out: &mut Path| locate(plan, index, span, ops, walk, out).map_err(|e| (e, Some(span)));
     // The path a step acts on in `first`, found before the step: one call of `at` for them all.
     let first_at = match *step {
         Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => Some(path),
@@ -373,7 +363,7 @@ fn do_step<'p>(
         Step::Bind { target, recursive, .. } => {
             // Resolved again onto the new root itself: refused, as the planner refuses it.
             if second_root_len.is_some_and(|root| second.as_bytes().len() <= usize::from(root.max(1))) {
-                return Err(fail(stage, plan.path(target), Errno::INVAL));
+                return Err((Errno::INVAL, Some(target)));
             }
             ops.bind(first.as_cstr(), second.as_cstr(), recursive)
         }
@@ -386,21 +376,23 @@ fn do_step<'p>(
         Step::PivotRoot { new, old } => ops.pivot_root(path(new), old.map(path)),
         Step::SwitchRoot { new, free_old_root } => ops.switch_root(path(new), free_old_root),
     };
-    result.map(|()| Changed::Something).map_err(fail_here)
+    result.map(|()| Changed::Something).map_err(|errno| (errno, None))
 }
 
-fn undo_step<'p>(
-    plan: &'p Plan<'_>,
+/// Undoes one step. Its errno, from finding the path again or from the undo itself, is reported
+/// by the caller on `undo_subject`. Out of line: the undo loop is the smaller for the call.
+#[inline(never)]
+fn undo_step(
+    plan: &Plan<'_>,
     index: usize,
     step: &Step,
     done: Done,
     ops: &mut impl Ops,
     scratch: &mut Scratch,
-) -> Result<(), Error<'p>> {
-    let fail_here = |errno| fail(Stage::Undo, undo_subject(plan, step), errno);
+) -> Result<(), Errno> {
     let path = |span| plan.paths.cstr(span);
     let Scratch { walk, first: place, second: dir } = scratch;
-    let mut at = |span, out: &mut Path| locate(plan, index, span, ops, walk, out).map_err(fail_here);
+    let mut at = |span, out: &mut Path| locate(plan, index, span, ops, walk, out);
     // The path an undo acts on in `place`, found first: one call of `at` for them all.
     let place_at = match *step {
         Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => Some(path),
@@ -411,7 +403,7 @@ fn undo_step<'p>(
         Some(span) => at(span, place)?,
         None => None,
     };
-    let undone = match *step {
+    match *step {
         Step::NewMountNamespace => ops.leave_mount_namespace(),
         Step::MakeRootMount => ops.unmake_root_mount(),
         // Propagation only matters for later mounts; the remount goes with its bind.
@@ -425,13 +417,18 @@ fn undo_step<'p>(
         }
         Step::CreateFile { .. } => ops.unlink(place.as_cstr()),
         Step::Overlay { .. } | Step::Bind { .. } => ops.unmount(place.as_cstr()),
-        Step::Move { source, .. } => ops.move_mount(place.as_cstr(), path(source)),
-        Step::Carry { source, target } => ops.move_mount(path(target), path(source)),
+        // Moved back from where it went: a move's destination as found again, a carry's as planned.
+        Step::Move { source, .. } | Step::Carry { source, .. } => {
+            let moved = match *step {
+                Step::Carry { target, .. } => path(target),
+                _ => place.as_cstr(),
+            };
+            ops.move_mount(moved, path(source))
+        }
         Step::PivotRoot { new, old: Some(old) } => ops.unpivot_root(path(new), path(old)),
         // Past the point of no return: the old root is detached or the initramfs freed.
         Step::PivotRoot { old: None, .. } | Step::SwitchRoot { .. } => Err(Errno::PERM),
-    };
-    undone.map_err(fail_here)
+    }
 }
 
 /// Creates the components of `path` after byte `from`, counting those it made. Leading ones

@@ -31,12 +31,13 @@ const EARLY_MOUNTS: [(&core::ffi::CStr, &core::ffi::CStr, MountFlags, &core::ffi
 
 /// Mounts what is not mounted yet; the kernel may have mounted devtmpfs already.
 pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
-    for &(path, fstype, flags, data) in &EARLY_MOUNTS {
+    for (path, fstype, flags, data) in &EARLY_MOUNTS {
+        let path = *path;
         if crate::sys::mount_point::is_mount_point(path) {
             continue;
         }
         make_mount_point(path)?;
-        rustix::mount::mount(fstype, path, fstype, flags, Some(data))
+        rustix::mount::mount(*fstype, path, *fstype, *flags, Some(*data))
             .map_err(|errno| Error::failure(Stage::Mount, path.to_bytes(), errno, Hint::FileSystemMissing))?;
     }
     Ok(())

@@ -1,13 +1,13 @@
 //! Loads the kernel modules the initramfs builder baked in, in its order, before the root is
 //! looked up. An already loaded or built-in module is not an error.
 
+use crate::initrd::root_device::cstr_in;
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::notice;
-use crate::sys::path::Path;
 use crate::sys::small_file::read_small_file;
 
-/// Longest module path (`/lib/modules/VERSION/…/NAME.ko`): far below PATH_MAX.
-type ModulePath = Path<512>;
+/// Longest module path (`/lib/modules/VERSION/…/NAME.ko`), NUL included: far below PATH_MAX.
+const MODULE_PATH_MAX: usize = 512;
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
@@ -36,19 +36,18 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
     };
     let mut loaded = 0;
     for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
-        match line.split_first() {
-            Some((b'?', optional)) => match load_module(optional) {
-                Ok(()) => loaded += 1,
-                Err(error) => {
-                    let mut line = error.render();
-                    line.bytes(b" (a soft dependency: going on without it)");
-                    notice(&mut line);
-                }
-            },
-            _ => {
-                load_module(line)?;
-                loaded += 1;
+        let (soft, path) = match line.split_first() {
+            Some((b'?', path)) => (true, path),
+            _ => (false, line),
+        };
+        match load_module(path) {
+            Ok(()) => loaded += 1,
+            Err(error) if soft => {
+                let mut line = error.render();
+                line.bytes(b" (a soft dependency: going on without it)");
+                notice(&mut line);
             }
+            Err(error) => return Err(error),
         }
     }
     Ok(loaded)
@@ -56,8 +55,13 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
 
 fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
     let fail = |errno| Error::failure(Stage::LoadModules, path, errno, Hint::ModuleUnfit);
-    let file = ModulePath::from_bytes(path).map_err(|_| fail(Errno::NAMETOOLONG))?;
-    let fd = openat(CWD, file.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;
+    let mut buf = [0u8; MODULE_PATH_MAX];
+    if path.len() >= MODULE_PATH_MAX {
+        return Err(fail(Errno::NAMETOOLONG));
+    }
+    // A path with a NUL inside becomes "", which openat refuses with ENOENT.
+    let file = cstr_in(&mut buf, path).unwrap_or(c"");
+    let fd = openat(CWD, file, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).map_err(fail)?;
     match rustix::system::finit_module(&fd, c"", 0) {
         // Already loaded, or built into this kernel.
         Ok(()) | Err(Errno::EXIST) => Ok(()),

@@ -2,8 +2,7 @@
 //! (`SSSSSSSS-NN`: disk signature and partition number), as the kernel's `root=PARTUUID=`.
 //! Pure: works on byte buffers the caller reads.
 
-use crate::initrd::superblock::UuidText;
-use crate::sys::log::hex_digit;
+use crate::initrd::superblock::{uuid_text, UuidText};
 
 /// Size of a logical block assumed for the GPT header (LBA 1) and entries.
 pub const SECTOR: u64 = 512;
@@ -39,7 +38,7 @@ pub fn gpt_partuuid(entry: &[u8]) -> Option<UuidText> {
     // The first three fields are stored little-endian and shown most significant byte first.
     let [a, b, c, d, e, f, g, h, ..] = &mut ordered;
     (*a, *b, *c, *d, *e, *f, *g, *h) = (*d, *c, *b, *a, *f, *e, *h, *g);
-    Some(crate::initrd::superblock::uuid_text(&ordered))
+    Some(uuid_text(&ordered))
 }
 
 /// The MBR PARTUUID of partition `number` when sector 0 is a classic MBR (not GPT's
@@ -48,16 +47,11 @@ pub fn mbr_partuuid(sector0: &[u8], number: u32) -> Option<UuidText> {
     if sector0.get(510..512)? != [0x55, 0xAA] || sector0.get(446 + 4) == Some(&0xEE) {
         return None;
     }
-    let signature = u32::from_le_bytes(le::<4>(sector0, 440)?);
-    let mut text = UuidText::new();
-    for shift in (0..8).rev() {
-        let _ = text.push(hex_digit(signature >> (shift * 4)));
-    }
-    let _ = text.push(b'-');
+    let [a, b, c, d] = le::<4>(sector0, 440)?;
     let number = u8::try_from(number).ok()?;
-    let _ = text.push(hex_digit(u32::from(number >> 4)));
-    let _ = text.push(hex_digit(u32::from(number)));
-    Some(text)
+    // The signature most significant byte first, then the number: the UUID layout puts the dash
+    // between them.
+    Some(uuid_text(&[d, c, b, a, number]))
 }
 
 #[cfg(test)]

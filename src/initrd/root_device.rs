@@ -60,8 +60,7 @@ fn sleep_ms(ms: u32) {
 fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     if let RootDevice::Path(path) = device {
         found.set(path).ok()?;
-        let fstype = read_identity_fstype(found).unwrap_or("");
-        return is_block_device(found).then_some(fstype);
+        return matches_device(device, path, found);
     }
     let dir =
         openat(CWD, c"/sys/class/block", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
@@ -71,6 +70,9 @@ fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
         if name.first() == Some(&b'.') {
+            continue;
+        }
+        if found.set(b"/dev").and_then(|()| found.push(name)).is_err() {
             continue;
         }
         if let Some(fstype) = matches_device(device, name, found) {
@@ -86,17 +88,27 @@ fn is_block_device(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Whether block device `name` is the one `device` asks for: then its fs type (its path is left
-/// in `path`).
-fn matches_device(device: RootDevice<'_>, name: &[u8], path: &mut Path) -> Option<&'static str> {
-    path.set(b"/dev").ok()?;
-    path.push(name).ok()?;
-    let fd = open_device(path)?;
+/// Whether the block device at `path` (named `name` in /sys/class/block) is the one `device`
+/// asks for: then its fs type. A path given as such only has to be a block device; its fs type is
+/// "" when it cannot be read.
+fn matches_device(device: RootDevice<'_>, name: &[u8], path: &Path) -> Option<&'static str> {
+    let fd = open_device(path);
     let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
-    read_superblocks(&fd, &mut head, &mut btrfs);
-    let identity = identify(&head, &btrfs);
+    let identity = match &fd {
+        Some(fd) => {
+            read_superblocks(fd, &mut head, &mut btrfs);
+            identify(&head, &btrfs)
+        }
+        None if matches!(device, RootDevice::Path(_)) => None,
+        None => return None,
+    };
     let fstype = identity.as_ref().map_or("", |id| id.fstype);
     let found = match device {
+        // Closed before the stat, which is all a path given as such needs.
+        RootDevice::Path(_) => {
+            drop(fd);
+            is_block_device(path)
+        }
         RootDevice::Uuid(uuid) => {
             identity.as_ref().is_some_and(|id| !id.uuid.is_empty() && same_ignoring_case(&id.uuid, uuid))
         }
@@ -104,7 +116,6 @@ fn matches_device(device: RootDevice<'_>, name: &[u8], path: &mut Path) -> Optio
         RootDevice::PartUuid(partuuid) => {
             partuuid_of(name).is_some_and(|found| same_ignoring_case(&found, partuuid))
         }
-        RootDevice::Path(_) => false,
     };
     found.then_some(fstype)
 }
@@ -120,13 +131,6 @@ fn open_device(path: &Path) -> Option<OwnedFd> {
     openat(CWD, path.as_cstr(), OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK, Mode::empty()).ok()
 }
 
-fn read_identity_fstype(path: &Path) -> Option<&'static str> {
-    let fd = open_device(path)?;
-    let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
-    read_superblocks(&fd, &mut head, &mut btrfs);
-    identify(&head, &btrfs).map(|id| id.fstype)
-}
-
 /// Reads what `identify` looks at: the first 4 KiB, and the btrfs area 64 KiB in only when those
 /// show no file system whose magic is there (a second read from a cold disk costs milliseconds
 /// at boot; a FAT boot sector may sit in front of btrfs, so it is not enough).
@@ -140,26 +144,33 @@ fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BT
 /// The PARTUUID of partition `name` (e.g. `vda1`): its number from sysfs, its disk from the
 /// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR.
 fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
-    let mut sys = Path::from_bytes(b"/sys/class/block").ok()?;
+    // Set rather than built from the bytes: `Path<320>` then has one constructor in the binary.
+    let mut sys = Path::root();
+    sys.set(b"/sys/class/block").ok()?;
     sys.push(name).ok()?;
-    let mut number_path = sys.clone();
-    number_path.push(b"partition").ok()?;
+    sys.push(b"partition").ok()?;
     let mut number_buf = [0u8; 16];
-    let number = read_small_file(number_path.as_cstr(), &mut number_buf).ok()?;
+    let number = read_small_file(sys.as_cstr(), &mut number_buf).ok()?;
     let number = crate::config::cmdline::decimal(number.trim_ascii())?;
+    sys.pop();
     let mut link = [0u8; 512];
     let len = rustix::fs::readlinkat_raw(CWD, sys.as_cstr(), &mut link[..]).ok()?;
-    let mut parents = link.get(..len)?.rsplit(|&b| b == b'/').skip(1);
-    let mut disk = Path::from_bytes(b"/dev").ok()?;
-    disk.push(parents.next()?).ok()?;
-    let fd = open_device(&disk)?;
+    // The link's last component but one, the disk: found by two rpositions, smaller than `rsplit`.
+    let link = link.get(..len)?;
+    let parent = link.get(..link.iter().rposition(|&b| b == b'/')?)?;
+    let parent = parent.get(parent.iter().rposition(|&b| b == b'/').map_or(0, |slash| slash + 1)..)?;
+    // The same buffer, for the disk's path now.
+    let disk = &mut sys;
+    disk.set(b"/dev").ok()?;
+    disk.push(parent).ok()?;
+    let fd = open_device(disk)?;
     let mut sector = [0u8; 512];
     rustix::io::pread(&fd, &mut sector[..], SECTOR).ok()?;
     if let Some((offset, size)) = gpt_entry_location(&sector, number) {
-        let mut entry = [0u8; 512];
-        let entry = entry.get_mut(..size.min(512))?;
-        rustix::io::pread(&fd, &mut *entry, offset).ok()?;
-        return gpt_partuuid(entry);
+        // The header is done with: its sector holds the entry, as far as it was read.
+        let entry = sector.get_mut(..size.min(512))?;
+        let read = rustix::io::pread(&fd, &mut *entry, offset).ok()?;
+        return gpt_partuuid(entry.get(..read)?);
     }
     rustix::io::pread(&fd, &mut sector[..], 0).ok()?;
     mbr_partuuid(&sector, number)
@@ -175,12 +186,9 @@ pub fn mount_root<'a>(
     use rustix::mount::MountFlags;
     let flags = if params.read_write { MountFlags::empty() } else { MountFlags::RDONLY };
     let mut data_buf = [0u8; 512];
-    let data = cstr_in(&mut data_buf, params.flags.unwrap_or_default()).ok_or(Error::usage(
-        Stage::MountRoot,
-        params.flags.unwrap_or_default(),
-        Errno::TOOBIG,
-        Hint::RootFlagsTooLong,
-    ))?;
+    let given = params.flags.unwrap_or_default();
+    let data = cstr_in(&mut data_buf, given)
+        .ok_or_else(|| Error::usage(Stage::MountRoot, given, Errno::TOOBIG, Hint::RootFlagsTooLong))?;
     let try_type = |fstype: &[u8]| -> Result<(), Errno> {
         let mut type_buf = [0u8; 64];
         let fstype = cstr_in(&mut type_buf, fstype).ok_or(Errno::INVAL)?;
@@ -209,7 +217,7 @@ pub fn mount_root<'a>(
 }
 
 /// `bytes` copied into `buf` with a NUL, as a C string.
-fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::ffi::CStr> {
+pub(crate) fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::ffi::CStr> {
     let with_nul = buf.get_mut(..bytes.len() + 1)?;
     let (last, body) = with_nul.split_last_mut()?;
     body.copy_from_slice(bytes);

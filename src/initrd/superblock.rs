@@ -41,9 +41,24 @@ fn trimmed(label: &[u8]) -> &[u8] {
 
 /// 16 bytes as 8-4-4-4-12 lowercase hex, in the order they are stored.
 pub fn uuid_text(raw: &[u8]) -> UuidText {
+    hex_text(raw, 1 << 4 | 1 << 6 | 1 << 8 | 1 << 10)
+}
+
+/// A FAT volume id as `XXXX-XXXX`, upper case, as blkid prints it.
+fn fat_id_text(id: u32) -> UuidText {
+    let mut text = hex_text(&id.to_be_bytes(), 1 << 2);
+    for digit in &mut text {
+        *digit = digit.to_ascii_uppercase();
+    }
+    text
+}
+
+/// Up to 16 bytes as lowercase hex, in the order they are stored, a dash before each byte whose
+/// bit is set in `dashes`.
+fn hex_text(raw: &[u8], dashes: u32) -> UuidText {
     let mut text = UuidText::new();
     for (i, &b) in raw.iter().take(16).enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
+        if dashes >> i & 1 != 0 {
             let _ = text.push(b'-');
         }
         let _ = text.push(hex_digit(u32::from(b >> 4)));
@@ -52,47 +67,26 @@ pub fn uuid_text(raw: &[u8]) -> UuidText {
     text
 }
 
-/// A FAT volume id as `XXXX-XXXX`, upper case, as blkid prints it.
-fn fat_id_text(id: u32) -> UuidText {
-    let mut text = UuidText::new();
-    for (i, &shift) in [28u32, 24, 20, 16, 12, 8, 4, 0].iter().enumerate() {
-        if i == 4 {
-            let _ = text.push(b'-');
-        }
-        let _ = text.push(hex_digit(id >> shift).to_ascii_uppercase());
-    }
-    text
-}
-
 /// Identifies the file system from the first `HEAD_LEN` bytes and the btrfs superblock area.
 pub fn identify<'b>(head: &'b [u8], btrfs: &'b [u8]) -> Option<Identity<'b>> {
+    // Where each keeps its UUID and label: (type, superblock, UUID at, label at, label length),
+    // one construction of the identity for them all. squashfs has neither.
     let ext = 1024;
-    if bytes(head, ext + 0x38, 2) == [0x53, 0xEF] {
-        let (uuid, label) = (uuid_text(bytes(head, ext + 0x68, 16)), trimmed(bytes(head, ext + 0x78, 16)));
-        return Some(Identity { fstype: "ext4", uuid, label });
-    }
-    if bytes(head, 0, 4) == b"XFSB" {
-        return Some(Identity {
-            fstype: "xfs",
-            uuid: uuid_text(bytes(head, 32, 16)),
-            label: trimmed(bytes(head, 108, 12)),
-        });
-    }
-    if le32(head, 1024) == 0xE0F5_E1E2 {
-        let (uuid, label) = (uuid_text(bytes(head, 1024 + 48, 16)), trimmed(bytes(head, 1024 + 64, 16)));
-        return Some(Identity { fstype: "erofs", uuid, label });
-    }
-    if bytes(head, 0, 4) == b"hsqs" {
-        return Some(Identity { fstype: "squashfs", uuid: UuidText::new(), label: &[] });
-    }
-    if bytes(btrfs, 0x40, 8) == b"_BHRfS_M" {
-        return Some(Identity {
-            fstype: "btrfs",
-            uuid: uuid_text(bytes(btrfs, 0x20, 16)),
-            label: trimmed(bytes(btrfs, 0x12b, 256)),
-        });
-    }
-    identify_fat(head)
+    let (fstype, block, uuid_at, label_at, label_len) = if bytes(head, ext + 0x38, 2) == [0x53, 0xEF] {
+        ("ext4", head, ext + 0x68, ext + 0x78, 16)
+    } else if bytes(head, 0, 4) == b"XFSB" {
+        ("xfs", head, 32, 108, 12)
+    } else if le32(head, 1024) == 0xE0F5_E1E2 {
+        ("erofs", head, 1024 + 48, 1024 + 64, 16)
+    } else if bytes(head, 0, 4) == b"hsqs" {
+        ("squashfs", &[][..], 0, 0, 0)
+    } else if bytes(btrfs, 0x40, 8) == b"_BHRfS_M" {
+        ("btrfs", btrfs, 0x20, 0x12b, 256)
+    } else {
+        return identify_fat(head);
+    };
+    let (uuid, label) = (uuid_text(bytes(block, uuid_at, 16)), trimmed(bytes(block, label_at, label_len)));
+    Some(Identity { fstype, uuid, label })
 }
 
 /// FAT12/16 and FAT32 keep the volume id and label at different offsets of the boot sector.
