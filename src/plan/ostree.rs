@@ -159,7 +159,7 @@ pub fn plan_deployment(
     }
     // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
     directory_to_make(plan, starting_root, b"/run/ostree", probe)?;
-    mark(plan, OSTREE_BOOTED, &booted_record(&conf), probe)?;
+    mark(plan, OSTREE_BOOTED, booted_record(&conf), probe)?;
     Ok(conf)
 }
 
@@ -286,34 +286,75 @@ fn mark(plan: &mut Plan<'_>, path: &[u8], content: &[u8], probe: &impl Probe) ->
 
 /// `/run/ostree-booted` as current ostree reads it: a GVariant dictionary (`a{sv}`) of what the
 /// boot set up (`sysroot-ro`, `transient-etc`); empty, as ostree 2022.7 writes it, when nothing
-/// was. Serialised by hand (1-byte framing offsets: it is far below 256 bytes).
-fn booted_record(conf: &PrepareRoot) -> heapless::Vec<u8, 96> {
-    let mut record = heapless::Vec::new();
-    let mut ends: heapless::Vec<u8, 2> = heapless::Vec::new();
-    let entries: [(&[u8], &[u8], u8, bool); 2] = [
-        (b"sysroot-ro", &[1], b'b', conf.sysroot_readonly),
-        (b"transient-etc", b"/run/ostree/transient-etc\0", b's', conf.etc_transient),
-    ];
-    for (key, value, signature, _) in entries.into_iter().filter(|entry| entry.3) {
-        pad_to_8(&mut record);
-        let start = record.len();
-        let _ = record.extend_from_slice(key);
-        let _ = record.push(0);
-        let key_end = record.len() - start;
-        pad_to_8(&mut record);
-        let _ = record.extend_from_slice(value);
-        let _ = record.extend_from_slice(&[0, signature, key_end as u8]);
-        let _ = ends.push(record.len() as u8);
+/// was. The three non-empty records are serialised at compile time: picking one is all the
+/// binary does.
+fn booted_record(conf: &PrepareRoot) -> &'static [u8] {
+    match (conf.sysroot_readonly, conf.etc_transient) {
+        (false, false) => b"",
+        (true, false) => &SYSROOT_RO_RECORD,
+        (false, true) => &TRANSIENT_ETC_RECORD,
+        (true, true) => &BOTH_RECORD,
     }
-    let _ = record.extend_from_slice(&ends);
-    record
 }
 
-/// NULs up to the next multiple of 8 bytes, where a GVariant's key and value start.
-fn pad_to_8(record: &mut heapless::Vec<u8, 96>) {
-    while !record.len().is_multiple_of(8) {
-        let _ = record.push(0);
+static SYSROOT_RO_RECORD: [u8; record(true, false).1] = trimmed(record(true, false).0);
+static TRANSIENT_ETC_RECORD: [u8; record(false, true).1] = trimmed(record(false, true).0);
+static BOTH_RECORD: [u8; record(true, true).1] = trimmed(record(true, true).0);
+
+/// The record's bytes and length, serialised by hand (1-byte framing offsets: it is far below
+/// 256 bytes). Slice patterns and checked splits, not indexing, as everywhere else.
+const fn record(sysroot_ro: bool, etc_transient: bool) -> ([u8; 96], usize) {
+    let mut record = [0u8; 96];
+    let mut len = 0;
+    // The framing offsets: where each entry ends.
+    let mut ends = [0u8; 2];
+    let mut ends_len = 0;
+    let entries: [(&[u8], &[u8], u8, bool); 2] = [
+        (b"sysroot-ro", &[1], b'b', sysroot_ro),
+        (b"transient-etc", b"/run/ostree/transient-etc\0", b's', etc_transient),
+    ];
+    let mut rest: &[(&[u8], &[u8], u8, bool)] = &entries;
+    while let [(key, value, signature, wanted), after @ ..] = rest {
+        rest = after;
+        if !*wanted {
+            continue;
+        }
+        // Key and value each start 8-aligned; the padding is the array's zeros.
+        let start = usize::next_multiple_of(len, 8);
+        len = copied(&mut record, start, key) + 1;
+        let key_end = (len - start) as u8;
+        len = copied(&mut record, len.next_multiple_of(8), value);
+        len = copied(&mut record, len, &[0, *signature, key_end]);
+        ends_len = copied(&mut ends, ends_len, &[len as u8]);
     }
+    let ends = match ends.split_at_checked(ends_len) {
+        Some((ends, _)) => ends,
+        None => &[],
+    };
+    len = copied(&mut record, len, ends);
+    (record, len)
+}
+
+/// `bytes` written into `buf` at `at`; where they end.
+const fn copied(buf: &mut [u8], at: usize, mut bytes: &[u8]) -> usize {
+    let mut end = at;
+    while let [byte, after @ ..] = bytes {
+        if let Some((_, [slot, ..])) = buf.split_at_mut_checked(end) {
+            *slot = *byte;
+        }
+        end += 1;
+        bytes = after;
+    }
+    end
+}
+
+/// The first `N` bytes of a serialised record.
+const fn trimmed<const N: usize>(record: [u8; 96]) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some((head, _)) = record.split_at_checked(N) {
+        copied(&mut out, 0, head);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -358,7 +399,7 @@ mod tests {
         assert!(booted_record(&PrepareRoot::default()).is_empty(), "an empty dictionary is no bytes");
         let sysroot_ro = PrepareRoot { sysroot_readonly: true, ..PrepareRoot::default() };
         // Checked against GLib: g_variant_new_parsed("{'sysroot-ro': <true>}").
-        assert_eq!(booted_record(&sysroot_ro).as_slice(), b"sysroot-ro\0\0\0\0\0\0\x01\0b\x0b\x14");
+        assert_eq!(booted_record(&sysroot_ro), b"sysroot-ro\0\0\0\0\0\0\x01\0b\x0b\x14");
         let both = PrepareRoot { sysroot_readonly: true, etc_transient: true, ..PrepareRoot::default() };
         let record = booted_record(&both);
         assert_eq!(record.get(24..38), Some(&b"transient-etc\0"[..]), "the second entry starts 8-aligned");
