@@ -63,25 +63,25 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
         if same(section, b"composefs") && same(key, b"enabled") {
-            if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| *on == value) {
+            if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| same(on, value)) {
                 return Err(refuse(Errno::OPNOTSUPP, hint));
             }
-            if !matches!(value, b"no" | b"false" | b"0" | b"maybe") {
+            if ![&b"no"[..], b"false", b"0", b"maybe"].iter().any(|off| same(off, value)) {
                 return Err(refuse(Errno::INVAL, Hint::UnknownComposefsValue));
             }
             continue;
         }
-        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| s == section && k == key) else {
+        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| same(s, section) && same(k, key)) else {
             continue;
         };
         let (Some(slot), Some(&(_, _, hint))) = (values.get_mut(index), BOOLEANS.get(index)) else {
             continue;
         };
-        *slot = match value {
-            b"true" | b"1" => true,
-            b"false" | b"0" => false,
-            _ => return Err(refuse(Errno::INVAL, hint)),
-        };
+        let on = same(value, b"true") || same(value, b"1");
+        if !(on || same(value, b"false") || same(value, b"0")) {
+            return Err(refuse(Errno::INVAL, hint));
+        }
+        *slot = on;
     }
     let [sysroot_readonly, root_transient, root_transient_ro, etc_transient] = values;
     if root_transient && root_transient_ro {
