@@ -700,19 +700,39 @@ fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {
 /// The binds in the order systemd-nspawn mounts them: by destination, a parent before what is
 /// below it (so `/x/y` lands inside a bind on `/x` whichever was given first), the same
 /// destination in the order given (the later on top).
-fn in_mount_order<'c, 'a>(
-    binds: &'c [BindSpec<'a>],
-) -> heapless::Vec<&'c BindSpec<'a>, { crate::config::MAX_BINDS + 1 }> {
-    let mut order: heapless::Vec<&BindSpec<'a>, { crate::config::MAX_BINDS + 1 }> = heapless::Vec::new();
-    // Insertion sort: stable (each goes after those equal to it), and there are at most 17.
-    for bind in binds {
-        let after = |placed: &&BindSpec<'_>| destination_order(placed, bind) == core::cmp::Ordering::Greater;
-        let at = order.iter().position(after).unwrap_or(order.len());
-        let _ = order.insert(at, bind);
-    }
-    order
+fn in_mount_order<'c, 'a>(binds: &'c [BindSpec<'a>]) -> MountOrder<'c, 'a> {
+    MountOrder { binds, previous: None }
 }
 
-fn destination_order(a: &BindSpec<'_>, b: &BindSpec<'_>) -> core::cmp::Ordering {
-    crate::sys::path::components(a.destination).cmp(crate::sys::path::components(b.destination))
+/// The binds in mount order, each found by a scan of them all (there are at most 17): no sorted
+/// copy is kept.
+struct MountOrder<'c, 'a> {
+    binds: &'c [BindSpec<'a>],
+    /// The bind given last and its index in `binds`.
+    previous: Option<(usize, &'c BindSpec<'a>)>,
+}
+
+impl<'c, 'a> Iterator for MountOrder<'c, 'a> {
+    type Item = &'c BindSpec<'a>;
+
+    /// The first given of the smallest destinations after the previous bind's.
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut next: Option<(usize, &BindSpec<'a>)> = None;
+        for candidate in self.binds.iter().enumerate() {
+            if self.previous.is_none_or(|previous| mounts_before(previous, candidate))
+                && next.is_none_or(|best| mounts_before(candidate, best))
+            {
+                next = Some(candidate);
+            }
+        }
+        self.previous = next;
+        next.map(|(_, bind)| bind)
+    }
+}
+
+/// Whether bind `a` is mounted before `b`, each with its index among the binds given.
+fn mounts_before((a_index, a): (usize, &BindSpec<'_>), (b_index, b): (usize, &BindSpec<'_>)) -> bool {
+    let by_destination =
+        crate::sys::path::components(a.destination).cmp(crate::sys::path::components(b.destination));
+    by_destination.then(a_index.cmp(&b_index)).is_lt()
 }
