@@ -615,7 +615,6 @@ fn plan_exec<'a>(
             (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
         }
     };
-    let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig);
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes())?;
     // argv: the name as given, its arguments, the kernel's leftovers (nested loops: a chained
     // iterator compiles bigger).
@@ -624,8 +623,11 @@ fn plan_exec<'a>(
             if has_byte(word, 0) {
                 return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
             }
-            let span = plan.paths.push(word).map_err(|_| too_big(word))?;
-            plan.exec.argv.push(span).map_err(|_| too_big(word))?;
+            // Too big either way: for the arena or for argv.
+            let stored = plan.paths.push(word).ok().and_then(|span| plan.exec.argv.push(span).ok());
+            if stored.is_none() {
+                return Err(Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig));
+            }
         }
     }
     Ok(())
