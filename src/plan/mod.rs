@@ -289,10 +289,11 @@ pub fn make_plan<'a>(
 ) -> Result<(), Error<'a>> {
     let tree = plan.store(tree)?;
     let tree_view = View::at(tree);
-    let deployment = match config.ostree {
-        Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk)?),
-        None => None,
-    };
+    // Filled (in place: it is a path buffer) when `ostree=` is given, and only used then.
+    let mut deployment = ostree::Deployment::default();
+    if let Some(value) = config.ostree {
+        ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk, &mut deployment)?;
+    }
     // NEW and OLD, and whether NEW is resolved already.
     let pivot_spec = match (&config.pivot, config.ostree) {
         (Some(spec), _) => Some((spec.new, spec.old, false)),
@@ -311,7 +312,7 @@ pub fn make_plan<'a>(
     };
     let views = Views { tree: tree_view, after };
     let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
-    if switches || !config.binds.is_empty() || deployment.is_some() {
+    if switches || !config.binds.is_empty() || config.ostree.is_some() {
         if !probe.is_mount_point(plan.paths.cstr(tree)) {
             plan.push(Step::MakeRootMount)?;
         }
@@ -320,9 +321,9 @@ pub fn make_plan<'a>(
     if let Some(pivot) = &pivot {
         plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
     }
-    let prepared = match (&deployment, &pivot) {
-        (Some(deployment), Some(pivot)) => {
-            Some(ostree::plan_deployment(plan, tree_view, View::at(pivot.new), deployment, probe)?)
+    let prepared = match (config.ostree, &pivot) {
+        (Some(_), Some(pivot)) => {
+            Some(ostree::plan_deployment(plan, tree_view, View::at(pivot.new), &deployment, probe)?)
         }
         _ => None,
     };
@@ -333,7 +334,7 @@ pub fn make_plan<'a>(
         let tmp = finale == Finale::PivotRoot && probe.is_mount_point(TMP);
         plan_api_mounts(plan, &views, probe, tmp)?;
     }
-    if let Some(deployment) = &deployment {
+    if let Some(value) = config.ostree {
         // Before the user's binds, so that one below /var lands on the OS's var.
         let var = BindSpec {
             source: &deployment.var_source,
@@ -342,7 +343,7 @@ pub fn make_plan<'a>(
             read_only: false,
             recursive: true,
         };
-        plan_bind(plan, &views, &var, (config.ostree.unwrap_or_default(), b"/var"), probe)?;
+        plan_bind(plan, &views, &var, (value, b"/var"), probe)?;
     }
     for bind in in_mount_order(&config.binds) {
         plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;

@@ -20,6 +20,7 @@ pub const OSTREE_OLD_ROOT: &[u8] = b"/sysroot";
 const VAR_SOURCE_MAX: usize = 288;
 
 /// What booting the deployment needs besides NEW (which `ostree=` leads to).
+#[derive(Default)]
 pub struct Deployment {
     /// `/sysroot/ostree/deploy/$OS/var`, the bind source seen after the pivot.
     pub var_source: heapless::Vec<u8, VAR_SOURCE_MAX>,
@@ -32,7 +33,7 @@ impl Deployment {
     }
 }
 
-/// Resolves `ostree=` inside the tree and checks it lands on a deployment.
+/// Resolves `ostree=` inside the tree, checks it lands on a deployment, and fills `deployment`.
 #[inline(never)]
 pub fn resolve_deployment<'a>(
     tree: &View,
@@ -40,7 +41,8 @@ pub fn resolve_deployment<'a>(
     lookup: &impl Lookup,
     value: &'a [u8],
     walk: &mut Walk,
-) -> Result<Deployment, Error<'a>> {
+    deployment: &mut Deployment,
+) -> Result<(), Error<'a>> {
     let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, Hint::NotAnOstreeDeployment);
     let resolved = resolve(tree, arena, lookup, value, false, walk).map_err(fail)?;
     if resolved.kind != Kind::Directory {
@@ -60,11 +62,10 @@ pub fn resolve_deployment<'a>(
     if !(same(ostree, b"ostree") && same(deploy, b"deploy") && same(os_deploy, b"deploy")) {
         return Err(fail(Errno::INVAL));
     }
-    let mut var_source = heapless::Vec::new();
     for &part in &[OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
-        var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
+        deployment.var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
     }
-    Ok(Deployment { var_source })
+    Ok(())
 }
 
 /// `prepare-root.conf` in the deployment: the `/etc` one, when there, replaces the `/usr/lib` one
@@ -368,7 +369,8 @@ mod tests {
         let mut buf = [0u8; 512];
         let mut arena = Arena::new(&mut buf);
         let view = View::at(arena.push(b"/s").unwrap());
-        let d = resolve_deployment(&view, &arena, &tree(), value.as_bytes(), &mut Walk::default())
+        let mut d = Deployment::default();
+        resolve_deployment(&view, &arena, &tree(), value.as_bytes(), &mut Walk::default(), &mut d)
             .map_err(|e| rendered(&e))?;
         Ok(String::from_utf8(d.var_source.to_vec()).unwrap())
     }
