@@ -32,14 +32,26 @@ const BOOLEANS: [(&[u8], &[u8], Hint); 4] = [
     (b"etc", b"transient", Hint::EtcTransientNotBoolean),
 ];
 
-/// The values of `[composefs] enabled` that ask for composefs, each refused naming itself.
-const COMPOSEFS_ON: [(&[u8], Hint); 5] = [
-    (b"yes", Hint::ComposefsYes),
-    (b"true", Hint::ComposefsTrue),
-    (b"1", Hint::ComposefsOne),
-    (b"signed", Hint::ComposefsSigned),
-    (b"verity", Hint::ComposefsVerity),
+/// The values of `[composefs] enabled`: first those that ask for composefs, each refused naming
+/// itself (`COMPOSEFS_REFUSALS`, in the same order), then those that do not.
+const COMPOSEFS_VALUES: &[u8] = b"yes true 1 signed verity no false 0 maybe";
+const COMPOSEFS_REFUSALS: [Hint; 5] = [
+    Hint::ComposefsYes,
+    Hint::ComposefsTrue,
+    Hint::ComposefsOne,
+    Hint::ComposefsSigned,
+    Hint::ComposefsVerity,
 ];
+
+/// A boolean's values: true first, then false.
+const BOOLEAN_VALUES: &[u8] = b"true 1 false 0";
+
+/// Where `value` is in `values` (words separated by a space): one loop, out of line, for both
+/// lists above, which take a byte a letter rather than a slice (16 bytes) a word.
+#[inline(never)]
+fn index_of(values: &[u8], value: &[u8]) -> Option<usize> {
+    values.split(|&b| b == b' ').position(|known| same(known, value))
+}
 
 const fn refuse(errno: Errno, hint: Hint) -> Refusal {
     Refusal { errno, hint }
@@ -63,11 +75,11 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
         if same(section, b"composefs") && same(key, b"enabled") {
-            if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| same(on, value)) {
-                return Err(refuse(Errno::OPNOTSUPP, hint));
-            }
-            if ![&b"no"[..], b"false", b"0", b"maybe"].iter().any(|off| same(off, value)) {
+            let Some(index) = index_of(COMPOSEFS_VALUES, value) else {
                 return Err(refuse(Errno::INVAL, Hint::UnknownComposefsValue));
+            };
+            if let Some(&hint) = COMPOSEFS_REFUSALS.get(index) {
+                return Err(refuse(Errno::OPNOTSUPP, hint));
             }
             continue;
         }
@@ -77,11 +89,10 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         let (Some(slot), Some(&(_, _, hint))) = (values.get_mut(index), BOOLEANS.get(index)) else {
             continue;
         };
-        let on = same(value, b"true") || same(value, b"1");
-        if !(on || same(value, b"false") || same(value, b"0")) {
+        let Some(word) = index_of(BOOLEAN_VALUES, value) else {
             return Err(refuse(Errno::INVAL, hint));
-        }
-        *slot = on;
+        };
+        *slot = word < 2; // true or 1
     }
     let [sysroot_readonly, root_transient, root_transient_ro, etc_transient] = values;
     if root_transient && root_transient_ro {
