@@ -23,14 +23,19 @@ pub struct PrepareRoot {
     pub etc_transient: bool,
 }
 
-/// The boolean keys read: section, key, and the refusal of a value that is not a boolean. Any
-/// other key is ignored, as a GLib key file lets a program read only what it knows.
-const BOOLEANS: [(&[u8], &[u8], Hint); 4] = [
-    (b"sysroot", b"readonly", Hint::SysrootReadonlyNotBoolean),
-    (b"root", b"transient", Hint::RootTransientNotBoolean),
-    (b"root", b"transient-ro", Hint::RootTransientRoNotBoolean),
-    (b"etc", b"transient", Hint::EtcTransientNotBoolean),
+/// The keys read, as `section.key` words separated by a space: the four booleans, then
+/// `[composefs] enabled`. Any other key is ignored, as a GLib key file lets a program read only
+/// what it knows.
+const KEYS: &[u8] = b"sysroot.readonly root.transient root.transient-ro etc.transient composefs.enabled";
+/// The refusal of a value that is not a boolean, for each boolean key in `KEYS`.
+const BOOLEAN_REFUSALS: [Hint; 4] = [
+    Hint::SysrootReadonlyNotBoolean,
+    Hint::RootTransientNotBoolean,
+    Hint::RootTransientRoNotBoolean,
+    Hint::EtcTransientNotBoolean,
 ];
+/// `[composefs] enabled`'s place in `KEYS`.
+const COMPOSEFS_ENABLED: usize = 4;
 
 /// The values of `[composefs] enabled`: first those that ask for composefs, each refused naming
 /// itself (`COMPOSEFS_REFUSALS`, in the same order), then those that do not.
@@ -46,11 +51,20 @@ const COMPOSEFS_REFUSALS: [Hint; 5] = [
 /// A boolean's values: true first, then false.
 const BOOLEAN_VALUES: &[u8] = b"true 1 false 0";
 
-/// Where `value` is in `values` (words separated by a space): one loop, out of line, for both
+/// Where `value` is in `values` (words separated by a space): one loop, out of line, for the
 /// lists above, which take a byte a letter rather than a slice (16 bytes) a word.
 #[inline(never)]
 fn index_of(values: &[u8], value: &[u8]) -> Option<usize> {
     values.split(|&b| b == b' ').position(|known| same(known, value))
+}
+
+/// `section.key` written into `buf`, when it fits (a longer name is none of `KEYS`).
+fn qualified<'b>(section: &[u8], key: &[u8], buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
+    let (dot, end) = (section.len(), section.len() + 1 + key.len());
+    buf.get_mut(..dot)?.copy_from_slice(section);
+    *buf.get_mut(dot)? = b'.';
+    buf.get_mut(dot + 1..end)?.copy_from_slice(key);
+    buf.get(..end)
 }
 
 const fn refuse(errno: Errno, hint: Hint) -> Refusal {
@@ -59,7 +73,7 @@ const fn refuse(errno: Errno, hint: Hint) -> Refusal {
 
 /// Reads one `prepare-root.conf`; the refusal names the key.
 pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
-    let mut values = [false; BOOLEANS.len()];
+    let mut values = [false; BOOLEAN_REFUSALS.len()];
     let mut section: &[u8] = b"";
     for line in text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
         if matches!(line.first(), None | Some(b'#')) {
@@ -74,19 +88,21 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         };
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
-        if same(section, b"composefs") && same(key, b"enabled") {
-            let Some(index) = index_of(COMPOSEFS_VALUES, value) else {
+        // Every known name has one dot: `section.key` matches only its own section and key.
+        let mut name = [0u8; 24];
+        let Some(index) = qualified(section, key, &mut name).and_then(|name| index_of(KEYS, name)) else {
+            continue;
+        };
+        if index == COMPOSEFS_ENABLED {
+            let Some(word) = index_of(COMPOSEFS_VALUES, value) else {
                 return Err(refuse(Errno::INVAL, Hint::UnknownComposefsValue));
             };
-            if let Some(&hint) = COMPOSEFS_REFUSALS.get(index) {
+            if let Some(&hint) = COMPOSEFS_REFUSALS.get(word) {
                 return Err(refuse(Errno::OPNOTSUPP, hint));
             }
             continue;
         }
-        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| same(s, section) && same(k, key)) else {
-            continue;
-        };
-        let (Some(slot), Some(&(_, _, hint))) = (values.get_mut(index), BOOLEANS.get(index)) else {
+        let (Some(slot), Some(&hint)) = (values.get_mut(index), BOOLEAN_REFUSALS.get(index)) else {
             continue;
         };
         let Some(word) = index_of(BOOLEAN_VALUES, value) else {
