@@ -55,7 +55,15 @@ const BOOLEAN_VALUES: &[u8] = b"true 1 false 0";
 /// lists above, which take a byte a letter rather than a slice (16 bytes) a word.
 #[inline(never)]
 fn index_of(values: &[u8], value: &[u8]) -> Option<usize> {
-    values.split(|&b| b == b' ').position(|known| same(known, value))
+    let (mut rest, mut index) = (values, 0);
+    loop {
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        if same(rest.get(..end)?, value) {
+            return Some(index);
+        }
+        rest = rest.get(end + 1..)?;
+        index += 1;
+    }
 }
 
 /// `section.key` written into `buf`, when it fits (a longer name is none of `KEYS`).
