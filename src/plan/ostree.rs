@@ -4,13 +4,13 @@
 //! deployment's own mounts as ostree-prepare-root makes them: `/boot`, a read-only `/usr` (or the
 //! hotfix overlay), and what `prepare-root.conf` asks for.
 
-use crate::config::key_lookup::same;
+use crate::config::key_lookup::after_prefix;
 use crate::plan::arena::{Arena, Full, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
 use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
 use crate::plan::{host_target_made, Plan, Probe, Step};
 use crate::sys::error::{Error, Hint, Stage};
-use crate::sys::path::components;
+use crate::sys::path::has_byte;
 use rustix::io::Errno;
 
 /// Where the physical root stays visible in the booted deployment.
@@ -48,20 +48,15 @@ pub fn resolve_deployment<'a>(
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
-    // Its first six components, "" past the last (a component is never empty): five of them, as
-    // in /ostree/deploy/$OS/deploy/$CSUM.$SERIAL.
-    let mut parts = components(walk.found.as_bytes());
-    let mut first: [&[u8]; 6] = [b""; 6];
-    for part in &mut first {
-        *part = parts.next().unwrap_or_default();
-    }
-    // The names compared by one out-of-line function: a slice pattern inlines each comparison.
-    let [ostree, deploy, os, os_deploy, [_, ..], []] = first else {
+    // The resolved path is canonical (one '/' between non-empty components), so five components,
+    // as in /ostree/deploy/$OS/deploy/$CSUM.$SERIAL, are two prefixes around $OS and no '/' after.
+    let os = after_prefix(walk.found.as_bytes(), b"/ostree/deploy/").and_then(|rest| {
+        let (os, rest) = rest.split_at(rest.iter().position(|&b| b == b'/')?);
+        after_prefix(rest, b"/deploy/").filter(|serial| !has_byte(serial, b'/')).map(|_| os)
+    });
+    let Some(os) = os else {
         return Err(fail(Errno::INVAL));
     };
-    if !(same(ostree, b"ostree") && same(deploy, b"deploy") && same(os_deploy, b"deploy")) {
-        return Err(fail(Errno::INVAL));
-    }
     for &part in &[OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
         deployment.var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
     }
