@@ -62,16 +62,9 @@ impl Run {
             }
         };
         let (stage, errno) = if let Some(options) = stub {
-            match supervise::start(plan, self.env, options, scratch) {
-                // The init runs, so nothing will be undone: the ways back (the runtime's mount
-                // namespace, the old roots) are let go, as an exec would close them, instead of
-                // pinning them for the container's life.
-                Ok(child) => {
-                    drop(ops);
-                    child.supervise()
-                }
-                Err(error) => (error.stage(), error.errno()),
-            }
+            // Returns only when the init did not start.
+            let Err(error) = supervise::start(plan, self.env, options, scratch, &mut ops);
+            (error.stage(), error.errno())
         } else {
             (Stage::Exec, act::exec_init(plan, &HostLookup, self.env, scratch))
         };

@@ -5,11 +5,13 @@
 //! machine, the failure policy instead of an exit.
 
 use crate::act;
+use crate::act::host::HostOps;
 use crate::config::stub_options::StubOptions;
 use crate::plan::Plan;
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::{to_stderr, Line};
 use crate::sys::{self, Env, SignalSet};
+use core::convert::Infallible;
 use core::ffi::c_int;
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -66,29 +68,19 @@ const STOP_SIGNALS: [c_int; 3] = [signal::TERM, signal::INT, 37];
 const FAULTS: [c_int; 7] =
     [signal::FPE, signal::ILL, signal::SEGV, signal::BUS, signal::ABRT, signal::TRAP, signal::SYS];
 
-/// The running child and its supervisor, ready to take over PID 1's life.
-pub struct Child {
-    supervisor: Supervisor,
-    signals: OwnedFd,
-}
-
-impl Child {
-    /// Forwards signals, reaps, and ends the process as the options say.
-    pub fn supervise(self) -> ! {
-        self.supervisor.run(self.signals)
-    }
-}
-
-/// Starts the plan's init as a child. `Ok` once it runs (its exec succeeded); otherwise what
-/// failed (the exec's errno among them), with the child reaped, so the caller can undo the plan
-/// and report.
+/// Starts the plan's init as a child and, once it runs (its exec succeeded), supervises it: never
+/// returns then. The init runs, so nothing will be undone: `ways_back` (the runtime's mount
+/// namespace, the old roots) is let go first, as an exec would close it, instead of pinned for the
+/// container's life. Otherwise returns what failed (the exec's errno among them), with the child
+/// reaped, so the caller can undo the plan and report.
 #[inline(never)]
 pub fn start(
     plan: &Plan<'_>,
     env: Env,
     options: &StubOptions,
     scratch: &mut act::Scratch,
-) -> Result<Child, Error<'static>> {
+    ways_back: &mut HostOps,
+) -> Result<Infallible, Error<'static>> {
     let fail = |stage, errno| Error::failure(stage, b"", errno, Hint::InitWasNotStarted);
     let options = *options;
     let (signals, original_mask) = watch_signals().map_err(|errno| fail(Stage::Signalfd, errno))?;
@@ -115,9 +107,8 @@ pub fn start(
         line.bytes(b"started ").bytes(plan.path(plan.exec.file)).bytes(b" as PID ");
         to_stderr(line.u64(child.as_raw_nonzero().get() as u64));
     }
-    let supervisor =
-        Supervisor { main: Some(child), main_code: None, stopping: false, options, original_mask };
-    Ok(Child { supervisor, signals })
+    drop(core::mem::take(ways_back));
+    Supervisor { main: Some(child), main_code: None, stopping: false, options, original_mask }.run(signals)
 }
 
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.
