@@ -203,16 +203,16 @@ impl<'b> Plan<'b> {
         }
     }
 
-    /// Adds a `Mkdir` or `CreateFile`, less what earlier steps already create: binds onto the
-    /// same or nested destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
-    pub(crate) fn push_creation(&mut self, step: Step) -> Result<(), Error<'static>> {
-        let (path, from) = match step {
-            Step::Mkdir { path, from } => (path, usize::from(from)),
-            Step::CreateFile { path, .. } => (path, 0),
-            _ => return self.push(step),
-        };
+    /// Adds a `Mkdir` of `path` from `mkdir_from` on, or (`None`) an empty `CreateFile` (a bind
+    /// target), less what earlier steps already create: binds onto the same or nested
+    /// destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
+    pub(crate) fn push_creation(
+        &mut self,
+        path: Span,
+        mkdir_from: Option<u16>,
+    ) -> Result<(), Error<'static>> {
         let bytes = self.path(path);
-        let mut from = from;
+        let mut from = mkdir_from.map_or(0, usize::from);
         for earlier in &self.steps {
             match *earlier {
                 Step::Mkdir { path: made, .. } => {
@@ -225,13 +225,13 @@ impl<'b> Plan<'b> {
                 _ => {}
             }
         }
-        match step {
-            Step::Mkdir { .. } if from >= bytes.len() => Ok(()),
-            Step::Mkdir { .. } => {
+        match mkdir_from {
+            Some(_) if from >= bytes.len() => Ok(()),
+            Some(_) => {
                 let from = u16::try_from(from).unwrap_or(u16::MAX);
                 self.push(Step::Mkdir { path, from })
             }
-            _ => self.push(step),
+            None => self.push(Step::CreateFile { path, content: Span::default() }),
         }
     }
 
@@ -358,7 +358,7 @@ pub fn make_plan<'a>(
             return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldUnderAMount));
         }
         if let Some(from) = missing_from {
-            plan.push_creation(Step::Mkdir { path: host, from })?;
+            plan.push_creation(host, Some(from))?;
         }
     }
     if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
@@ -497,7 +497,7 @@ fn plan_api_mount(
     let (target, missing_from) = host_target(plan, &views.after, target, name.to_bytes())?;
     let source = plan.store(name.to_bytes())?;
     if let Some(from) = missing_from {
-        plan.push_creation(Step::Mkdir { path: target, from })?;
+        plan.push_creation(target, Some(from))?;
         plan.push(Step::Move { source, target })
     } else {
         plan.push(Step::Carry { source, target })
@@ -544,7 +544,7 @@ fn plan_bind<'a>(
         let parent =
             Resolved { exists: usize::from(target.existing) >= plan.walk.found.as_bytes().len(), ..target };
         host_target_made(plan, &views.after, parent, destination_subject)?;
-        plan.push_creation(Step::CreateFile { path: file, content: Span::default() })?;
+        plan.push_creation(file, None)?;
         file
     };
     plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
@@ -563,7 +563,7 @@ pub(crate) fn host_target_made<'a>(
 ) -> Result<Span, Error<'a>> {
     let (host, missing_from) = host_target(plan, view, resolved, subject)?;
     if let Some(from) = missing_from {
-        plan.push_creation(Step::Mkdir { path: host, from })?;
+        plan.push_creation(host, Some(from))?;
     }
     Ok(host)
 }
