@@ -80,6 +80,7 @@ const fn refuse(errno: Errno, hint: Hint) -> Refusal {
 }
 
 /// Reads one `prepare-root.conf`; the refusal names the key.
+#[inline(never)]
 pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
     let mut values = [false; BOOLEAN_REFUSALS.len()];
     let mut section: &[u8] = b"";
