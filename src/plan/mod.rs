@@ -321,12 +321,11 @@ pub fn make_plan<'a>(
     if let Some(pivot) = &pivot {
         plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
     }
-    let prepared = match (config.ostree, &pivot) {
-        (Some(_), Some(pivot)) => {
-            Some(ostree::plan_deployment(plan, tree_view, View::at(pivot.new), &deployment, probe)?)
-        }
-        _ => None,
-    };
+    let mut sysroot_readonly = false;
+    if let (Some(_), Some(pivot)) = (config.ostree, &pivot) {
+        let new = View::at(pivot.new);
+        ostree::plan_deployment(plan, tree_view, new, &deployment, probe, &mut sysroot_readonly)?;
+    }
     if switches {
         if pivot.is_none() {
             probe.expect_lookups_in(plan.path(tree));
@@ -361,7 +360,7 @@ pub fn make_plan<'a>(
             plan.push_creation(host, Some(from))?;
         }
     }
-    if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
+    if sysroot_readonly {
         // Last, so the deployment's binds made above keep their own flags.
         plan.push(Step::Remount { target: tree, read_only: true })?;
     }

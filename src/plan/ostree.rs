@@ -82,7 +82,9 @@ const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
 const SYSROOT_RO_STAMP: &[u8] = b"/run/ostree-sysroot-ro.stamp";
 
 /// The deployment's mounts below NEW (`new`, the deployment's host path as a view), before the
-/// API mounts and the user's binds are added on top; `tree` is the physical root.
+/// API mounts and the user's binds are added on top; `tree` is the physical root. Sets
+/// `sysroot_readonly` when the physical root is to be remounted read-only, last (the result
+/// stays in registers).
 #[inline(never)]
 pub fn plan_deployment(
     plan: &mut Plan<'_>,
@@ -90,8 +92,10 @@ pub fn plan_deployment(
     new: View,
     deployment: &Deployment,
     probe: &impl Probe,
-) -> Result<PrepareRoot, Error<'static>> {
+    sysroot_readonly: &mut bool,
+) -> Result<(), Error<'static>> {
     let conf = read_prepare_root(plan, tree, new, probe)?;
+    *sysroot_readonly = conf.sysroot_readonly;
     let starting_root = View::at(plan.store(b"/")?);
     // The deployment's /etc and /usr, looked up once for every mount below that needs them
     // (/etc only when one does: most deployments mount nothing on it).
@@ -155,8 +159,7 @@ pub fn plan_deployment(
     }
     // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
     directory_to_make(plan, starting_root, b"/run/ostree", probe)?;
-    mark(plan, OSTREE_BOOTED, booted_record(&conf), probe)?;
-    Ok(conf)
+    mark(plan, OSTREE_BOOTED, booted_record(&conf), probe)
 }
 
 /// The deployment's prepare-root.conf and the physical root's legacy read-only switch.
