@@ -301,10 +301,10 @@ pub fn make_plan<'a>(
         (None, Some(value)) => Some((value, Some(ostree::OSTREE_OLD_ROOT), true)),
         (None, None) => None,
     };
-    let pivot = match pivot_spec {
-        Some((new, old, resolved)) => plan_pivot_target(plan, new, old, tree_view, probe, resolved)?,
-        None => None,
-    };
+    let mut pivot = None;
+    if let Some((new, old, resolved)) = pivot_spec {
+        plan_pivot_target(plan, new, old, tree_view, probe, resolved, &mut pivot)?;
+    }
     let after = match &pivot {
         Some(PivotTarget { new, old: Some(old) }) => View { root: *new, graft: Some((old.inner, tree)) },
         Some(PivotTarget { new, old: None }) => View::at(*new),
@@ -408,8 +408,9 @@ fn plan_switch_stage(
     plan.push(Step::SwitchRoot { new: stage, free_old_root: tree_is_mounted })
 }
 
-/// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
-/// With `new_is_resolved`, NEW is the directory the last resolution left in `plan.walk.found`.
+/// Resolves NEW in the tree and OLD inside NEW into `target`; left `None` when NEW is the tree's
+/// root itself (the result stays in registers). With `new_is_resolved`, NEW is the directory the
+/// last resolution left in `plan.walk.found`.
 #[inline(never)]
 fn plan_pivot_target<'a>(
     plan: &mut Plan<'_>,
@@ -418,7 +419,8 @@ fn plan_pivot_target<'a>(
     tree: View,
     probe: &impl Probe,
     new_is_resolved: bool,
-) -> Result<Option<PivotTarget>, Error<'a>> {
+    target: &mut Option<PivotTarget>,
+) -> Result<(), Error<'a>> {
     let new_hint = Hint::NewMustBeDirectory;
     if !new_is_resolved {
         let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
@@ -429,7 +431,7 @@ fn plan_pivot_target<'a>(
     }
     if plan.walk.found.is_root() {
         return match old {
-            None => Ok(None),
+            None => Ok(()),
             Some(_) => Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, Hint::NewIsTreeRoot)),
         };
     }
@@ -437,7 +439,8 @@ fn plan_pivot_target<'a>(
     // OLD, the API mount points and the init's first directory are all looked up in NEW.
     probe.expect_lookups_in(plan.path(new_host));
     let Some(old) = old else {
-        return Ok(Some(PivotTarget { new: new_host, old: None }));
+        *target = Some(PivotTarget { new: new_host, old: None });
+        return Ok(());
     };
     let old_hint = Hint::OldMustBeDirectory;
     let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, plan.walk)
@@ -451,7 +454,8 @@ fn plan_pivot_target<'a>(
     let inner = plan.paths.push(plan.walk.found.as_bytes())?;
     // OLD is created inside NEW itself, not below the graft that will show there.
     let (host, missing_from) = host_target(plan, &View::at(new_host), old_dir, old)?;
-    Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, missing_from }) }))
+    *target = Some(PivotTarget { new: new_host, old: Some(Old { inner, host, missing_from }) });
+    Ok(())
 }
 
 /// Moves each API mount the tree has into the same place in the new root, and `/tmp` with them
