@@ -141,6 +141,11 @@ impl Building {
         self.extend(arena, component)
     }
 
+    /// Nothing is written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// What is written so far is the root the rest is resolved in.
     pub fn mark_root(&mut self) {
         self.root = self.len;

@@ -82,7 +82,8 @@ impl View {
         for component in components(rest) {
             path.component(arena, component)?;
         }
-        if arena.bytes(root).is_empty() && rest.iter().all(|&b| b == b'/') {
+        // Nothing yet: an empty root and no component, the root itself.
+        if path.is_empty() {
             path.extend(arena, b"/")?;
         }
         path.finish(arena)
