@@ -32,17 +32,19 @@ pub const MAX_STEPS: usize = 80;
 /// before anything changes.
 pub const ARENA_BYTES: usize = 16 * 1024;
 
-/// The API file systems carried into the new root, with what is mounted below them.
-pub const API_MOUNTS: [&CStr; 4] = [
+/// Carried too when the runtime mounted it (systemd-nspawn's tmpfs), as nspawn's own pivot
+/// gives the new root one; an initramfs has none to give.
+const TMP: &CStr = c"/tmp";
+
+/// The API file systems carried into the new root, with what is mounted below them; `TMP`, last,
+/// only when there is one to carry.
+const API_MOUNTS: [&CStr; 5] = [
     c"/proc", // processes, and /proc/cmdline for the real init
     c"/sys",  // devices and cgroups
     c"/dev",  // device nodes; the real init expects /dev/console and /dev/null
     c"/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
+    TMP,
 ];
-
-/// Carried too when the runtime mounted it (systemd-nspawn's tmpfs), as nspawn's own pivot
-/// gives the new root one; an initramfs has none to give.
-const TMP: &CStr = c"/tmp";
 
 /// The inits the kernel tries when none is named, in its order (SPEC §4); also what the
 /// `continue` policy and a failed exec fall back to.
@@ -467,11 +469,9 @@ fn plan_api_mounts(
     probe: &impl Probe,
     tmp: bool,
 ) -> Result<(), Error<'static>> {
-    for &name in &API_MOUNTS {
+    let carried = API_MOUNTS.get(..API_MOUNTS.len() - usize::from(!tmp)).unwrap_or_default();
+    for &name in carried {
         plan_api_mount(plan, views, probe, name)?;
-    }
-    if tmp {
-        plan_api_mount(plan, views, probe, TMP)?;
     }
     Ok(())
 }
