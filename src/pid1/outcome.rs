@@ -63,8 +63,8 @@ impl Run {
         };
         let (stage, errno) = if let Some(options) = stub {
             // Returns only when the init did not start.
-            let Err(error) = supervise::start(plan, self.env, options, scratch, &mut ops);
-            (error.stage(), error.errno())
+            let Err(failed) = supervise::start(plan, self.env, options, scratch, &mut ops);
+            failed
         } else {
             (Stage::Exec, act::exec_init(plan, &HostLookup, self.env, scratch))
         };

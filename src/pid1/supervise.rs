@@ -71,8 +71,8 @@ const FAULTS: [c_int; 7] =
 /// Starts the plan's init as a child and, once it runs (its exec succeeded), supervises it: never
 /// returns then. The init runs, so nothing will be undone: `ways_back` (the runtime's mount
 /// namespace, the old roots) is let go first, as an exec would close it, instead of pinned for the
-/// container's life. Otherwise returns what failed (the exec's errno among them), with the child
-/// reaped, so the caller can undo the plan and report.
+/// container's life. Otherwise returns what failed, where (the exec's errno among them), with the
+/// child reaped, so the caller can undo the plan and report.
 #[inline(never)]
 pub fn start(
     plan: &Plan<'_>,
@@ -80,18 +80,17 @@ pub fn start(
     options: &StubOptions,
     scratch: &mut act::Scratch,
     ways_back: &mut HostOps,
-) -> Result<Infallible, Error<'static>> {
-    let fail = |stage, errno| Error::failure(stage, b"", errno, Hint::InitWasNotStarted);
+) -> Result<Infallible, (Stage, Errno)> {
     let options = *options;
-    let (signals, original_mask) = watch_signals().map_err(|errno| fail(Stage::Signalfd, errno))?;
+    let (signals, original_mask) = watch_signals().map_err(|errno| (Stage::Signalfd, errno))?;
     if options.parent_death_signal != 0 {
         let signal = rustix::process::Signal::from_named_raw(c_int::from(options.parent_death_signal));
-        rustix::process::set_parent_process_death_signal(signal).map_err(|errno| fail(Stage::Fork, errno))?;
+        rustix::process::set_parent_process_death_signal(signal).map_err(|errno| (Stage::Fork, errno))?;
     }
     // The child writes its exec's errno here; a successful exec closes it (close-on-exec) unwritten.
-    let (exec_result, exec_report) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|errno| fail(Stage::Fork, errno))?;
-    let child = match sys::fork().map_err(|errno| fail(Stage::Fork, errno))? {
+    let (exec_result, exec_report) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|errno| (Stage::Fork, errno))?;
+    let child = match sys::fork().map_err(|errno| (Stage::Fork, errno))? {
         Some(child) => child,
         None => run_child(plan, env, &original_mask, exec_report, scratch),
     };
@@ -100,7 +99,7 @@ pub fn start(
     if let Ok(4) = rustix::io::read(&exec_result, &mut errno) {
         let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
         sys::set_signal_mask(&original_mask);
-        return Err(fail(Stage::Exec, Errno::from_raw_os_error(i32::from_ne_bytes(errno))));
+        return Err((Stage::Exec, Errno::from_raw_os_error(i32::from_ne_bytes(errno))));
     }
     if options.verbosity > 1 {
         let mut line = Line::prefixed();
