@@ -54,11 +54,14 @@ impl Run {
         let journal = match act::run_plan(plan, &mut ops, scratch) {
             Ok(journal) => journal,
             Err(failure) => {
-                if let Some(left) = &failure.undo_error {
-                    report(&failure.error);
-                    return self.after_report(report_not_rolled_back(plan, left), Some(mode));
-                }
-                return self.refuse(failure.error, Some(mode));
+                let code = match &failure.undo_error {
+                    Some(left) => {
+                        report(&failure.error);
+                        report_not_rolled_back(plan, left)
+                    }
+                    None => self.refuse_quietly(failure.error),
+                };
+                return self.after_report(code, Some(mode));
             }
         };
         let (stage, errno) = if let Some(options) = stub {
