@@ -237,6 +237,19 @@ impl<'b> Plan<'b> {
         }
     }
 
+    /// `resolve` of `input` in `view`, in the plan's own arena and walk: one out-of-line call with
+    /// its arguments all in registers.
+    #[inline(never)]
+    pub(crate) fn resolve(
+        &mut self,
+        view: &View,
+        probe: &impl Lookup,
+        input: &[u8],
+        allow_missing: bool,
+    ) -> Result<Resolved, Errno> {
+        resolve(view, &self.paths, probe, input, allow_missing, self.walk)
+    }
+
     pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, arena::Full> {
         self.paths.push(bytes)
     }
@@ -425,7 +438,8 @@ fn plan_pivot_target<'a>(
 ) -> Result<(), Error<'a>> {
     let new_hint = Hint::NewMustBeDirectory;
     if !new_is_resolved {
-        let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
+        let new_dir = plan
+            .resolve(&tree, probe, new, false)
             .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
         if new_dir.kind != Kind::Directory {
             return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
@@ -445,7 +459,8 @@ fn plan_pivot_target<'a>(
         return Ok(());
     };
     let old_hint = Hint::OldMustBeDirectory;
-    let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, plan.walk)
+    let old_dir = plan
+        .resolve(&View::at(new_host), probe, old, true)
         .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
     if old_dir.exists && old_dir.kind != Kind::Directory {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
@@ -486,7 +501,8 @@ fn plan_api_mount(
     let hint = Hint::MountPointMustBeDirectory;
     // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
     // initramfs's.
-    let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, plan.walk)
+    let target = plan
+        .resolve(&views.after, probe, name.to_bytes(), true)
         .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
     let carried = target.exists && target.kind == Kind::Directory;
     // A plain directory has nothing to carry, as switch_root skips it; only a mount that
@@ -518,13 +534,15 @@ fn plan_bind<'a>(
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
-    let source = resolve(source_view, &plan.paths, probe, bind.source, false, plan.walk)
+    let source = plan
+        .resolve(source_view, probe, bind.source, false)
         .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, Hint::SrcMustExist))?;
     let source_host = source_view
         .host_span(&mut plan.paths, plan.walk.found.as_bytes())
         .map_err(|_| too_long(source_subject))?;
     let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
-    let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, plan.walk)
+    let target = plan
+        .resolve(&views.after, probe, bind.destination, true)
         .map_err(|e| fail(e, Hint::DstMustBeInside))?;
     if plan.walk.found.is_root() {
         // Over `/` the init would not find /proc, /dev or itself: no container manager allows it.

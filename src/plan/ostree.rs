@@ -199,7 +199,7 @@ fn resolved_as(
     kinds: &[Kind],
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
-    match resolve(&view, &plan.paths, probe, inner, false, plan.walk) {
+    match plan.resolve(&view, probe, inner, false) {
         Ok(resolved) if kinds.contains(&resolved.kind) => {
             view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some)
         }
@@ -246,8 +246,8 @@ fn directory_to_make(
     probe: &impl Probe,
 ) -> Result<Span, Error<'static>> {
     let hint = Hint::RunMustBeWritable;
-    let resolved = resolve(&view, &plan.paths, probe, path, true, plan.walk)
-        .map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
+    let resolved =
+        plan.resolve(&view, probe, path, true).map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
     host_target_made(plan, &view, resolved, path)
 }
 
