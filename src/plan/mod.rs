@@ -307,7 +307,7 @@ pub fn make_plan<'a>(
     // Filled (in place: it is a path buffer) when `ostree=` is given, and only used then.
     let mut deployment = ostree::Deployment::default();
     if let Some(value) = config.ostree {
-        ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk, &mut deployment)?;
+        ostree::resolve_deployment(plan, &tree_view, probe, value, &mut deployment)?;
     }
     // NEW and OLD, and whether NEW is resolved already.
     let pivot_spec = match (&config.pivot, config.ostree) {

@@ -5,9 +5,9 @@
 //! hotfix overlay), and what `prepare-root.conf` asks for.
 
 use crate::config::key_lookup::after_prefix;
-use crate::plan::arena::{Arena, Full, Span};
+use crate::plan::arena::{Full, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
-use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
+use crate::plan::resolve::{Kind, View};
 use crate::plan::{host_target_made, Plan, Probe, Step};
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::has_byte;
@@ -36,21 +36,20 @@ impl Deployment {
 /// Resolves `ostree=` inside the tree, checks it lands on a deployment, and fills `deployment`.
 #[inline(never)]
 pub fn resolve_deployment<'a>(
+    plan: &mut Plan<'_>,
     tree: &View,
-    arena: &Arena<'_>,
-    lookup: &impl Lookup,
+    probe: &impl Probe,
     value: &'a [u8],
-    walk: &mut Walk,
     deployment: &mut Deployment,
 ) -> Result<(), Error<'a>> {
     let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, Hint::NotAnOstreeDeployment);
-    let resolved = resolve(tree, arena, lookup, value, false, walk).map_err(fail)?;
+    let resolved = plan.resolve(tree, probe, value, false).map_err(fail)?;
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
     // The resolved path is canonical (one '/' between non-empty components), so five components,
     // as in /ostree/deploy/$OS/deploy/$CSUM.$SERIAL, are two prefixes around $OS and no '/' after.
-    let os = after_prefix(walk.found.as_bytes(), b"/ostree/deploy/").and_then(|rest| {
+    let os = after_prefix(plan.walk.found.as_bytes(), b"/ostree/deploy/").and_then(|rest| {
         let (os, rest) = rest.split_at(rest.iter().position(|&b| b == b'/')?);
         after_prefix(rest, b"/deploy/").filter(|serial| !has_byte(serial, b'/')).map(|_| os)
     });
@@ -359,17 +358,16 @@ const fn trimmed<const N: usize>(record: [u8; 96]) -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::arena::Arena;
+    use crate::plan::resolve::Walk;
     use crate::sys::error::rendered;
     use crate::testing::simulated::Table;
 
     fn resolved(value: &str) -> Result<String, String> {
-        let mut buf = [0u8; 512];
-        let mut arena = Arena::new(&mut buf);
-        let view = View::at(arena.push(b"/s").unwrap());
+        let (mut buf, mut walk) = ([0u8; 512], Walk::default());
+        let mut plan = Plan::new(&mut buf, &mut walk);
+        let view = View::at(plan.store(b"/s").unwrap());
         let mut d = Deployment::default();
-        resolve_deployment(&view, &arena, &tree(), value.as_bytes(), &mut Walk::default(), &mut d)
-            .map_err(|e| rendered(&e))?;
+        resolve_deployment(&mut plan, &view, &tree(), value.as_bytes(), &mut d).map_err(|e| rendered(&e))?;
         Ok(String::from_utf8(d.var_source.to_vec()).unwrap())
     }
 
