@@ -29,7 +29,8 @@ pub struct Deployment {
 impl Deployment {
     /// The OS's var directory as a path in the physical root (the tree).
     pub fn var_in_tree(&self) -> &[u8] {
-        self.var_source.strip_prefix(OSTREE_OLD_ROOT).unwrap_or_default()
+        // It starts with the old root: `resolve_deployment` wrote that first.
+        self.var_source.get(OSTREE_OLD_ROOT.len()..).unwrap_or_default()
     }
 }
 
