@@ -81,8 +81,11 @@ pub fn start(
     scratch: &mut act::Scratch,
     ways_back: &mut HostOps,
 ) -> Result<Infallible, (Stage, Errno)> {
-    let options = *options;
     let (signals, original_mask) = watch_signals().map_err(|errno| (Stage::Signalfd, errno))?;
+    // The supervisor's state is made first, and read from in place: not copied again at the end.
+    let mut supervisor =
+        Supervisor { main: None, main_code: None, stopping: false, options: *options, original_mask };
+    let (options, original_mask) = (&supervisor.options, &supervisor.original_mask);
     if options.parent_death_signal != 0 {
         let signal = rustix::process::Signal::from_named_raw(c_int::from(options.parent_death_signal));
         rustix::process::set_parent_process_death_signal(signal).map_err(|errno| (Stage::Fork, errno))?;
@@ -92,13 +95,13 @@ pub fn start(
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|errno| (Stage::Fork, errno))?;
     let child = match sys::fork().map_err(|errno| (Stage::Fork, errno))? {
         Some(child) => child,
-        None => run_child(plan, env, &original_mask, exec_report, scratch),
+        None => run_child(plan, env, original_mask, exec_report, scratch),
     };
     drop(exec_report);
     let mut errno = [0u8; 4];
     if let Ok(4) = rustix::io::read(&exec_result, &mut errno) {
         let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
-        sys::set_signal_mask(&original_mask);
+        sys::set_signal_mask(original_mask);
         return Err((Stage::Exec, Errno::from_raw_os_error(i32::from_ne_bytes(errno))));
     }
     if options.verbosity > 1 {
@@ -107,7 +110,8 @@ pub fn start(
         to_stderr(line.u64(child.as_raw_nonzero().get() as u64));
     }
     drop(core::mem::take(ways_back));
-    Supervisor { main: Some(child), main_code: None, stopping: false, options, original_mask }.run(signals)
+    supervisor.main = Some(child);
+    supervisor.run(signals)
 }
 
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.
