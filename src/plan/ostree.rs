@@ -189,18 +189,24 @@ fn read_prepare_root(
     Ok(conf)
 }
 
-/// The host path of `inner` in `view` when it resolves to something of `kind`. The error is only
-/// ever a full arena: `Full`, empty, keeps the result register-sized (it is `?`'d into `Error`).
+/// The host path of `inner` in `view` when it resolves to a regular file (`file`) or else a
+/// directory. The error is only ever a full arena: `Full`, empty, keeps the result register-sized
+/// (it is `?`'d into `Error`).
 #[inline(never)]
 fn resolved_as(
     plan: &mut Plan<'_>,
     view: View,
     inner: &[u8],
-    kinds: &[Kind],
+    file: bool,
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
+    let wanted = |kind| match kind {
+        Kind::File | Kind::Executable => file,
+        Kind::Directory => !file,
+        Kind::Symlink | Kind::Other => false,
+    };
     match plan.resolve(&view, probe, inner, false) {
-        Ok(resolved) if kinds.contains(&resolved.kind) => {
+        Ok(resolved) if wanted(resolved.kind) => {
             view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some)
         }
         _ => Ok(None),
@@ -213,7 +219,7 @@ fn directory(
     inner: &[u8],
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
-    resolved_as(plan, view, inner, &[Kind::Directory], probe)
+    resolved_as(plan, view, inner, false, probe)
 }
 
 fn regular_file(
@@ -222,7 +228,7 @@ fn regular_file(
     inner: &[u8],
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
-    resolved_as(plan, view, inner, &[Kind::File, Kind::Executable], probe)
+    resolved_as(plan, view, inner, true, probe)
 }
 
 /// Whether `name` in the directory at host path `dir` is a symlink (not followed).
