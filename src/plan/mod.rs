@@ -438,12 +438,11 @@ fn plan_pivot_target<'a>(
 ) -> Result<(), Error<'a>> {
     let new_hint = Hint::NewMustBeDirectory;
     if !new_is_resolved {
-        let new_dir = plan
-            .resolve(&tree, probe, new, false)
-            .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
-        if new_dir.kind != Kind::Directory {
-            return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
-        }
+        let new_dir = plan.resolve(&tree, probe, new, false).and_then(|dir| match dir.kind {
+            Kind::Directory => Ok(()),
+            _ => Err(Errno::NOTDIR),
+        });
+        new_dir.map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
     }
     if plan.walk.found.is_root() {
         return match old {
@@ -459,12 +458,13 @@ fn plan_pivot_target<'a>(
         return Ok(());
     };
     let old_hint = Hint::OldMustBeDirectory;
-    let old_dir = plan
-        .resolve(&View::at(new_host), probe, old, true)
-        .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
-    if old_dir.exists && old_dir.kind != Kind::Directory {
-        return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
-    }
+    let old_dir = plan.resolve(&View::at(new_host), probe, old, true).and_then(|dir| {
+        if dir.exists && dir.kind != Kind::Directory {
+            return Err(Errno::NOTDIR);
+        }
+        Ok(dir)
+    });
+    let old_dir = old_dir.map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
     if plan.walk.found.is_root() {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldIsNew));
     }
