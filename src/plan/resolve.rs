@@ -275,13 +275,15 @@ pub struct HostLookup;
 
 impl Lookup for HostLookup {
     fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
-        use rustix::fs::{statat, AtFlags, FileType, CWD};
+        use linux_raw_sys::general::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+        use rustix::fs::{statat, AtFlags, CWD};
         let stat = statat(CWD, host_path, AtFlags::SYMLINK_NOFOLLOW)?;
-        Ok(match FileType::from_raw_mode(stat.st_mode) {
-            FileType::Directory => Kind::Directory,
-            FileType::RegularFile if stat.st_mode & 0o111 != 0 => Kind::Executable,
-            FileType::RegularFile => Kind::File,
-            FileType::Symlink => Kind::Symlink,
+        // The mode's type bits compared as they are, not mapped to a `FileType` first.
+        Ok(match stat.st_mode & S_IFMT {
+            S_IFDIR => Kind::Directory,
+            S_IFREG if stat.st_mode & 0o111 != 0 => Kind::Executable,
+            S_IFREG => Kind::File,
+            S_IFLNK => Kind::Symlink,
             _ => Kind::Other,
         })
     }
