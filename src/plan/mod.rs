@@ -756,7 +756,17 @@ impl<'c, 'a> Iterator for MountOrder<'c, 'a> {
 
 /// Whether bind `a` is mounted before `b`, each with its index among the binds given.
 fn mounts_before((a_index, a): (usize, &BindSpec<'_>), (b_index, b): (usize, &BindSpec<'_>)) -> bool {
-    let by_destination =
-        crate::sys::path::components(a.destination).cmp(crate::sys::path::components(b.destination));
-    by_destination.then(a_index.cmp(&b_index)).is_lt()
+    // Component by component (a plain loop: `Iterator::cmp` compiles bigger).
+    let (mut a, mut b) =
+        (crate::sys::path::components(a.destination), crate::sys::path::components(b.destination));
+    loop {
+        let order = match (a.next(), b.next()) {
+            (Some(a), Some(b)) => a.cmp(b),
+            // One ran out: the shorter (a parent) first; the same destination in the order given.
+            (a, b) => return a.is_none() && (b.is_some() || a_index < b_index),
+        };
+        if order.is_ne() {
+            return order.is_lt();
+        }
+    }
 }
