@@ -54,24 +54,20 @@ impl Run {
         let journal = match act::run_plan(plan, &mut ops, scratch) {
             Ok(journal) => journal,
             Err(failure) => {
-                if let Some(left) = &failure.undo_error {
-                    report(&failure.error);
-                    return self.after_report(report_not_rolled_back(plan, left), Some(mode));
-                }
-                return self.refuse(failure.error, Some(mode));
+                let code = match &failure.undo_error {
+                    Some(left) => {
+                        report(&failure.error);
+                        report_not_rolled_back(plan, left)
+                    }
+                    None => self.refuse_quietly(failure.error),
+                };
+                return self.after_report(code, Some(mode));
             }
         };
         let (stage, errno) = if let Some(options) = stub {
-            match supervise::start(plan, self.env, options, scratch) {
-                // The init runs, so nothing will be undone: the ways back (the runtime's mount
-                // namespace, the old roots) are let go, as an exec would close them, instead of
-                // pinning them for the container's life.
-                Ok(child) => {
-                    drop(ops);
-                    child.supervise()
-                }
-                Err(error) => (error.stage(), error.errno()),
-            }
+            // Returns only when the init did not start.
+            let Err(failed) = supervise::start(plan, self.env, options, scratch, &mut ops);
+            failed
         } else {
             (Stage::Exec, act::exec_init(plan, &HostLookup, self.env, scratch))
         };

@@ -5,11 +5,13 @@
 //! machine, the failure policy instead of an exit.
 
 use crate::act;
+use crate::act::host::HostOps;
 use crate::config::stub_options::StubOptions;
 use crate::plan::Plan;
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::{to_stderr, Line};
 use crate::sys::{self, Env, SignalSet};
+use core::convert::Infallible;
 use core::ffi::c_int;
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -66,58 +68,50 @@ const STOP_SIGNALS: [c_int; 3] = [signal::TERM, signal::INT, 37];
 const FAULTS: [c_int; 7] =
     [signal::FPE, signal::ILL, signal::SEGV, signal::BUS, signal::ABRT, signal::TRAP, signal::SYS];
 
-/// The running child and its supervisor, ready to take over PID 1's life.
-pub struct Child {
-    supervisor: Supervisor,
-    signals: OwnedFd,
-}
-
-impl Child {
-    /// Forwards signals, reaps, and ends the process as the options say.
-    pub fn supervise(self) -> ! {
-        self.supervisor.run(self.signals)
-    }
-}
-
-/// Starts the plan's init as a child. `Ok` once it runs (its exec succeeded); otherwise what
-/// failed (the exec's errno among them), with the child reaped, so the caller can undo the plan
-/// and report.
+/// Starts the plan's init as a child and, once it runs (its exec succeeded), supervises it: never
+/// returns then. The init runs, so nothing will be undone: `ways_back` (the runtime's mount
+/// namespace, the old roots) is let go first, as an exec would close it, instead of pinned for the
+/// container's life. Otherwise returns what failed, where (the exec's errno among them), with the
+/// child reaped, so the caller can undo the plan and report.
 #[inline(never)]
 pub fn start(
     plan: &Plan<'_>,
     env: Env,
     options: &StubOptions,
     scratch: &mut act::Scratch,
-) -> Result<Child, Error<'static>> {
-    let fail = |stage, errno| Error::failure(stage, b"", errno, Hint::InitWasNotStarted);
-    let options = *options;
-    let (signals, original_mask) = watch_signals().map_err(|errno| fail(Stage::Signalfd, errno))?;
+    ways_back: &mut HostOps,
+) -> Result<Infallible, (Stage, Errno)> {
+    let (signals, original_mask) = watch_signals().map_err(|errno| (Stage::Signalfd, errno))?;
+    // The supervisor's state is made first, and read from in place: not copied again at the end.
+    let mut supervisor =
+        Supervisor { main: None, main_code: None, stopping: false, options: *options, original_mask };
+    let (options, original_mask) = (&supervisor.options, &supervisor.original_mask);
     if options.parent_death_signal != 0 {
         let signal = rustix::process::Signal::from_named_raw(c_int::from(options.parent_death_signal));
-        rustix::process::set_parent_process_death_signal(signal).map_err(|errno| fail(Stage::Fork, errno))?;
+        rustix::process::set_parent_process_death_signal(signal).map_err(|errno| (Stage::Fork, errno))?;
     }
     // The child writes its exec's errno here; a successful exec closes it (close-on-exec) unwritten.
-    let (exec_result, exec_report) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|errno| fail(Stage::Fork, errno))?;
-    let child = match sys::fork().map_err(|errno| fail(Stage::Fork, errno))? {
+    let (exec_result, exec_report) =
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|errno| (Stage::Fork, errno))?;
+    let child = match sys::fork().map_err(|errno| (Stage::Fork, errno))? {
         Some(child) => child,
-        None => run_child(plan, env, &original_mask, exec_report, scratch),
+        None => run_child(plan, env, original_mask, exec_report, scratch),
     };
     drop(exec_report);
     let mut errno = [0u8; 4];
     if let Ok(4) = rustix::io::read(&exec_result, &mut errno) {
         let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
-        sys::set_signal_mask(&original_mask);
-        return Err(fail(Stage::Exec, Errno::from_raw_os_error(i32::from_ne_bytes(errno))));
+        sys::set_signal_mask(original_mask);
+        return Err((Stage::Exec, Errno::from_raw_os_error(i32::from_ne_bytes(errno))));
     }
     if options.verbosity > 1 {
         let mut line = Line::prefixed();
         line.bytes(b"started ").bytes(plan.path(plan.exec.file)).bytes(b" as PID ");
         to_stderr(line.u64(child.as_raw_nonzero().get() as u64));
     }
-    let supervisor =
-        Supervisor { main: Some(child), main_code: None, stopping: false, options, original_mask };
-    Ok(Child { supervisor, signals })
+    drop(core::mem::take(ways_back));
+    supervisor.main = Some(child);
+    supervisor.run(signals)
 }
 
 /// catatonit's `-P`: PID 1 with no child, reaping whatever comes to it, until SIGTERM or SIGINT.

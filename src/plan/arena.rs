@@ -141,6 +141,11 @@ impl Building {
         self.extend(arena, component)
     }
 
+    /// Nothing is written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// What is written so far is the root the rest is resolved in.
     pub fn mark_root(&mut self) {
         self.root = self.len;
@@ -149,12 +154,12 @@ impl Building {
     /// Ends the path with its NUL and keeps it.
     pub fn finish(self, arena: &mut Arena<'_>) -> Result<Span, Full> {
         *arena.buf.get_mut(self.start + self.len).ok_or(Full)? = 0;
-        let root = u16::try_from(self.root).map_err(|_| Full)?.to_le_bytes();
+        // So the start, the length and the root are below the buffer's length: they fit in 16
+        // bits (`new` keeps at most 64 KiB).
+        let root = (self.root as u16).to_le_bytes();
         arena.buf.get_mut(self.start - 2..self.start).ok_or(Full)?.copy_from_slice(&root);
         arena.used = self.start + self.len + 1;
-        let start = u16::try_from(self.start).map_err(|_| Full)?;
-        let len = u16::try_from(self.len).map_err(|_| Full)?;
-        Ok(Span::new(start, len))
+        Ok(Span::new(self.start as u16, self.len as u16))
     }
 }
 

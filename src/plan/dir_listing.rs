@@ -6,6 +6,7 @@
 //! (is it executable?) and an unknown `d_type` says nothing, so both still get an `lstat`, as does
 //! a name the listing does not hold (it may not fit in the first read).
 
+use crate::config::key_lookup::same;
 use crate::plan::resolve::Kind;
 use core::mem::MaybeUninit;
 use rustix::fd::AsFd;
@@ -60,7 +61,7 @@ impl Listing {
         let mut rest = self.entries.as_slice();
         while let [symlink, len, tail @ ..] = rest {
             let (entry, after) = tail.split_at_checked(usize::from(*len))?;
-            if entry == name {
+            if same(entry, name) {
                 return Some(if *symlink != 0 { Kind::Symlink } else { Kind::Directory });
             }
             rest = after;

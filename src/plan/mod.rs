@@ -32,17 +32,19 @@ pub const MAX_STEPS: usize = 80;
 /// before anything changes.
 pub const ARENA_BYTES: usize = 16 * 1024;
 
-/// The API file systems carried into the new root, with what is mounted below them.
-pub const API_MOUNTS: [&CStr; 4] = [
+/// Carried too when the runtime mounted it (systemd-nspawn's tmpfs), as nspawn's own pivot
+/// gives the new root one; an initramfs has none to give.
+const TMP: &CStr = c"/tmp";
+
+/// The API file systems carried into the new root, with what is mounted below them; `TMP`, last,
+/// only when there is one to carry.
+const API_MOUNTS: [&CStr; 5] = [
     c"/proc", // processes, and /proc/cmdline for the real init
     c"/sys",  // devices and cgroups
     c"/dev",  // device nodes; the real init expects /dev/console and /dev/null
     c"/run",  // runtime state the initrd or runtime hands over (udev, ostree-booted)
+    TMP,
 ];
-
-/// Carried too when the runtime mounted it (systemd-nspawn's tmpfs), as nspawn's own pivot
-/// gives the new root one; an initramfs has none to give.
-const TMP: &CStr = c"/tmp";
 
 /// The inits the kernel tries when none is named, in its order (SPEC §4); also what the
 /// `continue` policy and a failed exec fall back to.
@@ -203,16 +205,16 @@ impl<'b> Plan<'b> {
         }
     }
 
-    /// Adds a `Mkdir` or `CreateFile`, less what earlier steps already create: binds onto the
-    /// same or nested destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
-    pub(crate) fn push_creation(&mut self, step: Step) -> Result<(), Error<'static>> {
-        let (path, from) = match step {
-            Step::Mkdir { path, from } => (path, usize::from(from)),
-            Step::CreateFile { path, .. } => (path, 0),
-            _ => return self.push(step),
-        };
+    /// Adds a `Mkdir` of `path` from `mkdir_from` on, or (`None`) an empty `CreateFile` (a bind
+    /// target), less what earlier steps already create: binds onto the same or nested
+    /// destinations stack, as in systemd-nspawn, instead of failing with EEXIST.
+    pub(crate) fn push_creation(
+        &mut self,
+        path: Span,
+        mkdir_from: Option<u16>,
+    ) -> Result<(), Error<'static>> {
         let bytes = self.path(path);
-        let mut from = from;
+        let mut from = mkdir_from.map_or(0, usize::from);
         for earlier in &self.steps {
             match *earlier {
                 Step::Mkdir { path: made, .. } => {
@@ -225,14 +227,27 @@ impl<'b> Plan<'b> {
                 _ => {}
             }
         }
-        match step {
-            Step::Mkdir { .. } if from >= bytes.len() => Ok(()),
-            Step::Mkdir { .. } => {
+        match mkdir_from {
+            Some(_) if from >= bytes.len() => Ok(()),
+            Some(_) => {
                 let from = u16::try_from(from).unwrap_or(u16::MAX);
                 self.push(Step::Mkdir { path, from })
             }
-            _ => self.push(step),
+            None => self.push(Step::CreateFile { path, content: Span::default() }),
         }
+    }
+
+    /// `resolve` of `input` in `view`, in the plan's own arena and walk: one out-of-line call with
+    /// its arguments all in registers.
+    #[inline(never)]
+    pub(crate) fn resolve(
+        &mut self,
+        view: &View,
+        probe: &impl Lookup,
+        input: &[u8],
+        allow_missing: bool,
+    ) -> Result<Resolved, Errno> {
+        resolve(view, &self.paths, probe, input, allow_missing, self.walk)
     }
 
     pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, arena::Full> {
@@ -289,10 +304,11 @@ pub fn make_plan<'a>(
 ) -> Result<(), Error<'a>> {
     let tree = plan.store(tree)?;
     let tree_view = View::at(tree);
-    let deployment = match config.given.ostree {
-        Some(value) => Some(ostree::resolve_deployment(&tree_view, &plan.paths, probe, value, plan.walk)?),
-        None => None,
-    };
+    // Filled (in place: it is a path buffer) when `ostree=` is given, and only used then.
+    let mut deployment = ostree::Deployment::default();
+    if let Some(value) = config.given.ostree {
+        ostree::resolve_deployment(plan, &tree_view, probe, value, &mut deployment)?;
+    }
     // NEW and OLD, and whether NEW is resolved already.
     let pivot_spec = match (&config.given.pivot, config.given.ostree) {
         (Some(spec), _) => Some((spec.new, spec.old, false)),
@@ -300,10 +316,10 @@ pub fn make_plan<'a>(
         (None, Some(value)) => Some((value, Some(ostree::OSTREE_OLD_ROOT), true)),
         (None, None) => None,
     };
-    let pivot = match pivot_spec {
-        Some((new, old, resolved)) => plan_pivot_target(plan, new, old, tree_view, probe, resolved)?,
-        None => None,
-    };
+    let mut pivot = None;
+    if let Some((new, old, resolved)) = pivot_spec {
+        plan_pivot_target(plan, new, old, tree_view, probe, resolved, &mut pivot)?;
+    }
     let after = match &pivot {
         Some(PivotTarget { new, old: Some(old) }) => View { root: *new, graft: Some((old.inner, tree)) },
         Some(PivotTarget { new, old: None }) => View::at(*new),
@@ -311,7 +327,7 @@ pub fn make_plan<'a>(
     };
     let views = Views { tree: tree_view, after };
     let switches = pivot.is_some() || finale == (Finale::SwitchRoot { tree_is_mounted: true });
-    if switches || !config.given.binds.is_empty() || deployment.is_some() {
+    if switches || !config.given.binds.is_empty() || config.given.ostree.is_some() {
         if !probe.is_mount_point(plan.paths.cstr(tree)) {
             plan.push(Step::MakeRootMount)?;
         }
@@ -320,12 +336,11 @@ pub fn make_plan<'a>(
     if let Some(pivot) = &pivot {
         plan.push(Step::Bind { source: pivot.new, target: pivot.new, recursive: true })?;
     }
-    let prepared = match (&deployment, &pivot) {
-        (Some(deployment), Some(pivot)) => {
-            Some(ostree::plan_deployment(plan, tree_view, View::at(pivot.new), deployment, probe)?)
-        }
-        _ => None,
-    };
+    let mut sysroot_readonly = false;
+    if let (Some(_), Some(pivot)) = (config.given.ostree, &pivot) {
+        let new = View::at(pivot.new);
+        ostree::plan_deployment(plan, tree_view, new, &deployment, probe, &mut sysroot_readonly)?;
+    }
     if switches {
         if pivot.is_none() {
             probe.expect_lookups_in(plan.path(tree));
@@ -333,7 +348,7 @@ pub fn make_plan<'a>(
         let tmp = finale == Finale::PivotRoot && probe.is_mount_point(TMP);
         plan_api_mounts(plan, &views, probe, tmp)?;
     }
-    if let Some(deployment) = &deployment {
+    if let Some(value) = config.given.ostree {
         // Before the user's binds, so that one below /var lands on the OS's var.
         let var = BindSpec {
             source: &deployment.var_source,
@@ -342,7 +357,7 @@ pub fn make_plan<'a>(
             read_only: false,
             recursive: true,
         };
-        plan_bind(plan, &views, &var, (config.given.ostree.unwrap_or_default(), b"/var"), probe)?;
+        plan_bind(plan, &views, &var, (value, b"/var"), probe)?;
     }
     for bind in in_mount_order(&config.given.binds) {
         plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
@@ -357,10 +372,10 @@ pub fn make_plan<'a>(
             return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldUnderAMount));
         }
         if let Some(from) = missing_from {
-            plan.push_creation(Step::Mkdir { path: host, from })?;
+            plan.push_creation(host, Some(from))?;
         }
     }
-    if prepared.is_some_and(|prepared| prepared.sysroot_readonly) {
+    if sysroot_readonly {
         // Last, so the deployment's binds made above keep their own flags.
         plan.push(Step::Remount { target: tree, read_only: true })?;
     }
@@ -408,8 +423,9 @@ fn plan_switch_stage(
     plan.push(Step::SwitchRoot { new: stage, free_old_root: tree_is_mounted })
 }
 
-/// Resolves NEW in the tree and OLD inside NEW; `None` when NEW is the tree's root itself.
-/// With `new_is_resolved`, NEW is the directory the last resolution left in `plan.walk.found`.
+/// Resolves NEW in the tree and OLD inside NEW into `target`; left `None` when NEW is the tree's
+/// root itself (the result stays in registers). With `new_is_resolved`, NEW is the directory the
+/// last resolution left in `plan.walk.found`.
 #[inline(never)]
 fn plan_pivot_target<'a>(
     plan: &mut Plan<'_>,
@@ -418,18 +434,19 @@ fn plan_pivot_target<'a>(
     tree: View,
     probe: &impl Probe,
     new_is_resolved: bool,
-) -> Result<Option<PivotTarget>, Error<'a>> {
+    target: &mut Option<PivotTarget>,
+) -> Result<(), Error<'a>> {
     let new_hint = Hint::NewMustBeDirectory;
     if !new_is_resolved {
-        let new_dir = resolve(&tree, &plan.paths, probe, new, false, plan.walk)
-            .map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
-        if new_dir.kind != Kind::Directory {
-            return Err(Error::failure(Stage::ResolveNew, new, Errno::NOTDIR, new_hint));
-        }
+        let new_dir = plan.resolve(&tree, probe, new, false).and_then(|dir| match dir.kind {
+            Kind::Directory => Ok(()),
+            _ => Err(Errno::NOTDIR),
+        });
+        new_dir.map_err(|e| Error::failure(Stage::ResolveNew, new, e, new_hint))?;
     }
     if plan.walk.found.is_root() {
         return match old {
-            None => Ok(None),
+            None => Ok(()),
             Some(_) => Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, Hint::NewIsTreeRoot)),
         };
     }
@@ -437,21 +454,25 @@ fn plan_pivot_target<'a>(
     // OLD, the API mount points and the init's first directory are all looked up in NEW.
     probe.expect_lookups_in(plan.path(new_host));
     let Some(old) = old else {
-        return Ok(Some(PivotTarget { new: new_host, old: None }));
+        *target = Some(PivotTarget { new: new_host, old: None });
+        return Ok(());
     };
     let old_hint = Hint::OldMustBeDirectory;
-    let old_dir = resolve(&View::at(new_host), &plan.paths, probe, old, true, plan.walk)
-        .map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
-    if old_dir.exists && old_dir.kind != Kind::Directory {
-        return Err(Error::failure(Stage::ResolveOld, old, Errno::NOTDIR, old_hint));
-    }
+    let old_dir = plan.resolve(&View::at(new_host), probe, old, true).and_then(|dir| {
+        if dir.exists && dir.kind != Kind::Directory {
+            return Err(Errno::NOTDIR);
+        }
+        Ok(dir)
+    });
+    let old_dir = old_dir.map_err(|e| Error::failure(Stage::ResolveOld, old, e, old_hint))?;
     if plan.walk.found.is_root() {
         return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldIsNew));
     }
     let inner = plan.paths.push(plan.walk.found.as_bytes())?;
     // OLD is created inside NEW itself, not below the graft that will show there.
     let (host, missing_from) = host_target(plan, &View::at(new_host), old_dir, old)?;
-    Ok(Some(PivotTarget { new: new_host, old: Some(Old { inner, host, missing_from }) }))
+    *target = Some(PivotTarget { new: new_host, old: Some(Old { inner, host, missing_from }) });
+    Ok(())
 }
 
 /// Moves each API mount the tree has into the same place in the new root, and `/tmp` with them
@@ -463,11 +484,9 @@ fn plan_api_mounts(
     probe: &impl Probe,
     tmp: bool,
 ) -> Result<(), Error<'static>> {
-    for &name in &API_MOUNTS {
+    let carried = API_MOUNTS.get(..API_MOUNTS.len() - usize::from(!tmp)).unwrap_or_default();
+    for &name in carried {
         plan_api_mount(plan, views, probe, name)?;
-    }
-    if tmp {
-        plan_api_mount(plan, views, probe, TMP)?;
     }
     Ok(())
 }
@@ -482,7 +501,8 @@ fn plan_api_mount(
     let hint = Hint::MountPointMustBeDirectory;
     // From the starting root: in initrd mode the tree is /sysroot, the API mounts are the
     // initramfs's.
-    let target = resolve(&views.after, &plan.paths, probe, name.to_bytes(), true, plan.walk)
+    let target = plan
+        .resolve(&views.after, probe, name.to_bytes(), true)
         .map_err(|e| Error::failure(Stage::ResolveMountPoint, name.to_bytes(), e, hint))?;
     let carried = target.exists && target.kind == Kind::Directory;
     // A plain directory has nothing to carry, as switch_root skips it; only a mount that
@@ -496,7 +516,7 @@ fn plan_api_mount(
     let (target, missing_from) = host_target(plan, &views.after, target, name.to_bytes())?;
     let source = plan.store(name.to_bytes())?;
     if let Some(from) = missing_from {
-        plan.push_creation(Step::Mkdir { path: target, from })?;
+        plan.push_creation(target, Some(from))?;
         plan.push(Step::Move { source, target })
     } else {
         plan.push(Step::Carry { source, target })
@@ -514,13 +534,15 @@ fn plan_bind<'a>(
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
-    let source = resolve(source_view, &plan.paths, probe, bind.source, false, plan.walk)
+    let source = plan
+        .resolve(source_view, probe, bind.source, false)
         .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, Hint::SrcMustExist))?;
     let source_host = source_view
         .host_span(&mut plan.paths, plan.walk.found.as_bytes())
         .map_err(|_| too_long(source_subject))?;
     let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
-    let target = resolve(&views.after, &plan.paths, probe, bind.destination, true, plan.walk)
+    let target = plan
+        .resolve(&views.after, probe, bind.destination, true)
         .map_err(|e| fail(e, Hint::DstMustBeInside))?;
     if plan.walk.found.is_root() {
         // Over `/` the init would not find /proc, /dev or itself: no container manager allows it.
@@ -543,7 +565,7 @@ fn plan_bind<'a>(
         let parent =
             Resolved { exists: usize::from(target.existing) >= plan.walk.found.as_bytes().len(), ..target };
         host_target_made(plan, &views.after, parent, destination_subject)?;
-        plan.push_creation(Step::CreateFile { path: file, content: Span::default() })?;
+        plan.push_creation(file, None)?;
         file
     };
     plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
@@ -562,7 +584,7 @@ pub(crate) fn host_target_made<'a>(
 ) -> Result<Span, Error<'a>> {
     let (host, missing_from) = host_target(plan, view, resolved, subject)?;
     if let Some(from) = missing_from {
-        plan.push_creation(Step::Mkdir { path: host, from })?;
+        plan.push_creation(host, Some(from))?;
     }
     Ok(host)
 }
@@ -615,7 +637,6 @@ fn plan_exec<'a>(
             (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
         }
     };
-    let too_big = |word| Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig);
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes())?;
     // argv: the name as given, its arguments, the kernel's leftovers (nested loops: a chained
     // iterator compiles bigger).
@@ -624,8 +645,11 @@ fn plan_exec<'a>(
             if has_byte(word, 0) {
                 return Err(Error::usage(Stage::FindInit, word, Errno::INVAL, Hint::ArgumentHasNul));
             }
-            let span = plan.paths.push(word).map_err(|_| too_big(word))?;
-            plan.exec.argv.push(span).map_err(|_| too_big(word))?;
+            // Too big either way: for the arena or for argv.
+            let stored = plan.paths.push(word).ok().and_then(|span| plan.exec.argv.push(span).ok());
+            if stored.is_none() {
+                return Err(Error::usage(Stage::FindInit, word, Errno::TOOBIG, Hint::InitArgumentsTooBig));
+            }
         }
     }
     Ok(())
@@ -700,19 +724,49 @@ fn mounts_over(plan: &Plan<'_>, step: &Step, path: &[u8], new: &[u8]) -> bool {
 /// The binds in the order systemd-nspawn mounts them: by destination, a parent before what is
 /// below it (so `/x/y` lands inside a bind on `/x` whichever was given first), the same
 /// destination in the order given (the later on top).
-fn in_mount_order<'c, 'a>(
-    binds: &'c [BindSpec<'a>],
-) -> heapless::Vec<&'c BindSpec<'a>, { crate::config::MAX_BINDS + 1 }> {
-    let mut order: heapless::Vec<&BindSpec<'a>, { crate::config::MAX_BINDS + 1 }> = heapless::Vec::new();
-    // Insertion sort: stable (each goes after those equal to it), and there are at most 17.
-    for bind in binds {
-        let after = |placed: &&BindSpec<'_>| destination_order(placed, bind) == core::cmp::Ordering::Greater;
-        let at = order.iter().position(after).unwrap_or(order.len());
-        let _ = order.insert(at, bind);
-    }
-    order
+fn in_mount_order<'c, 'a>(binds: &'c [BindSpec<'a>]) -> MountOrder<'c, 'a> {
+    MountOrder { binds, previous: None }
 }
 
-fn destination_order(a: &BindSpec<'_>, b: &BindSpec<'_>) -> core::cmp::Ordering {
-    crate::sys::path::components(a.destination).cmp(crate::sys::path::components(b.destination))
+/// The binds in mount order, each found by a scan of them all (there are at most 17): no sorted
+/// copy is kept.
+struct MountOrder<'c, 'a> {
+    binds: &'c [BindSpec<'a>],
+    /// The bind given last and its index in `binds`.
+    previous: Option<(usize, &'c BindSpec<'a>)>,
+}
+
+impl<'c, 'a> Iterator for MountOrder<'c, 'a> {
+    type Item = &'c BindSpec<'a>;
+
+    /// The first given of the smallest destinations after the previous bind's.
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut next: Option<(usize, &BindSpec<'a>)> = None;
+        for candidate in self.binds.iter().enumerate() {
+            if self.previous.is_none_or(|previous| mounts_before(previous, candidate))
+                && next.is_none_or(|best| mounts_before(candidate, best))
+            {
+                next = Some(candidate);
+            }
+        }
+        self.previous = next;
+        next.map(|(_, bind)| bind)
+    }
+}
+
+/// Whether bind `a` is mounted before `b`, each with its index among the binds given.
+fn mounts_before((a_index, a): (usize, &BindSpec<'_>), (b_index, b): (usize, &BindSpec<'_>)) -> bool {
+    // Component by component (a plain loop: `Iterator::cmp` compiles bigger).
+    let (mut a, mut b) =
+        (crate::sys::path::components(a.destination), crate::sys::path::components(b.destination));
+    loop {
+        let order = match (a.next(), b.next()) {
+            (Some(a), Some(b)) => a.cmp(b),
+            // One ran out: the shorter (a parent) first; the same destination in the order given.
+            (a, b) => return a.is_none() && (b.is_some() || a_index < b_index),
+        };
+        if order.is_ne() {
+            return order.is_lt();
+        }
+    }
 }

@@ -4,13 +4,13 @@
 //! deployment's own mounts as ostree-prepare-root makes them: `/boot`, a read-only `/usr` (or the
 //! hotfix overlay), and what `prepare-root.conf` asks for.
 
-use crate::config::key_lookup::same;
-use crate::plan::arena::{Arena, Full, Span};
+use crate::config::key_lookup::after_prefix;
+use crate::plan::arena::{Full, Span};
 use crate::plan::prepare_root_conf::{legacy_sysroot_readonly, parse_prepare_root, PrepareRoot};
-use crate::plan::resolve::{resolve, Kind, Lookup, View, Walk};
+use crate::plan::resolve::{Kind, View};
 use crate::plan::{host_target_made, Plan, Probe, Step};
 use crate::sys::error::{Error, Hint, Stage};
-use crate::sys::path::components;
+use crate::sys::path::has_byte;
 use rustix::io::Errno;
 
 /// Where the physical root stays visible in the booted deployment.
@@ -20,6 +20,7 @@ pub const OSTREE_OLD_ROOT: &[u8] = b"/sysroot";
 const VAR_SOURCE_MAX: usize = 288;
 
 /// What booting the deployment needs besides NEW (which `ostree=` leads to).
+#[derive(Default)]
 pub struct Deployment {
     /// `/sysroot/ostree/deploy/$OS/var`, the bind source seen after the pivot.
     pub var_source: heapless::Vec<u8, VAR_SOURCE_MAX>,
@@ -28,43 +29,38 @@ pub struct Deployment {
 impl Deployment {
     /// The OS's var directory as a path in the physical root (the tree).
     pub fn var_in_tree(&self) -> &[u8] {
-        self.var_source.strip_prefix(OSTREE_OLD_ROOT).unwrap_or_default()
+        // It starts with the old root: `resolve_deployment` wrote that first.
+        self.var_source.get(OSTREE_OLD_ROOT.len()..).unwrap_or_default()
     }
 }
 
-/// Resolves `ostree=` inside the tree and checks it lands on a deployment.
+/// Resolves `ostree=` inside the tree, checks it lands on a deployment, and fills `deployment`.
 #[inline(never)]
 pub fn resolve_deployment<'a>(
+    plan: &mut Plan<'_>,
     tree: &View,
-    arena: &Arena<'_>,
-    lookup: &impl Lookup,
+    probe: &impl Probe,
     value: &'a [u8],
-    walk: &mut Walk,
-) -> Result<Deployment, Error<'a>> {
+    deployment: &mut Deployment,
+) -> Result<(), Error<'a>> {
     let fail = |errno| Error::failure(Stage::ResolveOstree, value, errno, Hint::NotAnOstreeDeployment);
-    let resolved = resolve(tree, arena, lookup, value, false, walk).map_err(fail)?;
+    let resolved = plan.resolve(tree, probe, value, false).map_err(fail)?;
     if resolved.kind != Kind::Directory {
         return Err(fail(Errno::NOTDIR));
     }
-    // Its first six components, "" past the last (a component is never empty): five of them, as
-    // in /ostree/deploy/$OS/deploy/$CSUM.$SERIAL.
-    let mut parts = components(walk.found.as_bytes());
-    let mut first: [&[u8]; 6] = [b""; 6];
-    for part in &mut first {
-        *part = parts.next().unwrap_or_default();
-    }
-    // The names compared by one out-of-line function: a slice pattern inlines each comparison.
-    let [ostree, deploy, os, os_deploy, [_, ..], []] = first else {
+    // The resolved path is canonical (one '/' between non-empty components), so five components,
+    // as in /ostree/deploy/$OS/deploy/$CSUM.$SERIAL, are two prefixes around $OS and no '/' after.
+    let os = after_prefix(plan.walk.found.as_bytes(), b"/ostree/deploy/").and_then(|rest| {
+        let (os, rest) = rest.split_at(rest.iter().position(|&b| b == b'/')?);
+        after_prefix(rest, b"/deploy/").filter(|serial| !has_byte(serial, b'/')).map(|_| os)
+    });
+    let Some(os) = os else {
         return Err(fail(Errno::INVAL));
     };
-    if !(same(ostree, b"ostree") && same(deploy, b"deploy") && same(os_deploy, b"deploy")) {
-        return Err(fail(Errno::INVAL));
-    }
-    let mut var_source = heapless::Vec::new();
     for &part in &[OSTREE_OLD_ROOT, b"/ostree/deploy/", os, b"/var"] {
-        var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
+        deployment.var_source.extend_from_slice(part).map_err(|_| fail(Errno::NAMETOOLONG))?;
     }
-    Ok(Deployment { var_source })
+    Ok(())
 }
 
 /// `prepare-root.conf` in the deployment: the `/etc` one, when there, replaces the `/usr/lib` one
@@ -86,7 +82,9 @@ const OSTREE_BOOTED: &[u8] = b"/run/ostree-booted";
 const SYSROOT_RO_STAMP: &[u8] = b"/run/ostree-sysroot-ro.stamp";
 
 /// The deployment's mounts below NEW (`new`, the deployment's host path as a view), before the
-/// API mounts and the user's binds are added on top; `tree` is the physical root.
+/// API mounts and the user's binds are added on top; `tree` is the physical root. Sets
+/// `sysroot_readonly` when the physical root is to be remounted read-only, last (the result
+/// stays in registers).
 #[inline(never)]
 pub fn plan_deployment(
     plan: &mut Plan<'_>,
@@ -94,8 +92,10 @@ pub fn plan_deployment(
     new: View,
     deployment: &Deployment,
     probe: &impl Probe,
-) -> Result<PrepareRoot, Error<'static>> {
+    sysroot_readonly: &mut bool,
+) -> Result<(), Error<'static>> {
     let conf = read_prepare_root(plan, tree, new, probe)?;
+    *sysroot_readonly = conf.sysroot_readonly;
     let starting_root = View::at(plan.store(b"/")?);
     // The deployment's /etc and /usr, looked up once for every mount below that needs them
     // (/etc only when one does: most deployments mount nothing on it).
@@ -159,8 +159,7 @@ pub fn plan_deployment(
     }
     // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
     directory_to_make(plan, starting_root, b"/run/ostree", probe)?;
-    mark(plan, OSTREE_BOOTED, &booted_record(&conf), probe)?;
-    Ok(conf)
+    mark(plan, OSTREE_BOOTED, booted_record(&conf), probe)
 }
 
 /// The deployment's prepare-root.conf and the physical root's legacy read-only switch.
@@ -190,18 +189,24 @@ fn read_prepare_root(
     Ok(conf)
 }
 
-/// The host path of `inner` in `view` when it resolves to something of `kind`. The error is only
-/// ever a full arena: `Full`, empty, keeps the result register-sized (it is `?`'d into `Error`).
+/// The host path of `inner` in `view` when it resolves to a regular file (`file`) or else a
+/// directory. The error is only ever a full arena: `Full`, empty, keeps the result register-sized
+/// (it is `?`'d into `Error`).
 #[inline(never)]
 fn resolved_as(
     plan: &mut Plan<'_>,
     view: View,
     inner: &[u8],
-    kinds: &[Kind],
+    file: bool,
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
-    match resolve(&view, &plan.paths, probe, inner, false, plan.walk) {
-        Ok(resolved) if kinds.contains(&resolved.kind) => {
+    let wanted = |kind| match kind {
+        Kind::File | Kind::Executable => file,
+        Kind::Directory => !file,
+        Kind::Symlink | Kind::Other => false,
+    };
+    match plan.resolve(&view, probe, inner, false) {
+        Ok(resolved) if wanted(resolved.kind) => {
             view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some)
         }
         _ => Ok(None),
@@ -214,7 +219,7 @@ fn directory(
     inner: &[u8],
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
-    resolved_as(plan, view, inner, &[Kind::Directory], probe)
+    resolved_as(plan, view, inner, false, probe)
 }
 
 fn regular_file(
@@ -223,7 +228,7 @@ fn regular_file(
     inner: &[u8],
     probe: &impl Probe,
 ) -> Result<Option<Span>, Full> {
-    resolved_as(plan, view, inner, &[Kind::File, Kind::Executable], probe)
+    resolved_as(plan, view, inner, true, probe)
 }
 
 /// Whether `name` in the directory at host path `dir` is a symlink (not followed).
@@ -247,8 +252,8 @@ fn directory_to_make(
     probe: &impl Probe,
 ) -> Result<Span, Error<'static>> {
     let hint = Hint::RunMustBeWritable;
-    let resolved = resolve(&view, &plan.paths, probe, path, true, plan.walk)
-        .map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
+    let resolved =
+        plan.resolve(&view, probe, path, true).map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
     host_target_made(plan, &view, resolved, path)
 }
 
@@ -286,49 +291,90 @@ fn mark(plan: &mut Plan<'_>, path: &[u8], content: &[u8], probe: &impl Probe) ->
 
 /// `/run/ostree-booted` as current ostree reads it: a GVariant dictionary (`a{sv}`) of what the
 /// boot set up (`sysroot-ro`, `transient-etc`); empty, as ostree 2022.7 writes it, when nothing
-/// was. Serialised by hand (1-byte framing offsets: it is far below 256 bytes).
-fn booted_record(conf: &PrepareRoot) -> heapless::Vec<u8, 96> {
-    let mut record = heapless::Vec::new();
-    let mut ends: heapless::Vec<u8, 2> = heapless::Vec::new();
-    let entries: [(&[u8], &[u8], u8, bool); 2] = [
-        (b"sysroot-ro", &[1], b'b', conf.sysroot_readonly),
-        (b"transient-etc", b"/run/ostree/transient-etc\0", b's', conf.etc_transient),
-    ];
-    for (key, value, signature, _) in entries.into_iter().filter(|entry| entry.3) {
-        pad_to_8(&mut record);
-        let start = record.len();
-        let _ = record.extend_from_slice(key);
-        let _ = record.push(0);
-        let key_end = record.len() - start;
-        pad_to_8(&mut record);
-        let _ = record.extend_from_slice(value);
-        let _ = record.extend_from_slice(&[0, signature, key_end as u8]);
-        let _ = ends.push(record.len() as u8);
+/// was. The three non-empty records are serialised at compile time: picking one is all the
+/// binary does.
+fn booted_record(conf: &PrepareRoot) -> &'static [u8] {
+    match (conf.sysroot_readonly, conf.etc_transient) {
+        (false, false) => b"",
+        (true, false) => &SYSROOT_RO_RECORD,
+        (false, true) => &TRANSIENT_ETC_RECORD,
+        (true, true) => &BOTH_RECORD,
     }
-    let _ = record.extend_from_slice(&ends);
-    record
 }
 
-/// NULs up to the next multiple of 8 bytes, where a GVariant's key and value start.
-fn pad_to_8(record: &mut heapless::Vec<u8, 96>) {
-    while !record.len().is_multiple_of(8) {
-        let _ = record.push(0);
+static SYSROOT_RO_RECORD: [u8; record(true, false).1] = trimmed(record(true, false).0);
+static TRANSIENT_ETC_RECORD: [u8; record(false, true).1] = trimmed(record(false, true).0);
+static BOTH_RECORD: [u8; record(true, true).1] = trimmed(record(true, true).0);
+
+/// The record's bytes and length, serialised by hand (1-byte framing offsets: it is far below
+/// 256 bytes). Slice patterns and checked splits, not indexing, as everywhere else.
+const fn record(sysroot_ro: bool, etc_transient: bool) -> ([u8; 96], usize) {
+    let mut record = [0u8; 96];
+    let mut len = 0;
+    // The framing offsets: where each entry ends.
+    let mut ends = [0u8; 2];
+    let mut ends_len = 0;
+    let entries: [(&[u8], &[u8], u8, bool); 2] = [
+        (b"sysroot-ro", &[1], b'b', sysroot_ro),
+        (b"transient-etc", b"/run/ostree/transient-etc\0", b's', etc_transient),
+    ];
+    let mut rest: &[(&[u8], &[u8], u8, bool)] = &entries;
+    while let [(key, value, signature, wanted), after @ ..] = rest {
+        rest = after;
+        if !*wanted {
+            continue;
+        }
+        // Key and value each start 8-aligned; the padding is the array's zeros.
+        let start = usize::next_multiple_of(len, 8);
+        len = copied(&mut record, start, key) + 1;
+        let key_end = (len - start) as u8;
+        len = copied(&mut record, len.next_multiple_of(8), value);
+        len = copied(&mut record, len, &[0, *signature, key_end]);
+        ends_len = copied(&mut ends, ends_len, &[len as u8]);
     }
+    let ends = match ends.split_at_checked(ends_len) {
+        Some((ends, _)) => ends,
+        None => &[],
+    };
+    len = copied(&mut record, len, ends);
+    (record, len)
+}
+
+/// `bytes` written into `buf` at `at`; where they end.
+const fn copied(buf: &mut [u8], at: usize, mut bytes: &[u8]) -> usize {
+    let mut end = at;
+    while let [byte, after @ ..] = bytes {
+        if let Some((_, [slot, ..])) = buf.split_at_mut_checked(end) {
+            *slot = *byte;
+        }
+        end += 1;
+        bytes = after;
+    }
+    end
+}
+
+/// The first `N` bytes of a serialised record.
+const fn trimmed<const N: usize>(record: [u8; 96]) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some((head, _)) = record.split_at_checked(N) {
+        copied(&mut out, 0, head);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::arena::Arena;
+    use crate::plan::resolve::Walk;
     use crate::sys::error::rendered;
     use crate::testing::simulated::Table;
 
     fn resolved(value: &str) -> Result<String, String> {
-        let mut buf = [0u8; 512];
-        let mut arena = Arena::new(&mut buf);
-        let view = View::at(arena.push(b"/s").unwrap());
-        let d = resolve_deployment(&view, &arena, &tree(), value.as_bytes(), &mut Walk::default())
-            .map_err(|e| rendered(&e))?;
+        let (mut buf, mut walk) = ([0u8; 512], Walk::default());
+        let mut plan = Plan::new(&mut buf, &mut walk);
+        let view = View::at(plan.store(b"/s").unwrap());
+        let mut d = Deployment::default();
+        resolve_deployment(&mut plan, &view, &tree(), value.as_bytes(), &mut d).map_err(|e| rendered(&e))?;
         Ok(String::from_utf8(d.var_source.to_vec()).unwrap())
     }
 
@@ -358,7 +404,7 @@ mod tests {
         assert!(booted_record(&PrepareRoot::default()).is_empty(), "an empty dictionary is no bytes");
         let sysroot_ro = PrepareRoot { sysroot_readonly: true, ..PrepareRoot::default() };
         // Checked against GLib: g_variant_new_parsed("{'sysroot-ro': <true>}").
-        assert_eq!(booted_record(&sysroot_ro).as_slice(), b"sysroot-ro\0\0\0\0\0\0\x01\0b\x0b\x14");
+        assert_eq!(booted_record(&sysroot_ro), b"sysroot-ro\0\0\0\0\0\0\x01\0b\x0b\x14");
         let both = PrepareRoot { sysroot_readonly: true, etc_transient: true, ..PrepareRoot::default() };
         let record = booted_record(&both);
         assert_eq!(record.get(24..38), Some(&b"transient-etc\0"[..]), "the second entry starts 8-aligned");

@@ -23,31 +23,66 @@ pub struct PrepareRoot {
     pub etc_transient: bool,
 }
 
-/// The boolean keys read: section, key, and the refusal of a value that is not a boolean. Any
-/// other key is ignored, as a GLib key file lets a program read only what it knows.
-const BOOLEANS: [(&[u8], &[u8], Hint); 4] = [
-    (b"sysroot", b"readonly", Hint::SysrootReadonlyNotBoolean),
-    (b"root", b"transient", Hint::RootTransientNotBoolean),
-    (b"root", b"transient-ro", Hint::RootTransientRoNotBoolean),
-    (b"etc", b"transient", Hint::EtcTransientNotBoolean),
+/// The keys read, as `section.key` words separated by a space: the four booleans, then
+/// `[composefs] enabled`. Any other key is ignored, as a GLib key file lets a program read only
+/// what it knows.
+const KEYS: &[u8] = b"sysroot.readonly root.transient root.transient-ro etc.transient composefs.enabled";
+/// The refusal of a value that is not a boolean, for each boolean key in `KEYS`.
+const BOOLEAN_REFUSALS: [Hint; 4] = [
+    Hint::SysrootReadonlyNotBoolean,
+    Hint::RootTransientNotBoolean,
+    Hint::RootTransientRoNotBoolean,
+    Hint::EtcTransientNotBoolean,
+];
+/// `[composefs] enabled`'s place in `KEYS`.
+const COMPOSEFS_ENABLED: usize = 4;
+
+/// The values of `[composefs] enabled`: first those that ask for composefs, each refused naming
+/// itself (`COMPOSEFS_REFUSALS`, in the same order), then those that do not.
+const COMPOSEFS_VALUES: &[u8] = b"yes true 1 signed verity no false 0 maybe";
+const COMPOSEFS_REFUSALS: [Hint; 5] = [
+    Hint::ComposefsYes,
+    Hint::ComposefsTrue,
+    Hint::ComposefsOne,
+    Hint::ComposefsSigned,
+    Hint::ComposefsVerity,
 ];
 
-/// The values of `[composefs] enabled` that ask for composefs, each refused naming itself.
-const COMPOSEFS_ON: [(&[u8], Hint); 5] = [
-    (b"yes", Hint::ComposefsYes),
-    (b"true", Hint::ComposefsTrue),
-    (b"1", Hint::ComposefsOne),
-    (b"signed", Hint::ComposefsSigned),
-    (b"verity", Hint::ComposefsVerity),
-];
+/// A boolean's values: true first, then false.
+const BOOLEAN_VALUES: &[u8] = b"true 1 false 0";
+
+/// Where `value` is in `values` (words separated by a space): one loop, out of line, for the
+/// lists above, which take a byte a letter rather than a slice (16 bytes) a word.
+#[inline(never)]
+fn index_of(values: &[u8], value: &[u8]) -> Option<usize> {
+    let (mut rest, mut index) = (values, 0);
+    loop {
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        if same(rest.get(..end)?, value) {
+            return Some(index);
+        }
+        rest = rest.get(end + 1..)?;
+        index += 1;
+    }
+}
+
+/// `section.key` written into `buf`, when it fits (a longer name is none of `KEYS`).
+fn qualified<'b>(section: &[u8], key: &[u8], buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
+    let (dot, end) = (section.len(), section.len() + 1 + key.len());
+    buf.get_mut(..dot)?.copy_from_slice(section);
+    *buf.get_mut(dot)? = b'.';
+    buf.get_mut(dot + 1..end)?.copy_from_slice(key);
+    buf.get(..end)
+}
 
 const fn refuse(errno: Errno, hint: Hint) -> Refusal {
     Refusal { errno, hint }
 }
 
 /// Reads one `prepare-root.conf`; the refusal names the key.
+#[inline(never)]
 pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
-    let mut values = [false; BOOLEANS.len()];
+    let mut values = [false; BOOLEAN_REFUSALS.len()];
     let mut section: &[u8] = b"";
     for line in text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
         if matches!(line.first(), None | Some(b'#')) {
@@ -62,26 +97,27 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         };
         let key = line.get(..eq).unwrap_or_default().trim_ascii();
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
-        if same(section, b"composefs") && same(key, b"enabled") {
-            if let Some(&(_, hint)) = COMPOSEFS_ON.iter().find(|(on, _)| *on == value) {
-                return Err(refuse(Errno::OPNOTSUPP, hint));
-            }
-            if !matches!(value, b"no" | b"false" | b"0" | b"maybe") {
+        // Every known name has one dot: `section.key` matches only its own section and key.
+        let mut name = [0u8; 24];
+        let Some(index) = qualified(section, key, &mut name).and_then(|name| index_of(KEYS, name)) else {
+            continue;
+        };
+        if index == COMPOSEFS_ENABLED {
+            let Some(word) = index_of(COMPOSEFS_VALUES, value) else {
                 return Err(refuse(Errno::INVAL, Hint::UnknownComposefsValue));
+            };
+            if let Some(&hint) = COMPOSEFS_REFUSALS.get(word) {
+                return Err(refuse(Errno::OPNOTSUPP, hint));
             }
             continue;
         }
-        let Some(index) = BOOLEANS.iter().position(|&(s, k, _)| s == section && k == key) else {
+        let (Some(slot), Some(&hint)) = (values.get_mut(index), BOOLEAN_REFUSALS.get(index)) else {
             continue;
         };
-        let (Some(slot), Some(&(_, _, hint))) = (values.get_mut(index), BOOLEANS.get(index)) else {
-            continue;
+        let Some(word) = index_of(BOOLEAN_VALUES, value) else {
+            return Err(refuse(Errno::INVAL, hint));
         };
-        *slot = match value {
-            b"true" | b"1" => true,
-            b"false" | b"0" => false,
-            _ => return Err(refuse(Errno::INVAL, hint)),
-        };
+        *slot = word < 2; // true or 1
     }
     let [sysroot_readonly, root_transient, root_transient_ro, etc_transient] = values;
     if root_transient && root_transient_ro {

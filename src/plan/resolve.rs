@@ -82,7 +82,8 @@ impl View {
         for component in components(rest) {
             path.component(arena, component)?;
         }
-        if arena.bytes(root).is_empty() && rest.iter().all(|&b| b == b'/') {
+        // Nothing yet: an empty root and no component, the root itself.
+        if path.is_empty() {
             path.extend(arena, b"/")?;
         }
         path.finish(arena)
@@ -176,11 +177,6 @@ impl Pending {
         self.buf.get(from..from + len).unwrap_or_default()
     }
 
-    /// The component at `place` and everything after it, not walked yet.
-    fn unwalked_from(&self, (from, _): (usize, usize)) -> &[u8] {
-        self.buf.get(from..).unwrap_or_default()
-    }
-
     /// Puts the target of the symlink at `host` in front of what is left; true when absolute.
     fn splice_link(&mut self, lookup: &dyn Lookup, host: &Path) -> Result<bool, Errno> {
         // Room for the target and the '/' that joins it to the rest.
@@ -229,18 +225,27 @@ pub fn resolve_parts(
 ) -> Result<Resolved, Errno> {
     let Walk { pending, host, found: out } = walk;
     pending.load(parts)?;
-    out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
+    // "/" always fits (and is what a refused `set` leaves): there is no error to check.
+    let _ = out.set(b"/");
     let mut kind = Kind::Directory;
     let mut followed = 0;
+    // Once an entry is missing (with `allow_missing`): the bytes of `out` that exist. The rest
+    // of the walk only adds the components to create; `..` there cannot be.
+    let mut missing_after: Option<u16> = None;
     while let Some(place) = pending.next() {
         if kind != Kind::Directory {
             return Err(Errno::NOTDIR);
         }
         match pending.component(place) {
             b"." => {}
+            b".." if missing_after.is_some() => return Err(Errno::NOENT),
             b".." => out.pop(),
             name => {
+                let existing = out.as_bytes().len() as u16;
                 out.push(name).map_err(|_| Errno::NAMETOOLONG)?;
+                if missing_after.is_some() {
+                    continue;
+                }
                 view.host_path(arena, out.as_bytes(), host).map_err(|_| Errno::NAMETOOLONG)?;
                 match lookup.kind(host.as_cstr()) {
                     Ok(Kind::Symlink) => {
@@ -250,47 +255,35 @@ pub fn resolve_parts(
                         }
                         out.pop();
                         if pending.splice_link(lookup, host)? {
-                            out.set(b"/").map_err(|_| Errno::NAMETOOLONG)?;
+                            let _ = out.set(b"/");
                         }
                         kind = Kind::Directory;
                     }
                     Ok(found) => kind = found,
-                    Err(Errno::NOENT) if allow_missing => {
-                        out.pop();
-                        let existing = out.as_bytes().len() as u16;
-                        add_missing(out, pending.unwalked_from(place))?;
-                        return Ok(Resolved { kind: Kind::Directory, existing, exists: false });
-                    }
+                    Err(Errno::NOENT) if allow_missing => missing_after = Some(existing),
                     Err(errno) => return Err(errno),
                 }
             }
         }
     }
-    Ok(Resolved { kind, existing: out.as_bytes().len() as u16, exists: true })
+    let exists = missing_after.is_none();
+    Ok(Resolved { kind, existing: missing_after.unwrap_or(out.as_bytes().len() as u16), exists })
 }
 
-/// A missing entry: everything from it on (`missing`) must be created; `..` there cannot be.
-fn add_missing(out: &mut Path, missing: &[u8]) -> Result<(), Errno> {
-    for component in components(missing).filter(|c| *c != b".") {
-        if component == b".." {
-            return Err(Errno::NOENT);
-        }
-        out.push(component).map_err(|_| Errno::NAMETOOLONG)?;
-    }
-    Ok(())
-}
 /// The real lookup: `lstat` and `readlink` on host paths.
 pub struct HostLookup;
 
 impl Lookup for HostLookup {
     fn kind(&self, host_path: &CStr) -> Result<Kind, Errno> {
-        use rustix::fs::{statat, AtFlags, FileType, CWD};
+        use linux_raw_sys::general::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+        use rustix::fs::{statat, AtFlags, CWD};
         let stat = statat(CWD, host_path, AtFlags::SYMLINK_NOFOLLOW)?;
-        Ok(match FileType::from_raw_mode(stat.st_mode) {
-            FileType::Directory => Kind::Directory,
-            FileType::RegularFile if stat.st_mode & 0o111 != 0 => Kind::Executable,
-            FileType::RegularFile => Kind::File,
-            FileType::Symlink => Kind::Symlink,
+        // The mode's type bits compared as they are, not mapped to a `FileType` first.
+        Ok(match stat.st_mode & S_IFMT {
+            S_IFDIR => Kind::Directory,
+            S_IFREG if stat.st_mode & 0o111 != 0 => Kind::Executable,
+            S_IFREG => Kind::File,
+            S_IFLNK => Kind::Symlink,
             _ => Kind::Other,
         })
     }
