@@ -142,7 +142,7 @@ pub fn run_plan<'p>(
         if let Err((errno, named)) = outcome {
             let (stage, subject) = described(plan, step);
             let error = fail(stage, named.map_or(subject, |span| plan.path(span)), errno);
-            let undo_error = undo_plan(plan, journal, ops, scratch).err();
+            let undo_error = undo_plan(plan, &mut journal, ops, scratch).err();
             return Err(Failure { error, undo_error });
         }
     }
@@ -186,7 +186,7 @@ pub fn exec_init(
 /// in the original namespace.
 pub fn undo_plan<'p>(
     plan: &'p Plan<'_>,
-    mut journal: Journal,
+    journal: &mut Journal,
     ops: &mut impl Ops,
     scratch: &mut Scratch,
 ) -> Result<(), NotRolledBack<'p>> {

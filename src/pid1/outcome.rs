@@ -51,7 +51,7 @@ impl Run {
             supervise::become_subreaper();
         }
         let mut ops = HostOps::default();
-        let journal = match act::run_plan(plan, &mut ops, scratch) {
+        let mut journal = match act::run_plan(plan, &mut ops, scratch) {
             Ok(journal) => journal,
             Err(failure) => {
                 let code = match &failure.undo_error {
@@ -72,7 +72,7 @@ impl Run {
             (Stage::Exec, act::exec_init(plan, &HostLookup, self.env, scratch))
         };
         let file = plan.path(plan.exec.file);
-        let undone = act::undo_plan(plan, journal, &mut ops, scratch);
+        let undone = act::undo_plan(plan, &mut journal, &mut ops, scratch);
         let hint = match &undone {
             Ok(()) => Hint::InitDidNotStartRolledBack,
             Err(_) => Hint::InitDidNotStart,

@@ -306,9 +306,9 @@ fn undo_after_success_restores_plans_that_keep_the_old_root() {
         let plan = plan(&config, &table);
         let initial = System::from_table(&table);
         let mut system = initial.clone();
-        let journal = run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
+        let mut journal = run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
         assert_ne!(system.mounts, initial.mounts);
-        assert!(undo_plan(&plan, journal, &mut system, &mut Scratch::default()).is_ok());
+        assert!(undo_plan(&plan, &mut journal, &mut system, &mut Scratch::default()).is_ok());
         assert_eq!(System { calls: 0, ..system }, initial);
     }
 }
@@ -552,9 +552,9 @@ fn in_a_mount_namespace_of_its_own_any_failure_leaves_the_outside_as_it_was() {
         // the namespace restores the mount table.
         let initial = System::from_table(&table);
         let mut system = initial.clone();
-        let journal = run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
+        let mut journal = run_plan(&plan, &mut system, &mut Scratch::default()).unwrap();
         system.mounts.clear();
-        assert!(undo_plan(&plan, journal, &mut system, &mut Scratch::default()).is_ok());
+        assert!(undo_plan(&plan, &mut journal, &mut system, &mut Scratch::default()).is_ok());
         assert_eq!(System { calls: 0, ..system }.mounts, initial.mounts);
     }
 }
