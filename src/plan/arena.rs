@@ -61,7 +61,9 @@ impl<'b> Arena<'b> {
     #[inline(never)]
     pub fn bytes(&self, span: Span) -> &[u8] {
         let start = span.start();
-        self.buf.get(start..start + span.len()).unwrap_or_default()
+        // Hidden from the optimizer, the arena is passed as the one pointer it is: otherwise its
+        // buffer's pointer and length are loaded and passed at each of the many calls.
+        core::hint::black_box(self).buf.get(start..start + span.len()).unwrap_or_default()
     }
 
     /// How many leading bytes of `span` are the root it was resolved in (0: none).
