@@ -42,6 +42,11 @@ impl Span {
         (self.0 >> 16) as usize
     }
 
+    /// The path and the NUL after it (a stored path always has one, inside the 64 KiB).
+    fn with_nul(self) -> Span {
+        Span(self.0.wrapping_add(1 << 16))
+    }
+
     /// The first `len` bytes of the path (its root, say); not NUL-terminated, so not for `cstr`.
     pub fn prefix(self, len: usize) -> Span {
         let len = u16::try_from(len).unwrap_or(0).min(self.len() as u16);
@@ -77,8 +82,7 @@ impl<'b> Arena<'b> {
 
     /// `span` as a C string for system calls.
     pub fn cstr(&self, span: Span) -> &CStr {
-        let start = span.start();
-        let with_nul = self.buf.get(start..=start + span.len()).unwrap_or_default();
+        let with_nul = self.bytes(span.with_nul());
         CStr::from_bytes_with_nul(with_nul).unwrap_or(c"")
     }
 
