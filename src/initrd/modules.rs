@@ -21,10 +21,10 @@ pub const MODULE_LIST_MAX: usize = 8192;
 
 /// Loads every module of the list; a missing list means there is nothing to load.
 #[inline(never)]
-pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
+pub fn load_modules(list_buf: &mut [u8]) -> Result<(), Error<'_>> {
     let list = match read_small_file(MODULE_LIST, list_buf) {
         Ok(list) => list,
-        Err(Errno::NOENT) => return Ok(0),
+        Err(Errno::NOENT) => return Ok(()),
         Err(errno) => {
             return Err(Error::failure(
                 Stage::LoadModules,
@@ -34,23 +34,22 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<usize, Error<'_>> {
             ))
         }
     };
-    let mut loaded = 0;
     for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
         let (soft, path) = match line.split_first() {
             Some((b'?', path)) => (true, path),
             _ => (false, line),
         };
         match load_module(path) {
-            Ok(()) => loaded += 1,
             Err(error) if soft => {
                 let mut line = error.render();
                 line.bytes(b" (a soft dependency: going on without it)");
                 notice(&mut line);
             }
             Err(error) => return Err(error),
+            Ok(()) => {}
         }
     }
-    Ok(loaded)
+    Ok(())
 }
 
 fn load_module(path: &[u8]) -> Result<(), Error<'_>> {
