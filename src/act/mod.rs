@@ -75,6 +75,8 @@ impl Default for Scratch {
 /// many it created after them.
 #[cfg_attr(test, derive(Debug))]
 #[derive(Clone, Copy, Default)]
+// Padded to a word: a record is copied as one load and store, not field by field.
+#[repr(align(8))]
 struct Done {
     step: u8,
     existed: u16,
