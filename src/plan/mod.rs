@@ -368,7 +368,8 @@ pub fn make_plan<'a>(
         // The old root goes where nothing of this plan is mounted over it (it would be hidden,
         // or lead somewhere the plan never checked).
         let old = config.given.pivot.as_ref().and_then(|spec| spec.old).unwrap_or(ostree::OSTREE_OLD_ROOT);
-        if plan.steps.iter().any(|step| mounts_over(plan, step, plan.path(host), plan.path(new))) {
+        let (old_host, new) = (plan.path(host), plan.path(new));
+        if plan.steps.iter().any(|step| mounts_over(plan, step, old_host, new)) {
             return Err(Error::failure(Stage::ResolveOld, old, Errno::INVAL, Hint::OldUnderAMount));
         }
         if let Some(from) = missing_from {
