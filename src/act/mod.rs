@@ -253,14 +253,23 @@ fn described<'p>(plan: &'p Plan<'_>, step: &Step) -> (Stage, &'p [u8]) {
 
 /// The path an undo of `step` works on, for its error.
 fn undo_subject<'p>(plan: &'p Plan<'_>, step: &Step) -> &'p [u8] {
-    match *step {
+    // The span of the path; `plan.path` once, after.
+    let span = match *step {
         Step::Bind { target, .. }
         | Step::Move { target, .. }
         | Step::Carry { target, .. }
-        | Step::Overlay { target, .. } => plan.path(target),
-        Step::PivotRoot { old: Some(old), .. } => plan.path(old),
-        _ => described(plan, step).1,
-    }
+        | Step::Overlay { target, .. }
+        | Step::Remount { target, .. }
+        | Step::MakeWritable { target } => target,
+        Step::Mkdir { path, .. } | Step::CreateFile { path, .. } => path,
+        Step::PivotRoot { old: Some(old), .. } => old,
+        Step::PivotRoot { new, .. } | Step::SwitchRoot { new, .. } => new,
+        // A step without a path of the plan's: the one its failure names.
+        Step::NewMountNamespace | Step::MakeRootMount | Step::MakeSlave | Step::MakeShared => {
+            return described(plan, step).1
+        }
+    };
+    plan.path(span)
 }
 
 /// Where the step at `index` acts on `span`, written to `out`; `Some(root length)` when it was
