@@ -250,6 +250,13 @@ impl<'b> Plan<'b> {
         resolve(view, &self.paths, probe, input, allow_missing, self.walk)
     }
 
+    /// The host path of what the last resolution found (`walk.found`) in `view`, stored: one
+    /// call for the planner's many.
+    #[inline(never)]
+    pub(crate) fn store_found(&mut self, view: &View) -> Result<Span, arena::Full> {
+        view.host_span(&mut self.paths, self.walk.found.as_bytes())
+    }
+
     pub(crate) fn store(&mut self, bytes: &[u8]) -> Result<Span, arena::Full> {
         self.paths.push(bytes)
     }
@@ -451,7 +458,7 @@ fn plan_pivot_target<'a>(
             Some(_) => Err(Error::failure(Stage::ResolveNew, new, Errno::INVAL, Hint::NewIsTreeRoot)),
         };
     }
-    let new_host = tree.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map_err(|_| too_long(new))?;
+    let new_host = plan.store_found(&tree).map_err(|_| too_long(new))?;
     // OLD, the API mount points and the init's first directory are all looked up in NEW.
     probe.expect_lookups_in(plan.path(new_host));
     let Some(old) = old else {
@@ -538,9 +545,7 @@ fn plan_bind<'a>(
     let source = plan
         .resolve(source_view, probe, bind.source, false)
         .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, Hint::SrcMustExist))?;
-    let source_host = source_view
-        .host_span(&mut plan.paths, plan.walk.found.as_bytes())
-        .map_err(|_| too_long(source_subject))?;
+    let source_host = plan.store_found(source_view).map_err(|_| too_long(source_subject))?;
     let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
     let target = plan
         .resolve(&views.after, probe, bind.destination, true)
@@ -558,10 +563,7 @@ fn plan_bind<'a>(
         host_target_made(plan, &views.after, target, destination_subject)?
     } else {
         // A file: the directories above it are made, then the file itself.
-        let file = views
-            .after
-            .host_span(&mut plan.paths, plan.walk.found.as_bytes())
-            .map_err(|_| too_long(destination_subject))?;
+        let file = plan.store_found(&views.after).map_err(|_| too_long(destination_subject))?;
         plan.walk.found.pop();
         let parent =
             Resolved { exists: usize::from(target.existing) >= plan.walk.found.as_bytes().len(), ..target };
@@ -598,8 +600,7 @@ pub(crate) fn host_target<'a>(
     resolved: Resolved,
     subject: &'a [u8],
 ) -> Result<(Span, Option<u16>), Error<'a>> {
-    let inner = &plan.walk.found;
-    let host = view.host_span(&mut plan.paths, inner.as_bytes()).map_err(|_| too_long(subject))?;
+    let host = plan.store_found(view).map_err(|_| too_long(subject))?;
     if resolved.exists {
         return Ok((host, None));
     }

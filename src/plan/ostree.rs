@@ -206,9 +206,7 @@ fn resolved_as(
         Kind::Symlink | Kind::Other => false,
     };
     match plan.resolve(&view, probe, inner, false) {
-        Ok(resolved) if wanted(resolved.kind) => {
-            view.host_span(&mut plan.paths, plan.walk.found.as_bytes()).map(Some)
-        }
+        Ok(resolved) if wanted(resolved.kind) => plan.store_found(&view).map(Some),
         _ => Ok(None),
     }
 }

@@ -73,7 +73,6 @@ impl View {
     }
 
     /// The host path of `inner`, stored in the arena with the host tree it lies in as its root.
-    #[inline(never)]
     pub fn host_span(&self, arena: &mut Arena<'_>, inner: &[u8]) -> Result<Span, Full> {
         let (root, rest) = self.locate(arena, inner);
         let mut path = arena.begin();
