@@ -134,9 +134,9 @@ impl Ops for HostOps {
         read_only: bool,
     ) -> Result<(), Errno> {
         let context = mount::fsopen(c"overlay", mount::FsOpenFlags::FSOPEN_CLOEXEC)?;
-        for (key, dir) in [(c"lowerdir", lower), (c"upperdir", upper), (c"workdir", work)] {
-            mount::fsconfig_set_string(&context, key, dir)?;
-        }
+        mount::fsconfig_set_string(&context, c"lowerdir", lower)?;
+        mount::fsconfig_set_string(&context, c"upperdir", upper)?;
+        mount::fsconfig_set_string(&context, c"workdir", work)?;
         mount::fsconfig_create(&context)?;
         let attributes =
             if read_only { mount::MountAttrFlags::MOUNT_ATTR_RDONLY } else { mount::MountAttrFlags::empty() };
