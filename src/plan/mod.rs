@@ -559,18 +559,18 @@ fn plan_bind<'a>(
         let errno = if wants_directory { Errno::NOTDIR } else { Errno::ISDIR };
         return Err(fail(errno, Hint::SrcAndDstDiffer));
     }
-    let target_host = if target.exists || wants_directory {
-        host_target_made(plan, &views.after, target, destination_subject)?
+    let mut target_host = Span::default();
+    if target.exists || wants_directory {
+        host_target_made(plan, &views.after, target, destination_subject, &mut target_host)?;
     } else {
         // A file: the directories above it are made, then the file itself.
-        let file = plan.store_found(&views.after).map_err(|_| too_long(destination_subject))?;
+        target_host = plan.store_found(&views.after).map_err(|_| too_long(destination_subject))?;
         plan.walk.found.pop();
         let parent =
             Resolved { exists: usize::from(target.existing) >= plan.walk.found.as_bytes().len(), ..target };
-        host_target_made(plan, &views.after, parent, destination_subject)?;
-        plan.push_creation(file, None)?;
-        file
-    };
+        host_target_made(plan, &views.after, parent, destination_subject, &mut Span::default())?;
+        plan.push_creation(target_host, None)?;
+    }
     plan.push(Step::Bind { source: source_host, target: target_host, recursive: bind.recursive })?;
     if bind.read_only {
         plan.push(Step::Remount { target: target_host, read_only: true })?;
@@ -578,18 +578,21 @@ fn plan_bind<'a>(
     Ok(())
 }
 
-/// `host_target`, with its `Mkdir` (if any) added to the plan.
+/// `host_target`, with its `Mkdir` (if any) added to the plan; the host path written to `host`
+/// (the error then comes back in registers).
 pub(crate) fn host_target_made<'a>(
     plan: &mut Plan<'_>,
     view: &View,
     resolved: Resolved,
     subject: &'a [u8],
-) -> Result<Span, Error<'a>> {
-    let (host, missing_from) = host_target(plan, view, resolved, subject)?;
-    if let Some(from) = missing_from {
-        plan.push_creation(host, Some(from))?;
+    host: &mut Span,
+) -> Result<(), Error<'a>> {
+    let (made, missing_from) = host_target(plan, view, resolved, subject)?;
+    *host = made;
+    match missing_from {
+        Some(from) => plan.push_creation(made, Some(from)),
+        None => Ok(()),
     }
-    Ok(host)
 }
 
 /// The host path of the view path just resolved (`plan.walk.found`), stored, and where its

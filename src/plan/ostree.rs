@@ -104,11 +104,12 @@ pub fn plan_deployment(
     let etc = if needs_etc { directory(plan, new, b"/etc", probe)? } else { None };
     let usr = directory(plan, new, b"/usr", probe)?;
     if conf.root_transient || conf.root_transient_ro {
-        let upper = directory_to_make(plan, starting_root, ROOT_UPPER, probe)?;
-        let work = directory_to_make(plan, starting_root, ROOT_WORK, probe)?;
+        let (mut upper, mut work, mut aside) = (Span::default(), Span::default(), Span::default());
+        directory_to_make(plan, starting_root, ROOT_UPPER, probe, &mut upper)?;
+        directory_to_make(plan, starting_root, ROOT_WORK, probe, &mut work)?;
         // /etc stays the deployment's own, writes kept, as in ostree: its directory is set aside
         // before the overlay covers it, and moved back onto the overlay's /etc.
-        let aside = directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe)?;
+        directory_to_make(plan, starting_root, ROOT_ETC_ASIDE, probe, &mut aside)?;
         if let Some(etc) = etc {
             // Writable as a mount of its own (as ostree's MS_BIND|MS_REMOUNT): the root was
             // mounted read-only, and only the file system is made writable later, by ostree-remount.
@@ -130,8 +131,9 @@ pub fn plan_deployment(
         }
     }
     if conf.etc_transient {
-        let upper = directory_to_make(plan, starting_root, ETC_UPPER, probe)?;
-        let work = directory_to_make(plan, starting_root, ETC_WORK, probe)?;
+        let (mut upper, mut work) = (Span::default(), Span::default());
+        directory_to_make(plan, starting_root, ETC_UPPER, probe, &mut upper)?;
+        directory_to_make(plan, starting_root, ETC_WORK, probe, &mut work)?;
         if let (Some(target), Some(lower)) = (etc, directory(plan, new, b"/usr/etc", probe)?) {
             plan.push(Step::Overlay { target, lower, upper, work, read_only: false })?;
         }
@@ -158,7 +160,7 @@ pub fn plan_deployment(
         mark(plan, SYSROOT_RO_STAMP, &[], probe)?;
     }
     // Since ostree 2024.2 its generator does nothing unless /run/ostree exists.
-    directory_to_make(plan, starting_root, b"/run/ostree", probe)?;
+    directory_to_make(plan, starting_root, b"/run/ostree", probe, &mut Span::default())?;
     mark(plan, OSTREE_BOOTED, booted_record(&conf), probe)
 }
 
@@ -241,18 +243,20 @@ fn holds_symlink(plan: &mut Plan<'_>, dir: Span, name: &[u8], probe: &impl Probe
     Ok(is_link)
 }
 
-/// The directory `path` in `view` (the starting root's /run), with a `Mkdir` for what is missing.
+/// The directory `path` in `view` (the starting root's /run), with a `Mkdir` for what is missing;
+/// its host path written to `made` (the error then comes back in registers).
 #[inline(never)]
 fn directory_to_make(
     plan: &mut Plan<'_>,
     view: View,
     path: &'static [u8],
     probe: &impl Probe,
-) -> Result<Span, Error<'static>> {
+    made: &mut Span,
+) -> Result<(), Error<'static>> {
     let hint = Hint::RunMustBeWritable;
     let resolved =
         plan.resolve(&view, probe, path, true).map_err(|e| Error::failure(Stage::Mkdir, path, e, hint))?;
-    host_target_made(plan, &view, resolved, path)
+    host_target_made(plan, &view, resolved, path, made)
 }
 
 /// A bind of a directory (when there is one) onto itself, writable: a mount of its own that the
