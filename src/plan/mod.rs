@@ -356,18 +356,19 @@ pub fn make_plan<'a>(
         plan_api_mounts(plan, &views, probe, tmp)?;
     }
     if let Some(value) = config.given.ostree {
-        // Before the user's binds, so that one below /var lands on the OS's var.
+        // Before the user's binds, so that one below /var lands on the OS's var. Its SRC is the
+        // value that led to it, for errors.
         let var = BindSpec {
-            source: &deployment.var_source,
+            source: value,
             source_in_new_root: true,
             destination: b"/var",
             read_only: false,
             recursive: true,
         };
-        plan_bind(plan, &views, &var, (value, b"/var"), probe)?;
+        plan_bind(plan, &views, &var, Some(&deployment.var_source), probe)?;
     }
     for bind in in_mount_order(&config.given.binds) {
-        plan_bind(plan, &views, bind, (bind.source, bind.destination), probe)?;
+        plan_bind(plan, &views, bind, None, probe)?;
     }
     if let Some((new, Old { host, missing_from, .. })) =
         pivot.as_ref().and_then(|pivot| Some((pivot.new, pivot.old?)))
@@ -531,19 +532,21 @@ fn plan_api_mount(
     }
 }
 
-/// A bind: SRC from the old tree (or the new root with `+`), DST created when missing.
-/// `subjects` name SRC and DST in errors (the inputs they came from).
+/// A bind: SRC from the old tree (or the new root with `+`), DST created when missing. Errors
+/// name the bind's SRC and DST (the inputs they came from); `source_path`, when given, is what is
+/// resolved instead of SRC (the OS's var, which the `ostree=` value in SRC led to).
 #[inline(never)]
 fn plan_bind<'a>(
     plan: &mut Plan<'_>,
     views: &Views,
-    bind: &BindSpec<'_>,
-    (source_subject, destination_subject): (&'a [u8], &'a [u8]),
+    bind: &BindSpec<'a>,
+    source_path: Option<&[u8]>,
     probe: &impl Probe,
 ) -> Result<(), Error<'a>> {
+    let (source_subject, destination_subject) = (bind.source, bind.destination);
     let source_view = if bind.source_in_new_root { &views.after } else { &views.tree };
     let source = plan
-        .resolve(source_view, probe, bind.source, false)
+        .resolve(source_view, probe, source_path.unwrap_or(bind.source), false)
         .map_err(|e| Error::failure(Stage::ResolveBindSource, source_subject, e, Hint::SrcMustExist))?;
     let source_host = plan.store_found(source_view).map_err(|_| too_long(source_subject))?;
     let fail = |errno, hint| Error::failure(Stage::ResolveBindDestination, destination_subject, errno, hint);
