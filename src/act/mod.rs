@@ -292,9 +292,10 @@ fn locate(
     }
     let root = span.prefix(usize::from(root_len));
     let inner = planned.get(usize::from(root_len)..).unwrap_or_default();
-    resolve(&View::at(root), &plan.paths, lookup, inner, true, walk)?;
-    out.set(walk.found.as_bytes()).map_err(|_| Errno::NAMETOOLONG)?;
-    out.prepend(plan.paths.bytes(root)).map_err(|_| Errno::NAMETOOLONG)?;
+    let view = View::at(root);
+    resolve(&view, &plan.paths, lookup, inner, true, walk)?;
+    // Joined by the view, as the resolution joins its lookups (the root's own '/' not doubled).
+    view.host_path(&plan.paths, walk.found.as_bytes(), out).map_err(|_| Errno::NAMETOOLONG)?;
     Ok(Some(root_len))
 }
 
