@@ -1,6 +1,7 @@
 //! initrd mode's switch: move the new root onto `/` and chroot into it (the kernel refuses
 //! pivot_root(2) on rootfs), then free the initramfs contents it leaves behind.
 
+use linux_raw_sys::general::{S_IFDIR, S_IFMT};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{openat, statat, AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -51,9 +52,8 @@ fn remove_contents(dir: BorrowedFd<'_>, device: u64, depth: usize) {
         let maybe_dir = matches!(entry.file_type(), FileType::Directory | FileType::Unknown);
         let is_dir = maybe_dir
             && match statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(stat) if stat.st_dev == device => {
-                    FileType::from_raw_mode(stat.st_mode) == FileType::Directory
-                }
+                // The mode's type bits compared as they are, not mapped to a `FileType` first.
+                Ok(stat) if stat.st_dev == device => stat.st_mode & S_IFMT == S_IFDIR,
                 // Another file system (a mount left in the initramfs), or gone.
                 _ => continue,
             };

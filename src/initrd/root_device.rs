@@ -83,9 +83,9 @@ fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
 }
 
 fn is_block_device(path: &Path) -> bool {
-    rustix::fs::stat(path.as_cstr())
-        .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::BlockDevice)
-        .unwrap_or(false)
+    use linux_raw_sys::general::{S_IFBLK, S_IFMT};
+    // The mode's type bits compared as they are, not mapped to a `FileType` first.
+    rustix::fs::stat(path.as_cstr()).is_ok_and(|st| st.st_mode & S_IFMT == S_IFBLK)
 }
 
 /// Whether the block device at `path` (named `name` in /sys/class/block) is the one `device`
