@@ -93,9 +93,10 @@ pub fn start(
     // The child writes its exec's errno here; a successful exec closes it (close-on-exec) unwritten.
     let (exec_result, exec_report) =
         rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|errno| (Stage::Fork, errno))?;
-    let child = match sys::fork().map_err(|errno| (Stage::Fork, errno))? {
-        Some(child) => child,
-        None => run_child(plan, env, original_mask, exec_report, scratch),
+    let child = match sys::fork() {
+        Ok(Some(child)) => child,
+        Ok(None) => run_child(plan, env, original_mask, exec_report, scratch),
+        Err(errno) => return Err((Stage::Fork, errno)),
     };
     drop(exec_report);
     let mut errno = [0u8; 4];
