@@ -89,9 +89,11 @@ pub enum Step {
         path: Span,
         content: Span,
     },
+    /// Its target first (as for `Move` and `Carry`), where most steps keep the path they act on:
+    /// the matches that pick that path then read it from one place.
     Bind {
-        source: Span,
         target: Span,
+        source: Span,
         recursive: bool,
     },
     /// Makes the bind at `target` read-only, or writable where the file system below allows it.
@@ -114,15 +116,15 @@ pub enum Step {
         read_only: bool,
     },
     Move {
-        source: Span,
         target: Span,
+        source: Span,
     },
     /// Moves the API mount at `source` to `target` if `source` is a mount point; otherwise (the
     /// kernel says EINVAL, or ENOENT when it is missing) there is nothing to carry. Asking the
     /// kernel at the move saves a call per API mount over asking it while planning.
     Carry {
-        source: Span,
         target: Span,
+        source: Span,
     },
     /// `new` becomes `/`; the old root stays at `old` (a path inside `new`) or is detached.
     PivotRoot {
