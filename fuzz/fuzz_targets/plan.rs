@@ -219,7 +219,7 @@ fuzz_target!(|data: &[u8]| {
                 failure.error.stage().name(),
                 String::from_utf8_lossy(failure.error.subject()),
                 failure.error.errno(),
-                failure.undo_error.is_none()
+                failure.undo_error.is_ok()
             ),
         },
     );

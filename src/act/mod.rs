@@ -90,11 +90,12 @@ pub struct Journal {
     done: heapless::Vec<Done, MAX_STEPS>,
 }
 
-/// A failed run: the error, and what undoing it could not restore, if anything.
+/// A failed run: the error, and what undoing it could not restore, if anything (`undo_plan`'s
+/// result as it is: converted to an `Option`, it was copied twice).
 #[cfg_attr(test, derive(Debug))]
 pub struct Failure<'p> {
     pub error: Error<'p>,
-    pub undo_error: Option<NotRolledBack<'p>>,
+    pub undo_error: Result<(), NotRolledBack<'p>>,
 }
 
 /// An undo that did not restore everything: the first error met, and every step whose undo
@@ -144,7 +145,7 @@ pub fn run_plan<'p>(
         if let Err((errno, named)) = outcome {
             let (stage, subject) = described(plan, step);
             let error = fail(stage, named.map_or(subject, |span| plan.path(span)), errno);
-            let undo_error = undo_plan(plan, &mut journal, ops, scratch).err();
+            let undo_error = undo_plan(plan, &mut journal, ops, scratch);
             return Err(Failure { error, undo_error });
         }
     }

@@ -55,11 +55,11 @@ impl Run {
             Ok(journal) => journal,
             Err(failure) => {
                 let code = match &failure.undo_error {
-                    Some(left) => {
+                    Err(left) => {
                         report(&failure.error);
                         report_not_rolled_back(plan, left)
                     }
-                    None => self.refuse_quietly(failure.error),
+                    Ok(()) => self.refuse_quietly(failure.error),
                 };
                 return self.after_report(code, Some(mode));
             }

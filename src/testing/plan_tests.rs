@@ -284,9 +284,9 @@ fn assert_undone_at_every_failure(plan: &Plan<'_>, table: &Table) {
         let mut system = System { fail_at: Some(fail_at), ..initial.clone() };
         let failure = run_plan(plan, &mut system, &mut Scratch::default()).unwrap_err();
         assert!(
-            failure.undo_error.is_none(),
+            failure.undo_error.is_ok(),
             "undo failed: {}",
-            rendered(&failure.undo_error.unwrap().error)
+            rendered(&failure.undo_error.unwrap_err().error)
         );
         let after = System { calls: 0, fail_at: None, ..system };
         assert_eq!(after, initial, "failure at call {fail_at} of {:#?}", steps(plan));
