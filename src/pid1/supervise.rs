@@ -247,9 +247,7 @@ impl Supervisor {
                 }
                 Ok(Some((pid, _))) => {
                     if self.options.warn_on_reap && self.options.verbosity > 0 {
-                        let mut line = Line::prefixed();
-                        line.bytes(b"reaped zombie process with PID ");
-                        to_stderr(line.u64(pid.as_raw_nonzero().get() as u64));
+                        say_number(b"reaped zombie process with PID ", pid.as_raw_nonzero().get() as u64);
                     }
                 }
                 Ok(None) => return true,
@@ -274,9 +272,7 @@ impl Supervisor {
         }
         let code = if self.options.remaps(code) { 0 } else { code };
         if self.options.verbosity > 1 || self.options.machine {
-            let mut line = Line::prefixed();
-            line.bytes(b"the init ended with exit status ").u64(code as u64);
-            to_stderr(&mut line);
+            say_number(b"the init ended with exit status ", code as u64);
         }
         if self.options.machine {
             // The kernel panics when PID 1 exits: the failure policy decides instead, and what it
@@ -286,6 +282,14 @@ impl Supervisor {
         }
         sys::exit(code)
     }
+}
+
+/// One line on stderr: `text`, then `number`.
+#[inline(never)]
+fn say_number(text: &[u8], number: u64) {
+    let mut line = Line::prefixed();
+    line.bytes(text);
+    to_stderr(line.u64(number));
 }
 
 fn run_child(
