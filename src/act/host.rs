@@ -42,7 +42,7 @@ impl Ops for HostOps {
             fs::openat(CWD, c"/proc/self/ns/mnt", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
         // setns(2) puts the caller at the namespace's own root: a chrooted init must come back to
         // its root, not to the runtime's.
-        let root = fs::openat(CWD, c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let root = open_root()?;
         crate::sys::unshare_mount_namespace()?;
         self.outside = Some((namespace, root));
         Ok(())
@@ -58,8 +58,7 @@ impl Ops for HostOps {
     fn make_root_mount(&mut self) -> Result<(), Errno> {
         // A recursive copy of the root tree, stacked on the root and entered: the process root
         // is then a mount root, which pivot_root(2) requires.
-        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let original = fs::openat(CWD, c"/", flags, Mode::empty())?;
+        let original = open_root()?;
         let tree = mount::open_tree(
             CWD,
             c"/",
@@ -180,6 +179,12 @@ impl Ops for HostOps {
 fn pivot_into(dir: &CStr, put_old: &CStr) -> Result<(), Errno> {
     rustix::process::chdir(dir)?;
     rustix::process::pivot_root(c".", put_old)
+}
+
+/// The current root directory, held to come back to (`enter_root`).
+#[inline(never)]
+fn open_root() -> Result<OwnedFd, Errno> {
+    fs::openat(CWD, c"/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
 }
 
 /// Makes the directory `dir` the process's root and working directory. fchdir and chroot(".")
