@@ -3,7 +3,7 @@
 
 use crate::config::key_lookup::same;
 use crate::sys::hints::Hint;
-use crate::sys::path::{has_byte, PATH_MAX};
+use crate::sys::path::{has_byte, pieces, PATH_MAX};
 use rustix::io::Errno;
 
 /// Why a spec was refused; the caller adds where it came from.
@@ -86,7 +86,7 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
     check_path(source, refuse(Errno::INVAL, Hint::SrcMustBeAbsolute))?;
     check_path(destination, refuse(Errno::INVAL, Hint::DstMustBeAbsolute))?;
     let mut recursive = true;
-    for option in options.split(|&b| b == b',').filter(|o| !o.is_empty()) {
+    for option in pieces(options, b',').filter(|o| !o.is_empty()) {
         // Two names: compared as they are, without an instance of `lookup` of their own.
         recursive = if same(option, b"rbind") {
             true

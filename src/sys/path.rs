@@ -179,8 +179,38 @@ pub fn has_byte(bytes: &[u8], byte: u8) -> bool {
 }
 
 /// The non-empty components of a path, "." and ".." included as they are.
-pub fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
+pub fn components(path: &[u8]) -> Pieces<'_> {
+    Pieces { rest: Some(path), separator: b'/', skip_empty: true }
+}
+
+/// The pieces of `bytes` cut at each `separator`, as `bytes.split(|&b| b == separator)`.
+pub fn pieces(bytes: &[u8], separator: u8) -> Pieces<'_> {
+    Pieces { rest: Some(bytes), separator, skip_empty: false }
+}
+
+/// The iterator of `pieces` and `components`: one out-of-line `next` for every separator,
+/// where each `split` closure is a `Split::next` of its own, inlined where it is used.
+pub struct Pieces<'a> {
+    rest: Option<&'a [u8]>,
+    separator: u8,
+    skip_empty: bool,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a [u8];
+
+    #[inline(never)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            let rest = self.rest?;
+            let end = rest.iter().position(|&b| b == self.separator);
+            self.rest = end.and_then(|end| rest.get(end + 1..));
+            let piece = rest.get(..end.unwrap_or(rest.len()))?;
+            if !(self.skip_empty && piece.is_empty()) {
+                return Some(piece);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +253,16 @@ mod tests {
         assert_eq!(p.as_cstr().to_bytes(), b"/c");
         assert_eq!(p.set(&[b'y'; PATH_MAX]), Err(TooLong));
         assert_eq!(p.as_bytes(), b"/");
+    }
+
+    #[test]
+    fn pieces_cut_as_split_does() {
+        for text in [&b""[..], b"a", b":a::b:", b"::", b"/x//y/"] {
+            let expected: Vec<&[u8]> = text.split(|&b| b == b':').collect();
+            assert_eq!(pieces(text, b':').collect::<Vec<_>>(), expected);
+            let expected: Vec<&[u8]> = text.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+            assert_eq!(components(text).collect::<Vec<_>>(), expected);
+        }
     }
 
     #[test]
