@@ -134,7 +134,7 @@ pub fn parse_args_into<'a>(
                     };
                     at = arg.len();
                 }
-                apply(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
+                apply(invocation, step, option, value)?;
             }
             continue;
         }
@@ -168,13 +168,22 @@ pub fn parse_args_into<'a>(
             (true, Some(value)) => value,
             (true, None) => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
         };
-        apply(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
+        apply(invocation, step, option, value)?;
     }
     Ok(())
 }
 
-/// Records `option` (with its `value`, empty for a flag).
-fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
+/// Records `option` (with its `value`, empty for a flag); a refusal is named by `step`.
+fn apply<'a>(
+    invocation: &mut Invocation<'a>,
+    step: Stage,
+    option: Opt,
+    value: &'a [u8],
+) -> Result<(), Error<'a>> {
+    record(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))
+}
+
+fn record<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
     let invalid = |hint| Refusal { errno: Errno::INVAL, hint };
     let stub = &mut invocation.stub;
     match option {
