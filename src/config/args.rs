@@ -200,7 +200,7 @@ fn record<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> 
         Opt::PivotRoot => invocation.source.set_pivot(value)?,
         Opt::Mode => invocation.mode = Some(Mode::from_name(value).ok_or(invalid(Hint::UnknownMode))?),
         Opt::OnFailure => {
-            let policy = Policy::from_name(value).ok_or(invalid(Hint::UnknownPolicy))?;
+            let Some(policy) = Policy::from_name(value) else { return Err(invalid(Hint::UnknownPolicy)) };
             invocation.source.on_failure = Some(policy);
         }
         Opt::ParentDeathSignal => set_parent_death_signal(stub, value)?,
