@@ -205,7 +205,10 @@ fn record<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> 
         }
         Opt::ParentDeathSignal => set_parent_death_signal(stub, value)?,
         Opt::RemapExit => add_remapped_exit(stub, value)?,
-        Opt::Grace => invocation.source.grace = Some(parse_seconds(value)?),
+        Opt::Grace => {
+            let Some(seconds) = parse_seconds(value) else { return Err(invalid(Hint::BadSeconds)) };
+            invocation.source.grace = Some(seconds);
+        }
         Opt::Bind | Opt::BindReadOnly => invocation.source.add_bind(value, option == Opt::BindReadOnly)?,
     }
     Ok(())
