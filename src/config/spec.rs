@@ -76,10 +76,10 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
         Some((b'+', rest)) => (true, rest),
         _ => (false, spec),
     };
-    let mut fields = rest.splitn(3, |&b| b == b':');
+    let mut fields = pieces(rest, b':');
     let source = fields.next().unwrap_or(&[]);
     let destination = fields.next().filter(|d| !d.is_empty()).unwrap_or(source);
-    let options = fields.next().unwrap_or(&[]);
+    let options = fields.remainder().unwrap_or(&[]);
     if source.is_empty() {
         return Err(refuse(Errno::INVAL, Hint::SrcIsEmpty));
     }

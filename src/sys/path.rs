@@ -192,6 +192,14 @@ pub struct Pieces<'a> {
     skip_empty: bool,
 }
 
+impl<'a> Pieces<'a> {
+    /// What is left after the pieces taken so far, separators included, as `splitn`'s last
+    /// piece; None past the last piece.
+    pub fn remainder(&self) -> Option<&'a [u8]> {
+        self.rest
+    }
+}
+
 impl<'a> Iterator for Pieces<'a> {
     type Item = &'a [u8];
 
