@@ -77,8 +77,8 @@ pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result
         }
         // nspawn joins the next line to one ending in a backslash (unless it is doubled, or
         // followed by blanks: corners not worth telling apart here).
-        let refused = if line.last() == Some(&b'\\') {
-            refusal(Hint::TrailingBackslash)
+        let (line, refused) = if line.last() == Some(&b'\\') {
+            (&*line, refusal(Hint::TrailingBackslash))
         } else if line.first() == Some(&b'[') {
             let known = match &*line {
                 [b'[', name @ .., b']'] => Some(section_named(name)),
@@ -89,15 +89,15 @@ pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result
                     section = known;
                     continue;
                 }
-                Some(None) => refusal(Hint::UnknownSection),
-                None => refusal(Hint::UnterminatedSection),
+                Some(None) => (&*line, refusal(Hint::UnknownSection)),
+                None => (&*line, refusal(Hint::UnterminatedSection)),
             }
         } else if section == Section::Foreign {
             continue;
         } else {
             match apply_line(source, section, line) {
                 Ok(()) => continue,
-                Err((line, refused)) => return Err(line_error(number, line, refused)),
+                Err(refused) => refused,
             }
         };
         return Err(line_error(number, line, refused));
