@@ -36,12 +36,13 @@ pub fn run(argv: sys::Argv, env: Env) -> i32 {
     }
 }
 
-/// What the configuration is read from, and the buffers it is read into.
+/// What the configuration is read from, and the buffers it is read into (as arrays: one pointer
+/// each to pass, not a pointer and a length).
 struct Inputs<'a> {
     argv: sys::Argv,
-    settings: &'a mut [u8],
-    cmdline: &'a mut [u8],
-    modules: &'a mut [u8],
+    settings: &'a mut [u8; config::settings::SETTINGS_MAX],
+    cmdline: &'a mut [u8; config::kernel_config::CMDLINE_MAX],
+    modules: &'a mut [u8; initrd::modules::MODULE_LIST_MAX],
     listing: &'a core::cell::RefCell<plan::dir_listing::Listing>,
 }
 
