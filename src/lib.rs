@@ -29,9 +29,9 @@ pub fn run(argv: sys::Argv, env: Env) -> i32 {
     };
     let sys::Buffers { settings, cmdline, modules, plan, walk, act, listing } = buffers;
     let mut plan = plan::Plan::new(plan, walk);
-    let inputs = Inputs { argv, settings, cmdline, modules, listing };
+    let mut inputs = Inputs { argv, settings, cmdline, modules, listing };
     let mut stub = config::stub_options::StubOptions::default();
-    match configure_and_plan(&run, inputs, &mut plan, &mut stub) {
+    match configure_and_plan(&run, &mut inputs, &mut plan, &mut stub) {
         Planned::Act { mode, as_pid2 } => run.act_and_exec(&plan, act, as_pid2.then_some(&stub), mode),
         Planned::Exit(code) => code,
     }
@@ -60,7 +60,7 @@ enum Planned {
 #[inline(never)]
 fn configure_and_plan(
     run: &Run,
-    inputs: Inputs<'_>,
+    inputs: &mut Inputs<'_>,
     plan: &mut plan::Plan<'_>,
     stub: &mut config::stub_options::StubOptions,
 ) -> Planned {
@@ -98,7 +98,7 @@ fn configure_and_plan(
         stub.read_tini_variables(env);
     }
     let mut config = Config::empty();
-    if let Err(error) = gather_config(mode, &invocation, settings, cmdline, &mut config) {
+    if let Err(error) = gather_config(mode, &invocation, &mut **settings, &mut **cmdline, &mut config) {
         return Planned::Exit(run.refuse(error, Some(mode)));
     }
     config.search_path = sys::env_var(env, b"PATH");
@@ -108,7 +108,7 @@ fn configure_and_plan(
     }
     as_pid2 |= mode == Mode::Container && config.given.pivot.is_none() && config.given.command.is_some();
     as_pid2 |= dialect != Dialect::Own;
-    let (tree, finale) = match prepare_tree(mode, &config, modules, dry_run) {
+    let (tree, finale) = match prepare_tree(mode, &config, &mut **modules, dry_run) {
         Ok(tree) => tree,
         Err(error) => return Planned::Exit(run.refuse(error, Some(mode))),
     };
