@@ -222,7 +222,7 @@ pub(crate) fn cstr_in<'b>(buf: &'b mut [u8], bytes: &[u8]) -> Option<&'b core::f
     let (last, body) = with_nul.split_last_mut()?;
     body.copy_from_slice(bytes);
     *last = 0;
-    core::ffi::CStr::from_bytes_with_nul(with_nul).ok()
+    crate::sys::c_str(with_nul)
 }
 
 #[cfg(test)]

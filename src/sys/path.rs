@@ -131,7 +131,7 @@ fn without_nul(buf: &[u8]) -> &[u8] {
 
 #[inline(never)]
 fn as_cstr(buf: &[u8]) -> &CStr {
-    CStr::from_bytes_with_nul(buf).unwrap_or(c"")
+    crate::sys::c_str(buf).unwrap_or(c"")
 }
 
 #[inline(never)]

@@ -53,6 +53,18 @@ impl Argv {
     }
 }
 
+/// `bytes` as a C string when its only NUL ends it, as `CStr::from_bytes_with_nul(bytes).ok()`.
+/// A plain loop: core's check brings a word-at-a-time memchr several times its size.
+#[inline(never)]
+pub fn c_str(bytes: &[u8]) -> Option<&CStr> {
+    let (&last, body) = bytes.split_last()?;
+    if last != 0 || crate::sys::path::has_byte(body, 0) {
+        return None;
+    }
+    // SAFETY: checked just above: `bytes` ends in a NUL and holds no other.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(bytes) })
+}
+
 /// A borrowed byte slice as two scalars: a thin pointer, and a word whose low 15 bits are the
 /// length and whose other 49 bits are the holder's. Two scalars make a value (an `Error`) that
 /// functions return in two registers instead of through memory, as they would any other 16
