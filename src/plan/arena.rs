@@ -77,7 +77,7 @@ impl<'b> Arena<'b> {
     pub fn cstr(&self, span: Span) -> &CStr {
         let start = span.start();
         let with_nul = self.buf.get(start..=start + span.len()).unwrap_or_default();
-        CStr::from_bytes_with_nul(with_nul).unwrap_or(c"")
+        crate::sys::c_str(with_nul).unwrap_or(c"")
     }
 
     /// Stores `bytes` (which must hold no NUL) as a new path.
