@@ -270,6 +270,13 @@ mod tests {
     }
 
     #[test]
+    fn c_str_checks_as_core_does() {
+        for bytes in [&b""[..], b"\0", b"a\0", b"a", b"a\0b\0", b"\0\0", b"ab"] {
+            assert_eq!(crate::sys::c_str(bytes), CStr::from_bytes_with_nul(bytes).ok());
+        }
+    }
+
+    #[test]
     fn a_path_with_an_inner_nul_names_nothing() {
         assert_eq!(Path::<PATH_MAX>::from_bytes(b"/a\0b").unwrap().as_cstr().to_bytes(), b"");
     }
