@@ -118,8 +118,15 @@ fn prepend(buf: &mut Buf, prefix: &[u8]) -> Result<(), TooLong> {
         return set(buf, prefix);
     }
     let len = buf.len();
-    buf.resize(len + prefix.len(), 0).map_err(|_| TooLong)?;
-    buf.copy_within(..len, prefix.len());
+    buf.extend_from_slice(prefix).map_err(|_| TooLong)?;
+    // The path moves up by the prefix's length, its last byte first (a plain loop: smaller than
+    // `copy_within`'s range checks), then the prefix is written in front.
+    for at in (0..len).rev() {
+        let byte = buf.get(at).copied().unwrap_or_default();
+        if let Some(slot) = buf.get_mut(at + prefix.len()) {
+            *slot = byte;
+        }
+    }
     buf.get_mut(..prefix.len()).ok_or(TooLong)?.copy_from_slice(prefix);
     Ok(())
 }
@@ -267,6 +274,18 @@ mod tests {
             let expected: Vec<&[u8]> = text.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
             assert_eq!(components(text).collect::<Vec<_>>(), expected);
         }
+    }
+
+    #[test]
+    fn prepend_puts_the_tree_in_front() {
+        let mut p = path("/a/b");
+        p.prepend(b"/sysroot").unwrap();
+        assert_eq!(p.as_cstr().to_bytes(), b"/sysroot/a/b");
+        let mut p = path("/");
+        p.prepend(b"/sysroot").unwrap();
+        assert_eq!(p.as_cstr().to_bytes(), b"/sysroot");
+        let mut p = path("/a");
+        assert_eq!(p.prepend(&[b'y'; PATH_MAX]), Err(TooLong));
     }
 
     #[test]
