@@ -286,6 +286,7 @@ mod tests {
         assert_eq!(p.as_cstr().to_bytes(), b"/sysroot");
         let mut p = path("/a");
         assert_eq!(p.prepend(&[b'y'; PATH_MAX]), Err(TooLong));
+        assert_eq!(p.as_cstr().to_bytes(), b"/a");
     }
 
     #[test]
