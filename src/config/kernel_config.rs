@@ -26,17 +26,26 @@ pub struct KernelConfig<'a> {
 
 /// Parses the words of the command line; unknown words belong to the kernel or the real init.
 /// Repeated keys: the last wins, as bootloaders append; binds accumulate.
-#[inline(never)]
 pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_>> {
     let mut config = KernelConfig::default();
+    parse_kernel_cmdline_into(&mut config, cmdline).map(|()| config)
+}
+
+/// `parse_kernel_cmdline` into `config`, a default one: in place, as a `KernelConfig` is
+/// 1.8 KiB and a returned one is copied.
+#[inline(never)]
+pub fn parse_kernel_cmdline_into<'a>(
+    config: &mut KernelConfig<'a>,
+    cmdline: &'a [u8],
+) -> Result<(), Error<'a>> {
     for word in words(cmdline) {
         let word =
             word.map_err(|r| Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint))?;
         let parsed = Word::parse(word);
-        apply_word(&mut config, parsed)
+        apply_word(config, parsed)
             .map_err(|r| Error::usage(Stage::ReadKernelCmdline, word, r.errno, r.hint))?;
     }
-    Ok(config)
+    Ok(())
 }
 
 /// The keys read; any other word belongs to the kernel or the real init.
