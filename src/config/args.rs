@@ -108,11 +108,14 @@ pub fn parse_args_into<'a>(
     args: impl Iterator<Item = &'a [u8]>,
 ) -> Result<(), Error<'a>> {
     let mut seen = 0u16;
-    let mut rest = args.peekable();
+    let mut rest = args;
     while let Some(arg) = rest.next() {
         if arg == b"--" {
-            if rest.peek().is_some() {
-                collect_words(invocation.source.command.insert(Words::new()), rest, arg)?;
+            let command = invocation.source.command.insert(Words::new());
+            collect_words(command, rest, arg)?;
+            // Nothing after `--` gives no command.
+            if command.is_empty() {
+                invocation.source.command = None;
             }
             return Ok(());
         }
