@@ -121,7 +121,8 @@ pub fn parse_args_into<'a>(
         }
         // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
         // as the kernel passes them on; tini and catatonit have single-letter options.
-        let letters = dialect != Dialect::Own && arg.len() > 1 && !arg.starts_with(b"--");
+        let long = arg.starts_with(b"--");
+        let letters = dialect != Dialect::Own && arg.len() > 1 && !long;
         if letters && arg.first() == Some(&b'-') {
             let mut at = 1;
             while let Some(&letter) = arg.get(at) {
@@ -141,7 +142,7 @@ pub fn parse_args_into<'a>(
             }
             continue;
         }
-        if !arg.starts_with(b"--") {
+        if !long {
             let target = match dialect {
                 Dialect::Own => &mut invocation.bare_words,
                 // tini and catatonit: the first word that is not an option starts the command.
