@@ -384,12 +384,13 @@ pub fn alarm(seconds: u32) {
     let _ = unsafe { syscall(nr::__NR_setitimer, [nr::ITIMER_REAL as usize, timer.as_ptr() as usize, 0, 0]) };
 }
 
-/// A system call with up to four arguments; the kernel's `-errno` becomes `Err`.
+/// A system call with up to four arguments; the kernel's `-errno` becomes `Err`. The result in
+/// 32 bits (every one used is a pid or an fd), so that it comes back in one register.
 ///
 /// # Safety
 /// The arguments must be what the call expects (valid pointers where it reads or writes).
 #[inline]
-unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<usize, Errno> {
+unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<u32, Errno> {
     let result: isize;
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the caller's; `syscall` clobbers rcx and r11 only.
@@ -416,6 +417,6 @@ unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<usize, Errno> {
     match result {
         // The kernel's error returns are -4095..=-1.
         -4095..=-1 => Err(Errno::from_raw_os_error((-result) as i32)),
-        ok => Ok(ok as usize),
+        ok => Ok(ok as u32),
     }
 }
