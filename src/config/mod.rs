@@ -87,13 +87,14 @@ static POLICY: AtomicU8 = AtomicU8::new(0);
 
 /// Remembers `policy` for whoever fails later (the panic handler, the supervisor).
 pub fn set_policy(policy: Policy) {
-    let index = Policy::ALL.iter().position(|p| *p == policy).unwrap_or(0);
-    POLICY.store(index as u8, Ordering::Relaxed);
+    POLICY.store(policy as u8, Ordering::Relaxed);
 }
 
 /// The policy last set.
 pub fn current_policy() -> Policy {
-    Policy::ALL.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
+    let stored = POLICY.load(Ordering::Relaxed);
+    // Found by its number (`set_policy` stores `policy as u8`): smaller than indexing `ALL`.
+    Policy::ALL.iter().copied().find(|policy| *policy as u8 == stored).unwrap_or_default()
 }
 
 /// A command to run: the path first, then its arguments.
@@ -228,6 +229,15 @@ mod tests {
         config.given.apply(&argv);
         assert_eq!(config.given.binds[0].source, b"/y");
         assert_eq!(config.given.binds.len(), 1);
+    }
+
+    #[test]
+    fn the_policy_set_is_the_policy_read() {
+        for policy in Policy::ALL {
+            set_policy(policy);
+            assert_eq!(current_policy(), policy);
+        }
+        set_policy(Policy::Emergency);
     }
 
     #[test]
