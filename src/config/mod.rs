@@ -50,31 +50,24 @@ impl Mode {
     }
 }
 
-/// What PID 1 of a machine does after a failure was rolled back (SPEC §5).
-#[cfg_attr(test, derive(Debug))]
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    #[default]
-    Emergency,
-    Reboot,
-    Poweroff,
-    Halt,
-    Continue,
+crate::sys::hints::texts! {
+    /// What PID 1 of a machine does after a failure was rolled back (SPEC §5); `ALL` lists them
+    /// in the order of their names in `--help`.
+    #[cfg_attr(test, derive(Debug))]
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Policy {
+        #[default]
+        Emergency = "emergency",
+        Reboot = "reboot",
+        Poweroff = "poweroff",
+        Halt = "halt",
+        Continue = "continue",
+    }
 }
 
 impl Policy {
-    /// Every policy, in the order of their names in `--help`.
-    pub const ALL: [Policy; 5] =
-        [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
-
     pub fn name(self) -> &'static str {
-        match self {
-            Policy::Emergency => "emergency",
-            Policy::Reboot => "reboot",
-            Policy::Poweroff => "poweroff",
-            Policy::Halt => "halt",
-            Policy::Continue => "continue",
-        }
+        self.text()
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
@@ -233,7 +226,7 @@ mod tests {
 
     #[test]
     fn the_policy_set_is_the_policy_read() {
-        for policy in Policy::ALL {
+        for &policy in Policy::ALL {
             set_policy(policy);
             assert_eq!(current_policy(), policy);
         }
@@ -242,7 +235,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for policy in Policy::ALL {
+        for &policy in Policy::ALL {
             assert_eq!(Policy::from_name(policy.name().as_bytes()), Some(policy));
         }
         for mode in [Mode::Initrd, Mode::Root, Mode::Container] {
