@@ -27,26 +27,24 @@ pub const MAX_BINDS: usize = 16;
 /// Most words in the init's command (path included) or in argv.
 pub const MAX_WORDS: usize = 64;
 
-/// Where the init runs; decides the tree and the switch (SPEC §1).
-#[cfg_attr(test, derive(Debug))]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Initrd,
-    Root,
-    Container,
+crate::sys::hints::texts! {
+    /// Where the init runs; decides the tree and the switch (SPEC §1).
+    #[cfg_attr(test, derive(Debug))]
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Mode {
+        Initrd = "initrd",
+        Root = "root",
+        Container = "container",
+    }
 }
 
 impl Mode {
     pub fn name(self) -> &'static str {
-        match self {
-            Mode::Initrd => "initrd",
-            Mode::Root => "root",
-            Mode::Container => "container",
-        }
+        self.text()
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        [Mode::Initrd, Mode::Root, Mode::Container].iter().copied().find(|m| m.name().as_bytes() == name)
+        Self::ALL.iter().copied().find(|m| m.name().as_bytes() == name)
     }
 }
 
