@@ -2,7 +2,7 @@
 //! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
 
 use crate::config::cmdline::{decimal, words, Word};
-use crate::config::key_lookup::{after_prefix, lookup, same};
+use crate::config::key_lookup::{after_prefix, same};
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::Refusal;
 use crate::config::{Policy, Source, Words};
@@ -48,53 +48,35 @@ pub fn parse_kernel_cmdline_into<'a>(
     Ok(())
 }
 
-/// The keys read; any other word belongs to the kernel or the real init.
-#[derive(Clone, Copy)]
-enum Key {
-    PivotRoot,
-    Bind,
-    BindReadOnly,
-    OnFailure,
-    Debug,
-    Quiet,
-    Init,
-    Ostree,
-    Root,
-    RootFsType,
-    RootFlags,
-    ReadOnly,
-    ReadWrite,
-    RootWait,
-    RootDelay,
-    Grace,
+crate::sys::hints::texts! {
+    /// The keys read; any other word belongs to the kernel or the real init. Their names are one
+    /// string: a table of (name, key) pairs would hold a pointer and a length for each.
+    #[derive(Clone, Copy)]
+    enum Key {
+        PivotRoot = "rspawn.pivot_root",
+        Bind = "rspawn.bind",
+        BindReadOnly = "rspawn.bind_ro",
+        OnFailure = "rspawn.on_failure",
+        Debug = "rspawn.debug",
+        Quiet = "quiet",
+        Init = "init",
+        Ostree = "ostree",
+        Root = "root",
+        RootFsType = "rootfstype",
+        RootFlags = "rootflags",
+        ReadOnly = "ro",
+        ReadWrite = "rw",
+        RootWait = "rootwait",
+        RootDelay = "rootdelay",
+        Grace = "rspawn.grace",
+    }
 }
-
-const KEYS: [(&str, Key); 16] = [
-    ("rspawn.pivot_root", Key::PivotRoot),
-    ("rspawn.bind", Key::Bind),
-    ("rspawn.bind_ro", Key::BindReadOnly),
-    (ON_FAILURE, Key::OnFailure),
-    ("rspawn.debug", Key::Debug),
-    ("quiet", Key::Quiet),
-    ("init", Key::Init),
-    ("ostree", Key::Ostree),
-    ("root", Key::Root),
-    ("rootfstype", Key::RootFsType),
-    ("rootflags", Key::RootFlags),
-    ("ro", Key::ReadOnly),
-    ("rw", Key::ReadWrite),
-    ("rootwait", Key::RootWait),
-    ("rootdelay", Key::RootDelay),
-    ("rspawn.grace", Key::Grace),
-];
-
-const ON_FAILURE: &str = "rspawn.on_failure";
 
 #[inline(never)]
 fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
     let source = &mut config.source;
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
-    let Some(key) = lookup(&KEYS, word.key) else {
+    let Some(key) = Key::ALL.iter().copied().find(|key| same(key.text().as_bytes(), word.key)) else {
         return match after_prefix(word.key, b"rspawn.").is_some() {
             true => invalid(Hint::UnknownRspawnKey),
             false => Ok(()),
@@ -156,7 +138,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
     words(cmdline)
         .filter_map(|word| word.ok().map(Word::parse))
-        .filter(|word| same(word.key, ON_FAILURE.as_bytes()))
+        .filter(|word| same(word.key, Key::OnFailure.text().as_bytes()))
         .filter_map(|word| word.value.and_then(Policy::from_name))
         .last()
 }

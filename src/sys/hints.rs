@@ -24,6 +24,7 @@ macro_rules! texts {
 
             /// The variant numbered `index` (`self as usize`). Compared one by one, which the
             /// compiler folds into a range check: `ALL.get` would keep a table of every variant.
+            #[allow(dead_code)]
             pub fn from_index(index: usize) -> Option<Self> {
                 $(if index == $name::$variant as usize {
                     return Some($name::$variant);
