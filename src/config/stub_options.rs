@@ -62,6 +62,8 @@ pub struct StubOptions {
 }
 
 impl Default for StubOptions {
+    /// Out of line: run's own and the `Invocation`'s are made by it, their fields written once here.
+    #[inline(never)]
     fn default() -> Self {
         StubOptions {
             signal_group: false,
