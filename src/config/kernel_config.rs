@@ -116,7 +116,8 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
             source.ostree = Some(value);
         }
         (Key::Root, Some(value)) => {
-            (config.root.device, config.root.given) = (Some(parse_root_device(value)?), value)
+            let Some(device) = parse_root_device(value) else { return invalid(Hint::BadRootDevice) };
+            (config.root.device, config.root.given) = (Some(device), value)
         }
         (Key::RootFsType, Some(value)) => config.root.fstype = Some(value),
         (Key::RootFlags, Some(value)) => config.root.flags = Some(value),
