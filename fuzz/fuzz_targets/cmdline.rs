@@ -12,22 +12,20 @@ use rspawn_init::config::root_params::{parse_root_device, RootDevice};
 fn check_words(cmdline: &[u8]) -> bool {
     let mut split = words(cmdline);
     let mut count = 0;
-    while let Some(word) = split.next() {
+    for word in &mut split {
         count += 1;
         assert!(count <= cmdline.len(), "more words than bytes");
-        match word {
-            Ok(word) => {
-                assert_within(word, &[cmdline]);
-                check_word(Word::parse(word), cmdline);
-            }
-            Err(refusal) => {
-                assert_refusal(&refusal);
-                assert!(split.next().is_none(), "words go on after an unterminated quote");
-                return false;
-            }
-        }
+        assert_within(word, &[cmdline]);
+        check_word(Word::parse(word), cmdline);
     }
-    true
+    match split.refusal() {
+        Some(refusal) => {
+            assert_refusal(&refusal);
+            assert!(split.next().is_none(), "words go on after an unterminated quote");
+            false
+        }
+        None => true,
+    }
 }
 
 fn check_word(word: Word<'_>, cmdline: &[u8]) {

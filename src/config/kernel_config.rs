@@ -38,14 +38,16 @@ pub fn parse_kernel_cmdline_into<'a>(
     config: &mut KernelConfig<'a>,
     cmdline: &'a [u8],
 ) -> Result<(), Error<'a>> {
-    for word in words(cmdline) {
-        let word =
-            word.map_err(|r| Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint))?;
+    let mut split = words(cmdline);
+    for word in &mut split {
         let parsed = Word::parse(word);
         apply_word(config, parsed)
             .map_err(|r| Error::usage(Stage::ReadKernelCmdline, word, r.errno, r.hint))?;
     }
-    Ok(())
+    match split.refusal() {
+        Some(r) => Err(Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint)),
+        None => Ok(()),
+    }
 }
 
 crate::sys::hints::texts! {
@@ -138,7 +140,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 /// choice still decides what happens next.
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
     words(cmdline)
-        .filter_map(|word| word.ok().map(Word::parse))
+        .map(Word::parse)
         .filter(|word| same(word.key, Key::OnFailure.text().as_bytes()))
         .filter_map(|word| word.value.and_then(Policy::from_name))
         .last()
