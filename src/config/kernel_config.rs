@@ -52,25 +52,26 @@ pub fn parse_kernel_cmdline_into<'a>(
 
 crate::sys::hints::texts! {
     /// The keys read; any other word belongs to the kernel or the real init. Their names are one
-    /// string: a table of (name, key) pairs would hold a pointer and a length for each.
+    /// string: a table of (name, key) pairs would hold a pointer and a length for each. The
+    /// flags first, then the keys that need a value: `apply_word` tests them as ranges.
     #[derive(Clone, Copy)]
     enum Key {
+        Debug = "rspawn.debug",
+        Quiet = "quiet",
+        ReadOnly = "ro",
+        ReadWrite = "rw",
+        RootWait = "rootwait",
         PivotRoot = "rspawn.pivot_root",
         Bind = "rspawn.bind",
         BindReadOnly = "rspawn.bind_ro",
         OnFailure = "rspawn.on_failure",
-        Debug = "rspawn.debug",
-        Quiet = "quiet",
+        Grace = "rspawn.grace",
+        RootDelay = "rootdelay",
         Init = "init",
         Ostree = "ostree",
         Root = "root",
         RootFsType = "rootfstype",
         RootFlags = "rootflags",
-        ReadOnly = "ro",
-        ReadWrite = "rw",
-        RootWait = "rootwait",
-        RootDelay = "rootdelay",
-        Grace = "rspawn.grace",
     }
 }
 
