@@ -136,7 +136,6 @@ fn configure_and_plan(
 /// The tree (its host path) and how the plan ends: in initrd mode, loads the modules and mounts
 /// the real root at /sysroot unless it is mounted there already (without `root=` and nothing at
 /// /sysroot, the initramfs itself is the tree).
-#[inline(never)]
 fn prepare_tree<'a>(
     mode: Mode,
     config: &Config<'a>,
