@@ -158,7 +158,6 @@ fn push(buf: &mut Buf, component: &[u8]) -> Result<(), TooLong> {
     }
 }
 
-#[inline(never)]
 fn push_all(buf: &mut Buf, relative: &[u8]) -> Result<(), TooLong> {
     components(relative).try_for_each(|c| push(buf, c))
 }
