@@ -33,7 +33,6 @@ pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_
 
 /// `parse_kernel_cmdline` into `config`, a default one: in place, as a `KernelConfig` is
 /// 1.8 KiB and a returned one is copied.
-#[inline(never)]
 pub fn parse_kernel_cmdline_into<'a>(
     config: &mut KernelConfig<'a>,
     cmdline: &'a [u8],
