@@ -107,7 +107,6 @@ fn trim_mut(bytes: &mut [u8]) -> &mut [u8] {
 }
 
 /// One `Key=Value` line of `section`, applied to `source`; refused with the line as written.
-#[inline(never)]
 fn apply_line<'a>(
     source: &mut Source<'a>,
     section: Section,
