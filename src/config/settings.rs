@@ -150,7 +150,6 @@ fn split_assignment(line: &[u8]) -> Option<(&[u8], usize)> {
     (!key.is_empty()).then_some((key, value_at))
 }
 
-#[inline(never)]
 fn apply_key<'a>(
     source: &mut Source<'a>,
     section: Section,
