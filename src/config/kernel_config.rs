@@ -74,7 +74,6 @@ crate::sys::hints::texts! {
     }
 }
 
-#[inline(never)]
 fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
     let source = &mut config.source;
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
