@@ -65,7 +65,6 @@ fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Resul
 
 /// The settings file of the starting root, parsed into `given` (the first source: nothing is set
 /// before it); absent is fine.
-#[inline(never)]
 fn read_settings<'a>(given: &mut Source<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
     match files::read_small_file(c"/etc/rspawn-init.conf", buf) {
         Ok(text) => settings::parse_settings(text, given),
