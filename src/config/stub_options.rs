@@ -90,7 +90,6 @@ pub fn signal_number(name: &[u8]) -> Option<u8> {
 }
 
 /// The value of `-p` and `--parent-death-signal=`: a signal name.
-#[inline(never)]
 pub fn set_parent_death_signal(options: &mut StubOptions, value: &[u8]) -> Result<(), Refusal> {
     let Some(signal) = signal_number(value) else {
         return Err(Refusal { errno: Errno::INVAL, hint: Hint::UnknownSignal });
