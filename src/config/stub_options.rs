@@ -99,7 +99,6 @@ pub fn set_parent_death_signal(options: &mut StubOptions, value: &[u8]) -> Resul
 }
 
 /// The value of `-e` and `--remap-exit=`: an exit code to report as 0.
-#[inline(never)]
 pub fn add_remapped_exit(options: &mut StubOptions, value: &[u8]) -> Result<(), Refusal> {
     let Some(code) = decimal(value).filter(|&code| code <= 255) else {
         return Err(Refusal { errno: Errno::INVAL, hint: Hint::BadExitCode });
