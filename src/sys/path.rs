@@ -112,7 +112,6 @@ fn set(buf: &mut Buf, bytes: &[u8]) -> Result<(), TooLong> {
     ok.then_some(()).ok_or(TooLong)
 }
 
-#[inline(never)]
 fn prepend(buf: &mut Buf, prefix: &[u8]) -> Result<(), TooLong> {
     if without_nul(buf) == b"/" {
         return set(buf, prefix);
