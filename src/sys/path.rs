@@ -97,8 +97,8 @@ impl<const N: usize> Path<N> {
 }
 
 // The work of `Path`'s methods, on its buffer as a `VecView` (the capacity a value, not a type
-// parameter): compiled once, not once for every capacity. Out of line: inlined, each costs more
-// at its many call sites than the call.
+// parameter): compiled once, not once for every capacity. Out of line when used at several
+// places: inlined, each costs more at its many call sites than the call.
 type Buf = heapless::vec::VecView<u8>;
 
 #[inline(never)]
