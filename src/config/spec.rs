@@ -87,7 +87,7 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
     check_path(destination, refuse(Errno::INVAL, Hint::DstMustBeAbsolute))?;
     let mut recursive = true;
     for option in pieces(options, b',').filter(|o| !o.is_empty()) {
-        // Two names: compared as they are, without an instance of `lookup` of their own.
+        // Two names: compared as they are, smaller than a `texts!` list and its loop.
         recursive = if same(option, b"rbind") {
             true
         } else if same(option, b"norbind") {
