@@ -25,7 +25,7 @@ pub enum Dialect {
 impl Dialect {
     /// The dialect of the program name `argv0` (its last path component): the names container
     /// runtimes start their init under (`docker run --init`, podman `--init-path`). Three names,
-    /// compared as they are: smaller, for three, than a `texts!` list and its loop.
+    /// compared as they are: smaller than a `texts!` list and its loop.
     pub fn of_program(argv0: &[u8]) -> Self {
         let name = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
         if same(name, b"docker-init") || same(name, b"tini") {
