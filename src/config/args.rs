@@ -177,7 +177,7 @@ pub fn parse_args_into<'a>(
     Ok(())
 }
 
-/// Records `option` (with its `value`, empty for a flag); a refusal is named by `step`.
+/// `record`, a refusal named by `step`: in one place for the letters and the long options.
 fn apply<'a>(
     invocation: &mut Invocation<'a>,
     step: Stage,
@@ -187,6 +187,7 @@ fn apply<'a>(
     record(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))
 }
 
+/// Records `option` (with its `value`, empty for a flag).
 fn record<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
     let invalid = |hint| Refusal { errno: Errno::INVAL, hint };
     let stub = &mut invocation.stub;
