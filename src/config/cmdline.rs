@@ -71,17 +71,15 @@ impl<'a> Iterator for Words<'a> {
         let start = self.rest.iter().position(|b| !b.is_ascii_whitespace() && *b != 0)?;
         let text = self.rest.get(start..).unwrap_or(&[]);
         let mut in_quote = false;
-        let mut end = text.len();
-        for (i, &b) in text.iter().enumerate() {
-            if b == b'"' {
-                in_quote = !in_quote;
-            } else if !in_quote && (b.is_ascii_whitespace() || b == 0) {
-                end = i;
-                break;
-            }
-        }
-        let (word, rest) = text.split_at(end);
-        self.rest = rest;
+        let end = text
+            .iter()
+            .position(|&b| {
+                in_quote ^= b == b'"';
+                !in_quote && (b.is_ascii_whitespace() || b == 0)
+            })
+            .unwrap_or(text.len());
+        let word = text.get(..end).unwrap_or_default();
+        self.rest = text.get(end..).unwrap_or_default();
         if in_quote {
             (self.rest, self.unterminated) = (&[], true);
             return None;
