@@ -29,25 +29,28 @@ pub fn run(argv: sys::Argv, env: Env) -> i32 {
     };
     let sys::Buffers { settings, cmdline, modules, plan, walk, act, listing } = buffers;
     let mut plan = plan::Plan::new(plan, walk);
-    let inputs = Inputs { argv, settings, cmdline, modules, listing };
-    match configure_and_plan(&run, inputs, &mut plan) {
-        Planned::Act { mode, stub } => run.act_and_exec(&plan, act, stub.as_ref(), mode),
+    let mut inputs = Inputs { argv, settings, cmdline, modules, listing };
+    let mut stub = config::stub_options::StubOptions::default();
+    match configure_and_plan(&run, &mut inputs, &mut plan, &mut stub) {
+        Planned::Act { mode, as_pid2 } => run.act_and_exec(&plan, act, as_pid2.then_some(&stub), mode),
         Planned::Exit(code) => code,
     }
 }
 
-/// What the configuration is read from, and the buffers it is read into.
+/// What the configuration is read from, and the buffers it is read into (as arrays: one pointer
+/// each to pass, not a pointer and a length).
 struct Inputs<'a> {
     argv: sys::Argv,
-    settings: &'a mut [u8],
-    cmdline: &'a mut [u8],
-    modules: &'a mut [u8],
+    settings: &'a mut [u8; config::settings::SETTINGS_MAX],
+    cmdline: &'a mut [u8; config::kernel_config::CMDLINE_MAX],
+    modules: &'a mut [u8; initrd::modules::MODULE_LIST_MAX],
     listing: &'a core::cell::RefCell<plan::dir_listing::Listing>,
 }
 
-/// How a run goes on once it is planned: act (as the stub, with its options, or not), or exit.
+/// How a run goes on once it is planned: act (as the stub or not), or exit. The stub's options
+/// are written to the caller's rather than returned here: 48 bytes copied at each step.
 enum Planned {
-    Act { mode: Mode, stub: Option<config::stub_options::StubOptions> },
+    Act { mode: Mode, as_pid2: bool },
     Exit(i32),
 }
 
@@ -55,7 +58,12 @@ enum Planned {
 /// invocation and the combined sources, 5 KiB) is off the stack while the plan is carried out
 /// and the stub supervises.
 #[inline(never)]
-fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) -> Planned {
+fn configure_and_plan(
+    run: &Run,
+    inputs: &mut Inputs<'_>,
+    plan: &mut plan::Plan<'_>,
+    stub: &mut config::stub_options::StubOptions,
+) -> Planned {
     let Inputs { argv, settings, cmdline, modules, listing } = inputs;
     let env = run.env;
     // Started under a runtime's name (`docker run --init`, podman `--init-path`), rspawn-init is
@@ -84,22 +92,23 @@ fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) 
             return Planned::Exit(run.refuse(error, Some(mode)));
         }
     }
-    let (dry_run, mut as_pid2, mut stub) = (invocation.dry_run, invocation.as_pid2, invocation.stub);
+    let (dry_run, mut as_pid2) = (invocation.dry_run, invocation.as_pid2);
+    *stub = invocation.stub;
     if dialect == Dialect::Tini {
         stub.read_tini_variables(env);
     }
     let mut config = Config::empty();
-    if let Err(error) = gather_config(mode, &invocation, settings, cmdline, &mut config) {
+    if let Err(error) = gather_config(mode, &invocation, &mut **settings, &mut **cmdline, &mut config) {
         return Planned::Exit(run.refuse(error, Some(mode)));
     }
     config.search_path = sys::env_var(env, b"PATH");
     (stub.grace, stub.machine) = (config.given.grace, mode != Mode::Container && run.pid_is_one());
     if stub.pause {
-        return Planned::Exit(supervise::pause(stub, run.pid_is_one()));
+        return Planned::Exit(supervise::pause(*stub, run.pid_is_one()));
     }
     as_pid2 |= mode == Mode::Container && config.given.pivot.is_none() && config.given.command.is_some();
     as_pid2 |= dialect != Dialect::Own;
-    let (tree, finale) = match prepare_tree(mode, &config, modules, dry_run) {
+    let (tree, finale) = match prepare_tree(mode, &config, &mut **modules, dry_run) {
         Ok(tree) => tree,
         Err(error) => return Planned::Exit(run.refuse(error, Some(mode))),
     };
@@ -121,13 +130,12 @@ fn configure_and_plan(run: &Run, inputs: Inputs<'_>, plan: &mut plan::Plan<'_>) 
             return Planned::Exit(0);
         }
     }
-    Planned::Act { mode, stub: as_pid2.then_some(stub) }
+    Planned::Act { mode, as_pid2 }
 }
 
 /// The tree (its host path) and how the plan ends: in initrd mode, loads the modules and mounts
 /// the real root at /sysroot unless it is mounted there already (without `root=` and nothing at
 /// /sysroot, the initramfs itself is the tree).
-#[inline(never)]
 fn prepare_tree<'a>(
     mode: Mode,
     config: &Config<'a>,

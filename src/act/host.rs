@@ -201,7 +201,7 @@ fn enter_root(dir: &OwnedFd) -> Result<(), Errno> {
 fn relative(path: &CStr) -> &CStr {
     let bytes = path.to_bytes_with_nul();
     let slashes = bytes.iter().take_while(|&&b| b == b'/').count();
-    bytes.get(slashes..).and_then(|rest| CStr::from_bytes_with_nul(rest).ok()).unwrap_or(c"")
+    bytes.get(slashes..).and_then(|rest| crate::sys::c_str(rest)).unwrap_or(c"")
 }
 
 /// Reads the running system; names in the directory the planner expects to ask most about (the

@@ -108,17 +108,21 @@ pub fn parse_args_into<'a>(
     args: impl Iterator<Item = &'a [u8]>,
 ) -> Result<(), Error<'a>> {
     let mut seen = 0u16;
-    let mut rest = args.peekable();
+    let mut rest = args;
     while let Some(arg) = rest.next() {
         if arg == b"--" {
-            if rest.peek().is_some() {
-                collect_words(invocation.source.command.insert(Words::new()), rest, arg)?;
+            let command = invocation.source.command.insert(Words::new());
+            collect_words(command, rest, arg)?;
+            // Nothing after `--` gives no command.
+            if command.is_empty() {
+                invocation.source.command = None;
             }
             return Ok(());
         }
         // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
         // as the kernel passes them on; tini and catatonit have single-letter options.
-        let letters = dialect != Dialect::Own && arg.len() > 1 && !arg.starts_with(b"--");
+        let long = arg.starts_with(b"--");
+        let letters = dialect != Dialect::Own && arg.len() > 1 && !long;
         if letters && arg.first() == Some(&b'-') {
             let mut at = 1;
             while let Some(&letter) = arg.get(at) {
@@ -134,11 +138,11 @@ pub fn parse_args_into<'a>(
                     };
                     at = arg.len();
                 }
-                apply(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
+                apply(invocation, step, option, value)?;
             }
             continue;
         }
-        if !arg.starts_with(b"--") {
+        if !long {
             let target = match dialect {
                 Dialect::Own => &mut invocation.bare_words,
                 // tini and catatonit: the first word that is not an option starts the command.
@@ -168,13 +172,23 @@ pub fn parse_args_into<'a>(
             (true, Some(value)) => value,
             (true, None) => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
         };
-        apply(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))?;
+        apply(invocation, step, option, value)?;
     }
     Ok(())
 }
 
+/// `record`, a refusal named by `step`: in one place for the letters and the long options.
+fn apply<'a>(
+    invocation: &mut Invocation<'a>,
+    step: Stage,
+    option: Opt,
+    value: &'a [u8],
+) -> Result<(), Error<'a>> {
+    record(invocation, option, value).map_err(|r| Error::usage(step, value, r.errno, r.hint))
+}
+
 /// Records `option` (with its `value`, empty for a flag).
-fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
+fn record<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> Result<(), Refusal> {
     let invalid = |hint| Refusal { errno: Errno::INVAL, hint };
     let stub = &mut invocation.stub;
     match option {
@@ -191,12 +205,15 @@ fn apply<'a>(invocation: &mut Invocation<'a>, option: Opt, value: &'a [u8]) -> R
         Opt::PivotRoot => invocation.source.set_pivot(value)?,
         Opt::Mode => invocation.mode = Some(Mode::from_name(value).ok_or(invalid(Hint::UnknownMode))?),
         Opt::OnFailure => {
-            let policy = Policy::from_name(value).ok_or(invalid(Hint::UnknownPolicy))?;
+            let Some(policy) = Policy::from_name(value) else { return Err(invalid(Hint::UnknownPolicy)) };
             invocation.source.on_failure = Some(policy);
         }
         Opt::ParentDeathSignal => set_parent_death_signal(stub, value)?,
         Opt::RemapExit => add_remapped_exit(stub, value)?,
-        Opt::Grace => invocation.source.grace = Some(parse_seconds(value)?),
+        Opt::Grace => {
+            let Some(seconds) = parse_seconds(value) else { return Err(invalid(Hint::BadSeconds)) };
+            invocation.source.grace = Some(seconds);
+        }
         Opt::Bind | Opt::BindReadOnly => invocation.source.add_bind(value, option == Opt::BindReadOnly)?,
     }
     Ok(())

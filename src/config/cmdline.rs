@@ -29,11 +29,20 @@ impl<'a> Word<'a> {
 /// Iterator over the words of a command line, each with its surrounding quotes removed.
 pub struct Words<'a> {
     rest: &'a [u8],
+    unterminated: bool,
 }
 
-/// The words of `cmdline`; an unterminated quote yields one error and ends the iteration.
+/// The words of `cmdline`; an unterminated quote ends them, and `refusal` then says so. (A word
+/// alone comes back in two registers, where a word or a refusal would come back through memory.)
 pub fn words(cmdline: &[u8]) -> Words<'_> {
-    Words { rest: cmdline }
+    Words { rest: cmdline, unterminated: false }
+}
+
+impl Words<'_> {
+    /// Why the words ended early: an unterminated quote; None when they did not.
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.unterminated.then_some(Refusal { errno: Errno::INVAL, hint: Hint::UnterminatedDoubleQuote })
+    }
 }
 
 /// A decimal number of ASCII digits only (no sign, no spaces), or `None`.
@@ -56,28 +65,26 @@ fn unquote(bytes: &[u8]) -> &[u8] {
 }
 
 impl<'a> Iterator for Words<'a> {
-    type Item = Result<&'a [u8], Refusal>;
+    type Item = &'a [u8];
 
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.rest.iter().position(|b| !b.is_ascii_whitespace() && *b != 0)?;
         let text = self.rest.get(start..).unwrap_or(&[]);
         let mut in_quote = false;
-        let mut end = text.len();
-        for (i, &b) in text.iter().enumerate() {
-            if b == b'"' {
-                in_quote = !in_quote;
-            } else if !in_quote && (b.is_ascii_whitespace() || b == 0) {
-                end = i;
-                break;
-            }
-        }
-        let (word, rest) = text.split_at(end);
-        self.rest = rest;
+        let end = text
+            .iter()
+            .position(|&b| {
+                in_quote ^= b == b'"';
+                !in_quote && (b.is_ascii_whitespace() || b == 0)
+            })
+            .unwrap_or(text.len());
+        let word = text.get(..end).unwrap_or_default();
+        self.rest = text.get(end..).unwrap_or_default();
         if in_quote {
-            self.rest = &[];
-            return Some(Err(Refusal { errno: Errno::INVAL, hint: Hint::UnterminatedDoubleQuote }));
+            (self.rest, self.unterminated) = (&[], true);
+            return None;
         }
-        Some(Ok(unquote(word)))
+        Some(unquote(word))
     }
 }
 
@@ -87,10 +94,7 @@ mod tests {
 
     fn split(line: &str) -> Vec<(String, Option<String>)> {
         let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
-        words(line.as_bytes())
-            .map(|w| Word::parse(w.unwrap()))
-            .map(|w| (text(w.key), w.value.map(text)))
-            .collect()
+        words(line.as_bytes()).map(Word::parse).map(|w| (text(w.key), w.value.map(text))).collect()
     }
 
     fn kv(key: &str, value: Option<&str>) -> (String, Option<String>) {
@@ -127,8 +131,11 @@ mod tests {
 
     #[test]
     fn unterminated_quote_is_refused() {
-        let all: Vec<_> = words(b"ok rspawn.pivot_root=\"/a b").collect();
-        assert_eq!(all.len(), 2);
-        assert_eq!(all[1].unwrap_err().hint.text(), "unterminated double quote");
+        let mut split = words(b"ok rspawn.pivot_root=\"/a b");
+        assert_eq!(split.next(), Some(&b"ok"[..]));
+        assert_eq!(split.refusal(), None);
+        assert_eq!(split.next(), None);
+        assert_eq!(split.refusal().unwrap().hint.text(), "unterminated double quote");
+        assert_eq!(split.next(), None);
     }
 }

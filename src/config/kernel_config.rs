@@ -2,7 +2,7 @@
 //! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
 
 use crate::config::cmdline::{decimal, words, Word};
-use crate::config::key_lookup::{after_prefix, lookup, same};
+use crate::config::key_lookup::{after_prefix, same};
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::Refusal;
 use crate::config::{Policy, Source, Words};
@@ -26,66 +26,58 @@ pub struct KernelConfig<'a> {
 
 /// Parses the words of the command line; unknown words belong to the kernel or the real init.
 /// Repeated keys: the last wins, as bootloaders append; binds accumulate.
-#[inline(never)]
 pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_>> {
     let mut config = KernelConfig::default();
-    for word in words(cmdline) {
-        let word =
-            word.map_err(|r| Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint))?;
+    parse_kernel_cmdline_into(&mut config, cmdline).map(|()| config)
+}
+
+/// `parse_kernel_cmdline` into `config`, a default one: in place, as a `KernelConfig` is
+/// 1.8 KiB and a returned one is copied.
+pub fn parse_kernel_cmdline_into<'a>(
+    config: &mut KernelConfig<'a>,
+    cmdline: &'a [u8],
+) -> Result<(), Error<'a>> {
+    let mut split = words(cmdline);
+    for word in &mut split {
         let parsed = Word::parse(word);
-        apply_word(&mut config, parsed)
+        apply_word(config, parsed)
             .map_err(|r| Error::usage(Stage::ReadKernelCmdline, word, r.errno, r.hint))?;
     }
-    Ok(config)
+    match split.refusal() {
+        Some(r) => Err(Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint)),
+        None => Ok(()),
+    }
 }
 
-/// The keys read; any other word belongs to the kernel or the real init.
-#[derive(Clone, Copy)]
-enum Key {
-    PivotRoot,
-    Bind,
-    BindReadOnly,
-    OnFailure,
-    Debug,
-    Quiet,
-    Init,
-    Ostree,
-    Root,
-    RootFsType,
-    RootFlags,
-    ReadOnly,
-    ReadWrite,
-    RootWait,
-    RootDelay,
-    Grace,
+crate::sys::hints::texts! {
+    /// The keys read; any other word belongs to the kernel or the real init. Their names are one
+    /// string: a table of (name, key) pairs would hold a pointer and a length for each. The
+    /// flags first, then the keys that need a value: `apply_word` tests them as ranges.
+    #[derive(Clone, Copy)]
+    enum Key {
+        Debug = "rspawn.debug",
+        Quiet = "quiet",
+        ReadOnly = "ro",
+        ReadWrite = "rw",
+        RootWait = "rootwait",
+        PivotRoot = "rspawn.pivot_root",
+        Bind = "rspawn.bind",
+        BindReadOnly = "rspawn.bind_ro",
+        OnFailure = "rspawn.on_failure",
+        Grace = "rspawn.grace",
+        RootDelay = "rootdelay",
+        Init = "init",
+        Ostree = "ostree",
+        Root = "root",
+        RootFsType = "rootfstype",
+        RootFlags = "rootflags",
+    }
 }
 
-const KEYS: [(&str, Key); 16] = [
-    ("rspawn.pivot_root", Key::PivotRoot),
-    ("rspawn.bind", Key::Bind),
-    ("rspawn.bind_ro", Key::BindReadOnly),
-    (ON_FAILURE, Key::OnFailure),
-    ("rspawn.debug", Key::Debug),
-    ("quiet", Key::Quiet),
-    ("init", Key::Init),
-    ("ostree", Key::Ostree),
-    ("root", Key::Root),
-    ("rootfstype", Key::RootFsType),
-    ("rootflags", Key::RootFlags),
-    ("ro", Key::ReadOnly),
-    ("rw", Key::ReadWrite),
-    ("rootwait", Key::RootWait),
-    ("rootdelay", Key::RootDelay),
-    ("rspawn.grace", Key::Grace),
-];
-
-const ON_FAILURE: &str = "rspawn.on_failure";
-
-#[inline(never)]
 fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
     let source = &mut config.source;
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
-    let Some(key) = lookup(&KEYS, word.key) else {
+    let Some(key) = Key::ALL.iter().copied().find(|key| same(key.text().as_bytes(), word.key)) else {
         return match after_prefix(word.key, b"rspawn.").is_some() {
             true => invalid(Hint::UnknownRspawnKey),
             false => Ok(()),
@@ -125,13 +117,14 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
             source.ostree = Some(value);
         }
         (Key::Root, Some(value)) => {
-            (config.root.device, config.root.given) = (Some(parse_root_device(value)?), value)
+            let Some(device) = parse_root_device(value) else { return invalid(Hint::BadRootDevice) };
+            (config.root.device, config.root.given) = (Some(device), value)
         }
         (Key::RootFsType, Some(value)) => config.root.fstype = Some(value),
         (Key::RootFlags, Some(value)) => config.root.flags = Some(value),
         (Key::RootWait | Key::RootDelay | Key::Grace, Some(value)) => {
             // One parse for the three: each of its calls costs its result's unpacking.
-            let seconds = parse_seconds(value)?;
+            let Some(seconds) = parse_seconds(value) else { return invalid(Hint::BadSeconds) };
             match key {
                 Key::RootWait => config.root.wait_seconds = Some(seconds),
                 Key::RootDelay => config.root.delay_seconds = seconds,
@@ -146,16 +139,16 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 /// choice still decides what happens next.
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
     words(cmdline)
-        .filter_map(|word| word.ok().map(Word::parse))
-        .filter(|word| same(word.key, ON_FAILURE.as_bytes()))
+        .map(Word::parse)
+        .filter(|word| same(word.key, Key::OnFailure.text().as_bytes()))
         .filter_map(|word| word.value.and_then(Policy::from_name))
         .last()
 }
 
-/// Seconds as a decimal number, at most a day.
-pub fn parse_seconds(value: &[u8]) -> Result<u32, Refusal> {
-    let bad = Refusal { errno: Errno::INVAL, hint: Hint::BadSeconds };
-    decimal(value).filter(|s| *s <= 86_400).ok_or(bad)
+/// Seconds as a decimal number, at most a day; callers refuse None with `Hint::BadSeconds`
+/// (an Option is unpacked in fewer instructions than a `Result` with a `Refusal`).
+pub fn parse_seconds(value: &[u8]) -> Option<u32> {
+    decimal(value).filter(|s| *s <= 86_400)
 }
 
 #[cfg(test)]

@@ -27,54 +27,45 @@ pub const MAX_BINDS: usize = 16;
 /// Most words in the init's command (path included) or in argv.
 pub const MAX_WORDS: usize = 64;
 
-/// Where the init runs; decides the tree and the switch (SPEC §1).
-#[cfg_attr(test, derive(Debug))]
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Initrd,
-    Root,
-    Container,
+crate::sys::hints::texts! {
+    /// Where the init runs; decides the tree and the switch (SPEC §1).
+    #[cfg_attr(test, derive(Debug))]
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum Mode {
+        Initrd = "initrd",
+        Root = "root",
+        Container = "container",
+    }
 }
 
 impl Mode {
     pub fn name(self) -> &'static str {
-        match self {
-            Mode::Initrd => "initrd",
-            Mode::Root => "root",
-            Mode::Container => "container",
-        }
+        self.text()
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        [Mode::Initrd, Mode::Root, Mode::Container].iter().copied().find(|m| m.name().as_bytes() == name)
+        Self::ALL.iter().copied().find(|m| m.name().as_bytes() == name)
     }
 }
 
-/// What PID 1 of a machine does after a failure was rolled back (SPEC §5).
-#[cfg_attr(test, derive(Debug))]
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub enum Policy {
-    #[default]
-    Emergency,
-    Reboot,
-    Poweroff,
-    Halt,
-    Continue,
+crate::sys::hints::texts! {
+    /// What PID 1 of a machine does after a failure was rolled back (SPEC §5); `ALL` lists them
+    /// in the order of their names in `--help`.
+    #[cfg_attr(test, derive(Debug))]
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Policy {
+        #[default]
+        Emergency = "emergency",
+        Reboot = "reboot",
+        Poweroff = "poweroff",
+        Halt = "halt",
+        Continue = "continue",
+    }
 }
 
 impl Policy {
-    /// Every policy, in the order of their names in `--help`.
-    pub const ALL: [Policy; 5] =
-        [Policy::Emergency, Policy::Reboot, Policy::Poweroff, Policy::Halt, Policy::Continue];
-
     pub fn name(self) -> &'static str {
-        match self {
-            Policy::Emergency => "emergency",
-            Policy::Reboot => "reboot",
-            Policy::Poweroff => "poweroff",
-            Policy::Halt => "halt",
-            Policy::Continue => "continue",
-        }
+        self.text()
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
@@ -87,13 +78,14 @@ static POLICY: AtomicU8 = AtomicU8::new(0);
 
 /// Remembers `policy` for whoever fails later (the panic handler, the supervisor).
 pub fn set_policy(policy: Policy) {
-    let index = Policy::ALL.iter().position(|p| *p == policy).unwrap_or(0);
-    POLICY.store(index as u8, Ordering::Relaxed);
+    POLICY.store(policy as u8, Ordering::Relaxed);
 }
 
 /// The policy last set.
 pub fn current_policy() -> Policy {
-    Policy::ALL.get(usize::from(POLICY.load(Ordering::Relaxed))).copied().unwrap_or_default()
+    let stored = POLICY.load(Ordering::Relaxed);
+    // Found by its number (`set_policy` stores `policy as u8`): smaller than indexing `ALL`.
+    Policy::ALL.iter().copied().find(|policy| *policy as u8 == stored).unwrap_or_default()
 }
 
 /// A command to run: the path first, then its arguments.
@@ -231,8 +223,17 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_set_is_the_policy_read() {
+        for &policy in Policy::ALL {
+            set_policy(policy);
+            assert_eq!(current_policy(), policy);
+        }
+        set_policy(Policy::Emergency);
+    }
+
+    #[test]
     fn names_round_trip() {
-        for policy in Policy::ALL {
+        for &policy in Policy::ALL {
             assert_eq!(Policy::from_name(policy.name().as_bytes()), Some(policy));
         }
         for mode in [Mode::Initrd, Mode::Root, Mode::Container] {

@@ -27,40 +27,34 @@ enum Section {
     Foreign,
 }
 
-/// The section named `name`, if one read; `[Network]` is one nspawn defines that carries nothing
-/// for a pivot. A few names, compared as they are: a table would cost an instance of `lookup`.
-fn section_named(name: &[u8]) -> Option<Section> {
-    if same(name, b"Exec") {
-        Some(Section::Exec)
-    } else if same(name, b"Files") {
-        Some(Section::Files)
-    } else if same(name, b"Network") {
-        Some(Section::Foreign)
-    } else {
-        None
+crate::sys::hints::texts! {
+    /// The names read, sections' and keys' in one list compared in one loop; a section's name
+    /// as a key (or a key's as a section) is then refused as an unknown one.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Name {
+        Exec = "Exec",
+        Files = "Files",
+        /// A section nspawn defines that carries nothing for a pivot.
+        Network = "Network",
+        PivotRoot = "PivotRoot",
+        Parameters = "Parameters",
+        Bind = "Bind",
+        BindReadOnly = "BindReadOnly",
     }
 }
 
-#[derive(Clone, Copy)]
-enum Key {
-    PivotRoot,
-    Parameters,
-    Bind,
-    BindReadOnly,
+/// The name `name`, if one read.
+fn named(name: &[u8]) -> Option<Name> {
+    Name::ALL.iter().copied().find(|known| same(known.text().as_bytes(), name))
 }
 
-/// The key named `name`, if one read; compared as `section_named` compares.
-fn key_named(name: &[u8]) -> Option<Key> {
-    if same(name, b"PivotRoot") {
-        Some(Key::PivotRoot)
-    } else if same(name, b"Parameters") {
-        Some(Key::Parameters)
-    } else if same(name, b"Bind") {
-        Some(Key::Bind)
-    } else if same(name, b"BindReadOnly") {
-        Some(Key::BindReadOnly)
-    } else {
-        None
+/// The section named `name`, if one read.
+fn section_named(name: &[u8]) -> Option<Section> {
+    match named(name)? {
+        Name::Exec => Some(Section::Exec),
+        Name::Files => Some(Section::Files),
+        Name::Network => Some(Section::Foreign),
+        _ => None,
     }
 }
 
@@ -77,8 +71,8 @@ pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result
         }
         // nspawn joins the next line to one ending in a backslash (unless it is doubled, or
         // followed by blanks: corners not worth telling apart here).
-        let refused = if line.last() == Some(&b'\\') {
-            refusal(Hint::TrailingBackslash)
+        let (line, refused) = if line.last() == Some(&b'\\') {
+            (&*line, refusal(Hint::TrailingBackslash))
         } else if line.first() == Some(&b'[') {
             let known = match &*line {
                 [b'[', name @ .., b']'] => Some(section_named(name)),
@@ -89,15 +83,15 @@ pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result
                     section = known;
                     continue;
                 }
-                Some(None) => refusal(Hint::UnknownSection),
-                None => refusal(Hint::UnterminatedSection),
+                Some(None) => (&*line, refusal(Hint::UnknownSection)),
+                None => (&*line, refusal(Hint::UnterminatedSection)),
             }
         } else if section == Section::Foreign {
             continue;
         } else {
             match apply_line(source, section, line) {
                 Ok(()) => continue,
-                Err((line, refused)) => return Err(line_error(number, line, refused)),
+                Err(refused) => refused,
             }
         };
         return Err(line_error(number, line, refused));
@@ -113,7 +107,6 @@ fn trim_mut(bytes: &mut [u8]) -> &mut [u8] {
 }
 
 /// One `Key=Value` line of `section`, applied to `source`; refused with the line as written.
-#[inline(never)]
 fn apply_line<'a>(
     source: &mut Source<'a>,
     section: Section,
@@ -122,8 +115,8 @@ fn apply_line<'a>(
     let Some((key, value_at)) = split_assignment(line) else {
         return Err((line, refusal(Hint::ExpectedKeyValue)));
     };
-    let key = key_named(key);
-    if section == Section::Exec && matches!(key, Some(Key::Parameters)) {
+    let key = named(key);
+    if section == Section::Exec && key == Some(Name::Parameters) {
         // nspawn's value is a C string: a NUL ends it.
         let end = value_at + line.get(value_at..).unwrap_or_default().iter().take_while(|&&b| b != 0).count();
         // Checked before anything is rewritten, so a refused line is quoted as written.
@@ -157,17 +150,16 @@ fn split_assignment(line: &[u8]) -> Option<(&[u8], usize)> {
     (!key.is_empty()).then_some((key, value_at))
 }
 
-#[inline(never)]
 fn apply_key<'a>(
     source: &mut Source<'a>,
     section: Section,
-    key: Option<Key>,
+    key: Option<Name>,
     value: &'a [u8],
 ) -> Result<(), Refusal> {
     match (section, key) {
-        (Section::Exec, Some(Key::PivotRoot)) => source.set_pivot(value)?,
-        (Section::Files, Some(key @ (Key::Bind | Key::BindReadOnly))) => {
-            source.add_bind(value, matches!(key, Key::BindReadOnly))?
+        (Section::Exec, Some(Name::PivotRoot)) => source.set_pivot(value)?,
+        (Section::Files, Some(key @ (Name::Bind | Name::BindReadOnly))) => {
+            source.add_bind(value, key == Name::BindReadOnly)?
         }
         (Section::None, _) => return Err(refusal(Hint::KeyOutsideSection)),
         _ => return Err(refusal(Hint::UnknownKey)),

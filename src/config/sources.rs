@@ -55,7 +55,8 @@ fn warn_pivot_overrides_ostree() {
 /// stack once applied.
 #[inline(never)]
 fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
-    let kernel = read_kernel_cmdline(buf)?;
+    let mut kernel = kernel_config::KernelConfig::default();
+    read_kernel_cmdline(buf, &mut kernel)?;
     config.given.apply(&kernel.source);
     (config.root, config.debug) = (kernel.root, kernel.debug);
     log::set_quiet(kernel.quiet);
@@ -64,7 +65,6 @@ fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Resul
 
 /// The settings file of the starting root, parsed into `given` (the first source: nothing is set
 /// before it); absent is fine.
-#[inline(never)]
 fn read_settings<'a>(given: &mut Source<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
     match files::read_small_file(c"/etc/rspawn-init.conf", buf) {
         Ok(text) => settings::parse_settings(text, given),
@@ -77,7 +77,10 @@ fn read_settings<'a>(given: &mut Source<'a>, buf: &'a mut [u8]) -> Result<(), Er
 }
 
 /// The kernel command line, with /proc mounted first when the kernel started us bare.
-fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>, Error<'_>> {
+fn read_kernel_cmdline<'a>(
+    buf: &'a mut [u8],
+    kernel: &mut kernel_config::KernelConfig<'a>,
+) -> Result<(), Error<'a>> {
     if !crate::sys::mount_point::is_mount_point(c"/proc") {
         use rustix::mount::MountFlags;
         let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
@@ -87,7 +90,7 @@ fn read_kernel_cmdline(buf: &mut [u8]) -> Result<kernel_config::KernelConfig<'_>
     let hint = Hint::CmdlineTooLong;
     let text = files::read_small_file(c"/proc/cmdline", buf)
         .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
-    kernel_config::parse_kernel_cmdline(text).inspect_err(|_| {
+    kernel_config::parse_kernel_cmdline_into(kernel, text).inspect_err(|_| {
         if let Some(policy) = kernel_config::failure_policy(text) {
             crate::config::set_policy(policy);
         }

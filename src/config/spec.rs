@@ -3,7 +3,7 @@
 
 use crate::config::key_lookup::same;
 use crate::sys::hints::Hint;
-use crate::sys::path::{has_byte, PATH_MAX};
+use crate::sys::path::{has_byte, pieces, PATH_MAX};
 use rustix::io::Errno;
 
 /// Why a spec was refused; the caller adds where it came from.
@@ -76,18 +76,18 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
         Some((b'+', rest)) => (true, rest),
         _ => (false, spec),
     };
-    let mut fields = rest.splitn(3, |&b| b == b':');
+    let mut fields = pieces(rest, b':');
     let source = fields.next().unwrap_or(&[]);
     let destination = fields.next().filter(|d| !d.is_empty()).unwrap_or(source);
-    let options = fields.next().unwrap_or(&[]);
+    let options = fields.remainder().unwrap_or(&[]);
     if source.is_empty() {
         return Err(refuse(Errno::INVAL, Hint::SrcIsEmpty));
     }
     check_path(source, refuse(Errno::INVAL, Hint::SrcMustBeAbsolute))?;
     check_path(destination, refuse(Errno::INVAL, Hint::DstMustBeAbsolute))?;
     let mut recursive = true;
-    for option in options.split(|&b| b == b',').filter(|o| !o.is_empty()) {
-        // Two names: compared as they are, without an instance of `lookup` of their own.
+    for option in pieces(options, b',').filter(|o| !o.is_empty()) {
+        // Two names: compared as they are, smaller than a `texts!` list and its loop.
         recursive = if same(option, b"rbind") {
             true
         } else if same(option, b"norbind") {

@@ -8,6 +8,7 @@ use crate::config::cmdline::decimal;
 use crate::config::key_lookup::{after_prefix, same};
 use crate::config::spec::Refusal;
 use crate::sys::error::{Hint, Stage};
+use crate::sys::path::pieces;
 use crate::sys::{env_var, Env};
 use rustix::io::Errno;
 
@@ -24,8 +25,7 @@ pub enum Dialect {
 impl Dialect {
     /// The dialect of the program name `argv0` (its last path component): the names container
     /// runtimes start their init under (`docker run --init`, podman `--init-path`). Three names,
-    /// compared as they are: a table would cost an instance of `lookup` of its own.
-    #[inline(never)]
+    /// compared as they are: smaller than a `texts!` list and its loop.
     pub fn of_program(argv0: &[u8]) -> Self {
         let name = argv0.rsplit(|&b| b == b'/').next().unwrap_or(argv0);
         if same(name, b"docker-init") || same(name, b"tini") {
@@ -61,6 +61,8 @@ pub struct StubOptions {
 }
 
 impl Default for StubOptions {
+    /// Out of line: run's own and the `Invocation`'s are made by it, their fields written once here.
+    #[inline(never)]
     fn default() -> Self {
         StubOptions {
             signal_group: false,
@@ -83,23 +85,24 @@ CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 #[inline(never)]
 pub fn signal_number(name: &[u8]) -> Option<u8> {
     let name = after_prefix(name, b"SIG").unwrap_or(name);
-    let index = SIGNAL_NAMES.as_bytes().split(|&b| b == b' ').position(|known| known == name)?;
+    let index = pieces(SIGNAL_NAMES.as_bytes(), b' ').position(|known| known == name)?;
     u8::try_from(index + 1).ok()
 }
 
 /// The value of `-p` and `--parent-death-signal=`: a signal name.
-#[inline(never)]
 pub fn set_parent_death_signal(options: &mut StubOptions, value: &[u8]) -> Result<(), Refusal> {
-    let refusal = Refusal { errno: Errno::INVAL, hint: Hint::UnknownSignal };
-    options.parent_death_signal = signal_number(value).ok_or(refusal)?;
+    let Some(signal) = signal_number(value) else {
+        return Err(Refusal { errno: Errno::INVAL, hint: Hint::UnknownSignal });
+    };
+    options.parent_death_signal = signal;
     Ok(())
 }
 
 /// The value of `-e` and `--remap-exit=`: an exit code to report as 0.
-#[inline(never)]
 pub fn add_remapped_exit(options: &mut StubOptions, value: &[u8]) -> Result<(), Refusal> {
-    let refusal = Refusal { errno: Errno::INVAL, hint: Hint::BadExitCode };
-    let code = decimal(value).filter(|&code| code <= 255).ok_or(refusal)?;
+    let Some(code) = decimal(value).filter(|&code| code <= 255) else {
+        return Err(Refusal { errno: Errno::INVAL, hint: Hint::BadExitCode });
+    };
     if let Some(word) = options.remapped_exits.get_mut((code / 32) as usize) {
         *word |= 1 << (code % 32);
     }

@@ -34,7 +34,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<(), Error<'_>> {
             ))
         }
     };
-    for line in list.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
+    for line in crate::sys::path::pieces(list, b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
         let (soft, path) = match line.split_first() {
             Some((b'?', path)) => (true, path),
             _ => (false, line),

@@ -83,7 +83,7 @@ impl<'b> Arena<'b> {
     /// `span` as a C string for system calls.
     pub fn cstr(&self, span: Span) -> &CStr {
         let with_nul = self.bytes(span.with_nul());
-        CStr::from_bytes_with_nul(with_nul).unwrap_or(c"")
+        crate::sys::c_str(with_nul).unwrap_or(c"")
     }
 
     /// Stores `bytes` (which must hold no NUL) as a new path.

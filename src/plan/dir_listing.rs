@@ -49,8 +49,7 @@ impl Listing {
     /// The kind of `name` in `parent` when the listing knows it. `None`: ask the kernel about
     /// the one path.
     pub fn kind(&mut self, parent: &[u8], name: &[u8]) -> Option<Kind> {
-        let dir =
-            core::ffi::CStr::from_bytes_with_nul(&self.dir).ok().filter(|dir| dir.to_bytes() == parent)?;
+        let dir = crate::sys::c_str(&self.dir).filter(|dir| dir.to_bytes() == parent)?;
         if !self.listed {
             self.listed = true;
             // Unreadable: the listing stays empty and every name is asked about one by one.

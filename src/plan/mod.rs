@@ -685,7 +685,7 @@ fn find_init<'a>(
     }
     let mut errno = Errno::NOENT;
     // Relative directories in PATH (and the empty one, meaning ".") have no meaning for PID 1.
-    for dir in search_path.split(|&b| b == b':').filter(|dir| dir.first() == Some(&b'/')) {
+    for dir in crate::sys::path::pieces(search_path, b':').filter(|dir| dir.first() == Some(&b'/')) {
         match check_executable(plan, &[dir, name], after, probe) {
             Ok(()) => return Ok(()),
             Err(Errno::ACCESS) => errno = Errno::ACCESS,

@@ -84,7 +84,7 @@ const fn refuse(errno: Errno, hint: Hint) -> Refusal {
 pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
     let mut values = [false; BOOLEAN_REFUSALS.len()];
     let mut section: &[u8] = b"";
-    for line in text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
+    for line in crate::sys::path::pieces(text, b'\n').map(<[u8]>::trim_ascii) {
         if matches!(line.first(), None | Some(b'#')) {
             continue;
         }

@@ -4,27 +4,18 @@
 /// ones every file-system and mount call returns.
 const FIRST_NAMES: &str = "EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP";
 
-/// The later errno values an init meets (module loading, file systems, time-outs); the other
-/// ~90 (networking, STREAMS) are printed as numbers to keep their names out of the binary.
-const LATER_NAMES: [(i32, &str); 12] = [
-    (61, "ENODATA"),
-    (65, "ENOPKG"),
-    (74, "EBADMSG"),
-    (75, "EOVERFLOW"),
-    (84, "EILSEQ"),
-    (95, "EOPNOTSUPP"),
-    (110, "ETIMEDOUT"),
-    (116, "ESTALE"),
-    (117, "EUCLEAN"),
-    (122, "EDQUOT"),
-    (123, "ENOMEDIUM"),
-    (129, "EKEYREJECTED"),
-];
+/// The later errno values an init meets (module loading, file systems, time-outs), and their
+/// names in the same order, one string as `FIRST_NAMES` (not a table of a pointer and a length
+/// each); the other ~90 (networking, STREAMS) are printed as numbers to keep their names out of
+/// the binary.
+const LATER_NUMBERS: [u8; 12] = [61, 65, 74, 75, 84, 95, 110, 116, 117, 122, 123, 129];
+const LATER_NAMES: &str =
+    "ENODATA ENOPKG EBADMSG EOVERFLOW EILSEQ EOPNOTSUPP ETIMEDOUT ESTALE EUCLEAN EDQUOT ENOMEDIUM EKEYREJECTED";
 
 /// The symbolic name of `errno`, or `None` when it has none here.
 pub fn errno_name(errno: i32) -> Option<&'static str> {
-    if let Some(&(_, name)) = LATER_NAMES.iter().find(|(number, _)| *number == errno) {
-        return Some(name);
+    if let Some(later) = LATER_NUMBERS.iter().position(|&number| i32::from(number) == errno) {
+        return crate::sys::hints::nth_piece(LATER_NAMES, b' ', later);
     }
     let index = usize::try_from(errno).ok()?.checked_sub(1)?;
     crate::sys::hints::nth_piece(FIRST_NAMES, b' ', index)

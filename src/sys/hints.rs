@@ -22,9 +22,14 @@ macro_rules! texts {
             /// Every variant, in order.
             pub const ALL: &'static [$name] = &[$($name::$variant,)*];
 
-            /// The variant numbered `index` (`self as usize`).
+            /// The variant numbered `index` (`self as usize`). Compared one by one, which the
+            /// compiler folds into a range check: `ALL.get` would keep a table of every variant.
+            #[allow(dead_code)]
             pub fn from_index(index: usize) -> Option<Self> {
-                Self::ALL.get(index).copied()
+                $(if index == $name::$variant as usize {
+                    return Some($name::$variant);
+                })*
+                None
             }
 
             /// The variant's text.

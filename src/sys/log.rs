@@ -74,7 +74,6 @@ impl Line {
     }
 
     /// Appends the symbolic errno name ("ENOENT"), or "errno N" for unknown numbers.
-    #[inline(never)]
     pub fn errno(&mut self, errno: i32) -> &mut Self {
         match errno_name(errno) {
             Some(name) => self.bytes(name.as_bytes()),

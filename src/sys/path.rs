@@ -12,15 +12,11 @@ pub const PATH_MAX: usize = 4096;
 pub struct TooLong;
 
 /// An owned path that always keeps a trailing NUL, so it can be handed to the kernel as is.
-/// `N` bytes at most, NUL included: `PATH_MAX` for paths from the configuration or an image,
-/// less for paths whose length the kernel bounds (`/dev/NAME`).
+/// `N` bytes at most, NUL included: `PATH_MAX` for every path the init handles now.
 #[derive(PartialEq, Eq)]
 pub struct Path<const N: usize = PATH_MAX> {
     buf: heapless::Vec<u8, N>,
 }
-
-/// A path the kernel names: a block device below /dev or /sys (NAME_MAX bounds it).
-pub type DevicePath = Path<320>;
 
 #[cfg(test)]
 impl<const N: usize> core::fmt::Debug for Path<N> {
@@ -101,8 +97,8 @@ impl<const N: usize> Path<N> {
 }
 
 // The work of `Path`'s methods, on its buffer as a `VecView` (the capacity a value, not a type
-// parameter): compiled once, not once for every capacity. Out of line: inlined, each costs more
-// at its many call sites than the call.
+// parameter): compiled once, not once for every capacity. Out of line when used at several
+// places: inlined, each costs more at its many call sites than the call.
 type Buf = heapless::vec::VecView<u8>;
 
 #[inline(never)]
@@ -116,14 +112,20 @@ fn set(buf: &mut Buf, bytes: &[u8]) -> Result<(), TooLong> {
     ok.then_some(()).ok_or(TooLong)
 }
 
-#[inline(never)]
 fn prepend(buf: &mut Buf, prefix: &[u8]) -> Result<(), TooLong> {
     if without_nul(buf) == b"/" {
         return set(buf, prefix);
     }
     let len = buf.len();
-    buf.resize(len + prefix.len(), 0).map_err(|_| TooLong)?;
-    buf.copy_within(..len, prefix.len());
+    buf.extend_from_slice(prefix).map_err(|_| TooLong)?;
+    // The path moves up by the prefix's length, its last byte first (a plain loop: smaller than
+    // `copy_within`'s range checks), then the prefix is written in front.
+    for at in (0..len).rev() {
+        let byte = buf.get(at).copied().unwrap_or_default();
+        if let Some(slot) = buf.get_mut(at + prefix.len()) {
+            *slot = byte;
+        }
+    }
     buf.get_mut(..prefix.len()).ok_or(TooLong)?.copy_from_slice(prefix);
     Ok(())
 }
@@ -135,7 +137,7 @@ fn without_nul(buf: &[u8]) -> &[u8] {
 
 #[inline(never)]
 fn as_cstr(buf: &[u8]) -> &CStr {
-    CStr::from_bytes_with_nul(buf).unwrap_or(c"")
+    crate::sys::c_str(buf).unwrap_or(c"")
 }
 
 #[inline(never)]
@@ -155,7 +157,6 @@ fn push(buf: &mut Buf, component: &[u8]) -> Result<(), TooLong> {
     }
 }
 
-#[inline(never)]
 fn push_all(buf: &mut Buf, relative: &[u8]) -> Result<(), TooLong> {
     components(relative).try_for_each(|c| push(buf, c))
 }
@@ -179,8 +180,46 @@ pub fn has_byte(bytes: &[u8], byte: u8) -> bool {
 }
 
 /// The non-empty components of a path, "." and ".." included as they are.
-pub fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
+pub fn components(path: &[u8]) -> Pieces<'_> {
+    Pieces { rest: Some(path), separator: b'/', skip_empty: true }
+}
+
+/// The pieces of `bytes` cut at each `separator`, as `bytes.split(|&b| b == separator)`.
+pub fn pieces(bytes: &[u8], separator: u8) -> Pieces<'_> {
+    Pieces { rest: Some(bytes), separator, skip_empty: false }
+}
+
+/// The iterator of `pieces` and `components`: one out-of-line `next` for every separator,
+/// where each `split` closure is a `Split::next` of its own, inlined where it is used.
+pub struct Pieces<'a> {
+    rest: Option<&'a [u8]>,
+    separator: u8,
+    skip_empty: bool,
+}
+
+impl<'a> Pieces<'a> {
+    /// What is left after the pieces taken so far, separators included, as `splitn`'s last
+    /// piece; None past the last piece.
+    pub fn remainder(&self) -> Option<&'a [u8]> {
+        self.rest
+    }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a [u8];
+
+    #[inline(never)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            let rest = self.rest?;
+            let end = rest.iter().position(|&b| b == self.separator);
+            self.rest = end.and_then(|end| rest.get(end + 1..));
+            let piece = rest.get(..end.unwrap_or(rest.len()))?;
+            if !(self.skip_empty && piece.is_empty()) {
+                return Some(piece);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +262,36 @@ mod tests {
         assert_eq!(p.as_cstr().to_bytes(), b"/c");
         assert_eq!(p.set(&[b'y'; PATH_MAX]), Err(TooLong));
         assert_eq!(p.as_bytes(), b"/");
+    }
+
+    #[test]
+    fn pieces_cut_as_split_does() {
+        for text in [&b""[..], b"a", b":a::b:", b"::", b"/x//y/"] {
+            let expected: Vec<&[u8]> = text.split(|&b| b == b':').collect();
+            assert_eq!(pieces(text, b':').collect::<Vec<_>>(), expected);
+            let expected: Vec<&[u8]> = text.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+            assert_eq!(components(text).collect::<Vec<_>>(), expected);
+        }
+    }
+
+    #[test]
+    fn prepend_puts_the_tree_in_front() {
+        let mut p = path("/a/b");
+        p.prepend(b"/sysroot").unwrap();
+        assert_eq!(p.as_cstr().to_bytes(), b"/sysroot/a/b");
+        let mut p = path("/");
+        p.prepend(b"/sysroot").unwrap();
+        assert_eq!(p.as_cstr().to_bytes(), b"/sysroot");
+        let mut p = path("/a");
+        assert_eq!(p.prepend(&[b'y'; PATH_MAX]), Err(TooLong));
+        assert_eq!(p.as_cstr().to_bytes(), b"/a");
+    }
+
+    #[test]
+    fn c_str_checks_as_core_does() {
+        for bytes in [&b""[..], b"\0", b"a\0", b"a", b"a\0b\0", b"\0\0", b"ab"] {
+            assert_eq!(crate::sys::c_str(bytes), CStr::from_bytes_with_nul(bytes).ok());
+        }
     }
 
     #[test]

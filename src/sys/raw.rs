@@ -53,6 +53,18 @@ impl Argv {
     }
 }
 
+/// `bytes` as a C string when its only NUL ends it, as `CStr::from_bytes_with_nul(bytes).ok()`.
+/// A plain loop: core's check brings a word-at-a-time memchr several times its size.
+#[inline(never)]
+pub fn c_str(bytes: &[u8]) -> Option<&CStr> {
+    let (&last, body) = bytes.split_last()?;
+    if last != 0 || crate::sys::path::has_byte(body, 0) {
+        return None;
+    }
+    // SAFETY: checked just above: `bytes` ends in a NUL and holds no other.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(bytes) })
+}
+
 /// A borrowed byte slice as two scalars: a thin pointer, and a word whose low 15 bits are the
 /// length and whose other 49 bits are the holder's. Two scalars make a value (an `Error`) that
 /// functions return in two registers instead of through memory, as they would any other 16
@@ -169,7 +181,7 @@ fn execve_pointers(file: &CStr, pointers: &mut ArgvPointers, env: Env) -> Errno 
     // SAFETY: file and every word are NUL-terminated and outlive the call; pointers is
     // NULL-terminated; env is the runtime's envp. execve only returns on failure.
     let result = unsafe {
-        syscall(nr::__NR_execve, [file.as_ptr() as usize, pointers.as_ptr() as usize, env.0 as usize, 0])
+        syscall(nr::__NR_execve, file.as_ptr() as usize, pointers.as_ptr() as usize, env.0 as usize, 0)
     };
     result.err().unwrap_or(Errno::INVAL)
 }
@@ -258,7 +270,7 @@ pub fn fork() -> Result<Option<rustix::process::Pid>, Errno> {
     // SAFETY: a bare clone(SIGCHLD) (no new stack, no TID or TLS pointers) is fork. The process
     // is single-threaded, and the child only makes plain system calls (signal mask, setsid,
     // write, execve, exit).
-    let pid = unsafe { syscall(nr::__NR_clone, [nr::SIGCHLD as usize, 0, 0, 0]) }?;
+    let pid = unsafe { syscall(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0) }?;
     Ok(rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0)))
 }
 
@@ -266,7 +278,7 @@ pub fn fork() -> Result<Option<rustix::process::Pid>, Errno> {
 pub fn exit(code: i32) -> ! {
     loop {
         // SAFETY: exit_group has no memory arguments and does not return.
-        let _ = unsafe { syscall(nr::__NR_exit_group, [code as usize, 0, 0, 0]) };
+        let _ = unsafe { syscall(nr::__NR_exit_group, code as usize, 0, 0, 0) };
     }
 }
 
@@ -307,7 +319,7 @@ pub fn set_signal_mask(set: &SignalSet) -> SignalSet {
     // SAFETY: both sets are valid 8-byte sets; SIG_SETMASK cannot fail with valid arguments.
     let _ = unsafe {
         let (new, old) = (&set.0 as *const u64 as usize, &mut old.0 as *mut u64 as usize);
-        syscall(nr::__NR_rt_sigprocmask, [nr::SIG_SETMASK as usize, new, old, SIGSET_BYTES])
+        syscall(nr::__NR_rt_sigprocmask, nr::SIG_SETMASK as usize, new, old, SIGSET_BYTES)
     };
     old
 }
@@ -317,7 +329,7 @@ pub fn signalfd(set: &SignalSet) -> Result<rustix::fd::OwnedFd, Errno> {
     // SAFETY: the set is a valid 8-byte set; -1 asks for a new fd.
     let fd = unsafe {
         let mask = &set.0 as *const u64 as usize;
-        syscall(nr::__NR_signalfd4, [-1isize as usize, mask, SIGSET_BYTES, nr::O_CLOEXEC as usize])
+        syscall(nr::__NR_signalfd4, -1isize as usize, mask, SIGSET_BYTES, nr::O_CLOEXEC as usize)
     }?;
     // SAFETY: signalfd4 returned a new fd that nothing else owns.
     Ok(unsafe { <rustix::fd::OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(fd as c_int) })
@@ -360,7 +372,7 @@ pub fn stdin() -> BorrowedFd<'static> {
 /// we may signal (in a PID namespace, as its PID 1: every other process of the namespace).
 pub fn signal_pid(pid: i32, signal: c_int) -> Result<(), Errno> {
     // SAFETY: kill has no memory arguments.
-    unsafe { syscall(nr::__NR_kill, [pid as usize, signal as usize, 0, 0]) }.map(drop)
+    unsafe { syscall(nr::__NR_kill, pid as usize, signal as usize, 0, 0) }.map(drop)
 }
 
 /// SIGALRM to this process in `seconds` (0 cancels); the supervisor reads it from its signalfd.
@@ -369,15 +381,16 @@ pub fn alarm(seconds: u32) {
     // `struct itimerval`: no interval, then the time left.
     let timer: [i64; 4] = [0, 0, i64::from(seconds), 0];
     // SAFETY: the timer is a valid itimerval; a null old value is allowed.
-    let _ = unsafe { syscall(nr::__NR_setitimer, [nr::ITIMER_REAL as usize, timer.as_ptr() as usize, 0, 0]) };
+    let _ = unsafe { syscall(nr::__NR_setitimer, nr::ITIMER_REAL as usize, timer.as_ptr() as usize, 0, 0) };
 }
 
-/// A system call with up to four arguments; the kernel's `-errno` becomes `Err`.
+/// A system call with up to four arguments; the kernel's `-errno` becomes `Err`. The result in
+/// 32 bits (every one used is a pid or an fd), so that it comes back in one register.
 ///
 /// # Safety
 /// The arguments must be what the call expects (valid pointers where it reads or writes).
 #[inline]
-unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<usize, Errno> {
+unsafe fn syscall(number: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> Result<u32, Errno> {
     let result: isize;
     #[cfg(target_arch = "x86_64")]
     // SAFETY: the caller's; `syscall` clobbers rcx and r11 only.
@@ -385,7 +398,7 @@ unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<usize, Errno> {
         core::arch::asm!(
             "syscall",
             inlateout("rax") number as isize => result,
-            in("rdi") args[0], in("rsi") args[1], in("rdx") args[2], in("r10") args[3],
+            in("rdi") a0, in("rsi") a1, in("rdx") a2, in("r10") a3,
             lateout("rcx") _, lateout("r11") _,
             options(nostack),
         );
@@ -396,14 +409,14 @@ unsafe fn syscall(number: u32, args: [usize; 4]) -> Result<usize, Errno> {
         core::arch::asm!(
             "svc 0",
             in("x8") number as usize,
-            inlateout("x0") args[0] as isize => result,
-            in("x1") args[1], in("x2") args[2], in("x3") args[3],
+            inlateout("x0") a0 as isize => result,
+            in("x1") a1, in("x2") a2, in("x3") a3,
             options(nostack),
         );
     }
     match result {
         // The kernel's error returns are -4095..=-1.
         -4095..=-1 => Err(Errno::from_raw_os_error((-result) as i32)),
-        ok => Ok(ok as usize),
+        ok => Ok(ok as u32),
     }
 }
