@@ -46,7 +46,7 @@ pub fn mount_api_file_systems() -> Result<(), Error<'static>> {
 /// Finds the root device and mounts it at /sysroot.
 #[inline(never)]
 pub fn mount_sysroot<'a>(params: &RootParams<'a>) -> Result<(), Error<'a>> {
-    let mut device = crate::sys::path::Path::root();
+    let mut device = crate::sys::path::DevicePath::root();
     let fstype = find_root_device(params, &mut device)?;
     crate::sys::log::progress(b"root device found");
     make_mount_point(c"/sysroot")?;

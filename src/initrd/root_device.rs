@@ -7,7 +7,7 @@ use crate::config::root_params::{RootDevice, RootParams};
 use crate::initrd::partition_table::{gpt_entry_location, gpt_partuuid, mbr_partuuid, SECTOR};
 use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
 use crate::sys::error::{Error, Hint, Stage};
-use crate::sys::path::Path;
+use crate::sys::path::DevicePath as Path;
 use crate::sys::small_file::read_small_file;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{openat, Mode, OFlags, CWD};
@@ -144,7 +144,7 @@ fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BT
 /// The PARTUUID of partition `name` (e.g. `vda1`): its number from sysfs, its disk from the
 /// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR.
 fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
-    // Set rather than built from the bytes: returned by value, a 4 KiB path is copied.
+    // Set rather than built from the bytes: `Path<320>` then has one constructor in the binary.
     let mut sys = Path::root();
     sys.set(b"/sys/class/block").ok()?;
     sys.push(name).ok()?;

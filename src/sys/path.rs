@@ -12,11 +12,15 @@ pub const PATH_MAX: usize = 4096;
 pub struct TooLong;
 
 /// An owned path that always keeps a trailing NUL, so it can be handed to the kernel as is.
-/// `N` bytes at most, NUL included: `PATH_MAX` for every path the init handles now.
+/// `N` bytes at most, NUL included: `PATH_MAX` for paths from the configuration or an image,
+/// less for paths whose length the kernel bounds (`/dev/NAME`).
 #[derive(PartialEq, Eq)]
 pub struct Path<const N: usize = PATH_MAX> {
     buf: heapless::Vec<u8, N>,
 }
+
+/// A path the kernel names: a block device below /dev or /sys (NAME_MAX bounds it).
+pub type DevicePath = Path<320>;
 
 #[cfg(test)]
 impl<const N: usize> core::fmt::Debug for Path<N> {
