@@ -180,7 +180,6 @@ texts! {
         InitDidNotStartRolledBack = "the init did not start; rolled back",
         InitDidNotStart = "the init did not start",
         RootInitDidNotStart = "the root's own init did not start",
-        InitWasNotStarted = "the init was not started",
         CannotWaitForSignals = "cannot wait for signals",
     }
 }

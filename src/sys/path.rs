@@ -61,12 +61,6 @@ impl<const N: usize> Path<N> {
         set(self.buf.as_mut_view(), bytes)
     }
 
-    /// Puts `prefix` in front: the host path of a path resolved inside the tree at `prefix`
-    /// ("/" inside it is the tree itself).
-    pub fn prepend(&mut self, prefix: &[u8]) -> Result<(), TooLong> {
-        prepend(self.buf.as_mut_view(), prefix)
-    }
-
     /// The bytes without the trailing NUL.
     pub fn as_bytes(&self) -> &[u8] {
         without_nul(&self.buf)
@@ -114,24 +108,6 @@ fn set(buf: &mut Buf, bytes: &[u8]) -> Result<(), TooLong> {
         let _ = buf.extend_from_slice(b"/\0");
     }
     ok.then_some(()).ok_or(TooLong)
-}
-
-fn prepend(buf: &mut Buf, prefix: &[u8]) -> Result<(), TooLong> {
-    if without_nul(buf) == b"/" {
-        return set(buf, prefix);
-    }
-    let len = buf.len();
-    buf.extend_from_slice(prefix).map_err(|_| TooLong)?;
-    // The path moves up by the prefix's length, its last byte first (a plain loop: smaller than
-    // `copy_within`'s range checks), then the prefix is written in front.
-    for at in (0..len).rev() {
-        let byte = buf.get(at).copied().unwrap_or_default();
-        if let Some(slot) = buf.get_mut(at + prefix.len()) {
-            *slot = byte;
-        }
-    }
-    buf.get_mut(..prefix.len()).ok_or(TooLong)?.copy_from_slice(prefix);
-    Ok(())
 }
 
 #[inline(never)]
@@ -276,19 +252,6 @@ mod tests {
             let expected: Vec<&[u8]> = text.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
             assert_eq!(components(text).collect::<Vec<_>>(), expected);
         }
-    }
-
-    #[test]
-    fn prepend_puts_the_tree_in_front() {
-        let mut p = path("/a/b");
-        p.prepend(b"/sysroot").unwrap();
-        assert_eq!(p.as_cstr().to_bytes(), b"/sysroot/a/b");
-        let mut p = path("/");
-        p.prepend(b"/sysroot").unwrap();
-        assert_eq!(p.as_cstr().to_bytes(), b"/sysroot");
-        let mut p = path("/a");
-        assert_eq!(p.prepend(&[b'y'; PATH_MAX]), Err(TooLong));
-        assert_eq!(p.as_cstr().to_bytes(), b"/a");
     }
 
     #[test]
