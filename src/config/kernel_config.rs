@@ -77,7 +77,7 @@ crate::sys::hints::texts! {
 fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
     let source = &mut config.source;
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
-    let Some(key) = Key::ALL.iter().copied().find(|key| same(key.text().as_bytes(), word.key)) else {
+    let Some(key) = Key::from_text(word.key) else {
         return match after_prefix(word.key, b"rspawn.").is_some() {
             true => invalid(Hint::UnknownRspawnKey),
             false => Ok(()),

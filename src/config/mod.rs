@@ -44,7 +44,7 @@ impl Mode {
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        Self::ALL.iter().copied().find(|m| m.name().as_bytes() == name)
+        Self::from_text(name)
     }
 }
 
@@ -69,7 +69,7 @@ impl Policy {
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        Self::ALL.iter().copied().find(|p| p.name().as_bytes() == name)
+        Self::from_text(name)
     }
 }
 
@@ -85,7 +85,7 @@ pub fn set_policy(policy: Policy) {
 pub fn current_policy() -> Policy {
     let stored = POLICY.load(Ordering::Relaxed);
     // Found by its number (`set_policy` stores `policy as u8`): smaller than indexing `ALL`.
-    Policy::ALL.iter().copied().find(|policy| *policy as u8 == stored).unwrap_or_default()
+    Policy::from_index(usize::from(stored)).unwrap_or_default()
 }
 
 /// A command to run: the path first, then its arguments.

@@ -7,7 +7,6 @@
 //! would warn and go on (an unterminated quote) or join lines (a trailing backslash), the line
 //! is refused instead, so the file never means something other than what nspawn reads.
 
-use crate::config::key_lookup::same;
 use crate::config::spec::Refusal;
 use crate::config::{Source, Words, MAX_WORDS};
 use crate::sys::error::{Error, Hint, Stage};
@@ -43,14 +42,9 @@ crate::sys::hints::texts! {
     }
 }
 
-/// The name `name`, if one read.
-fn named(name: &[u8]) -> Option<Name> {
-    Name::ALL.iter().copied().find(|known| same(known.text().as_bytes(), name))
-}
-
 /// The section named `name`, if one read.
 fn section_named(name: &[u8]) -> Option<Section> {
-    match named(name)? {
+    match Name::from_text(name)? {
         Name::Exec => Some(Section::Exec),
         Name::Files => Some(Section::Files),
         Name::Network => Some(Section::Foreign),
@@ -115,7 +109,7 @@ fn apply_line<'a>(
     let Some((key, value_at)) = split_assignment(line) else {
         return Err((line, refusal(Hint::ExpectedKeyValue)));
     };
-    let key = named(key);
+    let key = Name::from_text(key);
     if section == Section::Exec && key == Some(Name::Parameters) {
         // nspawn's value is a C string: a NUL ends it.
         let end = value_at + line.get(value_at..).unwrap_or_default().iter().take_while(|&&b| b != 0).count();

@@ -32,6 +32,12 @@ macro_rules! texts {
                 None
             }
 
+            /// The variant whose text is `text`.
+            #[allow(dead_code)]
+            pub fn from_text(text: &[u8]) -> Option<Self> {
+                Self::ALL.iter().copied().find(|known| $crate::config::key_lookup::same(known.text().as_bytes(), text))
+            }
+
             /// The variant's text.
             pub fn text(self) -> &'static str {
                 $crate::sys::hints::nth_text(concat!($($text, "\0",)*), self as usize)
