@@ -8,7 +8,7 @@ use crate::config::cmdline::decimal;
 use crate::config::key_lookup::{after_prefix, same};
 use crate::config::spec::Refusal;
 use crate::sys::error::{Hint, Stage};
-use crate::sys::path::pieces;
+use crate::sys::path::word_index;
 use crate::sys::{env_var, Env};
 use rustix::io::Errno;
 
@@ -85,7 +85,7 @@ CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 #[inline(never)]
 pub fn signal_number(name: &[u8]) -> Option<u8> {
     let name = after_prefix(name, b"SIG").unwrap_or(name);
-    let index = pieces(SIGNAL_NAMES.as_bytes(), b' ').position(|known| known == name)?;
+    let index = word_index(SIGNAL_NAMES.as_bytes(), name)?;
     u8::try_from(index + 1).ok()
 }
 

@@ -4,9 +4,9 @@
 //! the physical root's `ostree/repo/config`. Pure: the caller reads the files.
 
 use crate::config::key_lookup::after_prefix;
-use crate::config::key_lookup::same;
 use crate::config::spec::Refusal;
 use crate::sys::hints::Hint;
+use crate::sys::path::word_index;
 use rustix::io::Errno;
 
 /// What the deployment asks of its boot. Everything off by default, as in ostree.
@@ -51,21 +51,6 @@ const COMPOSEFS_REFUSALS: [Hint; 5] = [
 /// A boolean's values: true first, then false.
 const BOOLEAN_VALUES: &[u8] = b"true 1 false 0";
 
-/// Where `value` is in `values` (words separated by a space): one loop, out of line, for the
-/// lists above, which take a byte a letter rather than a slice (16 bytes) a word.
-#[inline(never)]
-fn index_of(values: &[u8], value: &[u8]) -> Option<usize> {
-    let (mut rest, mut index) = (values, 0);
-    loop {
-        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
-        if same(rest.get(..end)?, value) {
-            return Some(index);
-        }
-        rest = rest.get(end + 1..)?;
-        index += 1;
-    }
-}
-
 /// `section.key` written into `buf`, when it fits (a longer name is none of `KEYS`).
 fn qualified<'b>(section: &[u8], key: &[u8], buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
     let (dot, end) = (section.len(), section.len() + 1 + key.len());
@@ -99,11 +84,11 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         let value = line.get(eq + 1..).unwrap_or_default().trim_ascii();
         // Every known name has one dot: `section.key` matches only its own section and key.
         let mut name = [0u8; 24];
-        let Some(index) = qualified(section, key, &mut name).and_then(|name| index_of(KEYS, name)) else {
+        let Some(index) = qualified(section, key, &mut name).and_then(|name| word_index(KEYS, name)) else {
             continue;
         };
         if index == COMPOSEFS_ENABLED {
-            let Some(word) = index_of(COMPOSEFS_VALUES, value) else {
+            let Some(word) = word_index(COMPOSEFS_VALUES, value) else {
                 return Err(refuse(Errno::INVAL, Hint::UnknownComposefsValue));
             };
             if let Some(&hint) = COMPOSEFS_REFUSALS.get(word) {
@@ -114,7 +99,7 @@ pub fn parse_prepare_root(text: &[u8]) -> Result<PrepareRoot, Refusal> {
         let (Some(slot), Some(&hint)) = (values.get_mut(index), BOOLEAN_REFUSALS.get(index)) else {
             continue;
         };
-        let Some(word) = index_of(BOOLEAN_VALUES, value) else {
+        let Some(word) = word_index(BOOLEAN_VALUES, value) else {
             return Err(refuse(Errno::INVAL, hint));
         };
         *slot = word < 2; // true or 1

@@ -169,6 +169,13 @@ pub fn pieces(bytes: &[u8], separator: u8) -> Pieces<'_> {
     Pieces { rest: Some(bytes), separator, skip_empty: false }
 }
 
+/// Where `word` is among the space-separated words of `list`: one out-of-line search for the
+/// word lists that stand in for tables of slices (a byte a letter, not 16 bytes a word).
+#[inline(never)]
+pub fn word_index(list: &[u8], word: &[u8]) -> Option<usize> {
+    pieces(list, b' ').position(|known| crate::config::key_lookup::same(known, word))
+}
+
 /// The iterator of `pieces` and `components`: one out-of-line `next` for every separator,
 /// where each `split` closure is a `Split::next` of its own, inlined where it is used.
 pub struct Pieces<'a> {
