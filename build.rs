@@ -1,6 +1,9 @@
-//! Build-time facts only: the version string and the commit it was built from, and the init's
-//! entry point.
+//! Build-time facts only: the version string and the commit it was built from, the init's entry
+//! point, and the pair table of its packed texts.
 use std::process::Command;
+
+#[path = "build/text_pairs.rs"]
+mod text_pairs;
 
 fn main() {
     let commit = Command::new("git")
@@ -12,6 +15,9 @@ fn main() {
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=RSPAWN_COMMIT={commit}");
     entry_point();
+    text_pairs::write_table("src".as_ref());
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=build.rs");
 }

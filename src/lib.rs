@@ -18,7 +18,7 @@ use initrd::modules;
 use pid1::{failure_policy as failure, mode, outcome::Run, supervise};
 use rustix::io::Errno;
 use sys::error::{Error, Hint, Stage};
-use sys::log::{to_stderr, write_all, Line};
+use sys::log::{to_stderr, Line};
 use sys::Env;
 
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
@@ -80,7 +80,7 @@ fn configure_and_plan(
     }
     if invocation.help || invocation.version {
         let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
-        write_all(sys::stdout(), if invocation.help { help::HELP } else { version }.as_bytes());
+        sys::log::lines_to_stdout(if invocation.help { help::HELP } else { version });
         return Planned::Exit(0);
     }
     let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, pid_is_one), Ok) {

@@ -7,6 +7,7 @@ use rspawn_init::config::spec::{BindSpec, PivotSpec, Refusal};
 use rspawn_init::config::{Source, MAX_BINDS, MAX_WORDS};
 use rspawn_init::sys::error::{Error, SETTINGS_PATH};
 use rspawn_init::sys::log::LINE_MAX;
+use rspawn_init::sys::packed_text::Text;
 use rspawn_init::sys::path::PATH_MAX;
 
 /// Known bug, reported: `Line::quoted` copies the subject as is, so an input holding a newline
@@ -97,12 +98,21 @@ pub fn assert_source(source: &Source<'_>, input: impl Into<Span> + Copy) {
     }
 }
 
+/// A packed text's bytes.
+fn unpacked(text: Text) -> Vec<u8> {
+    text.bytes().collect()
+}
+
 /// A refusal carries a hint for the user and one of the errnos the parsers use.
 pub fn assert_refusal(refusal: &Refusal) {
     assert!(!refusal.hint.text().is_empty(), "a refusal without a hint");
     let errno = refusal.errno.raw_os_error();
     let known = [libc::EINVAL, libc::ENAMETOOLONG, libc::ENOSPC, libc::E2BIG];
-    assert!(known.contains(&errno), "unexpected errno {errno} for {:?}", refusal.hint.text());
+    assert!(
+        known.contains(&errno),
+        "unexpected errno {errno} for {:?}",
+        unpacked(refusal.hint.text()).escape_ascii()
+    );
 }
 
 /// An error renders to exactly one line: `rspawn-init: STEP: …: ERRNO — HINT` ending in a
@@ -123,12 +133,12 @@ pub fn assert_one_line<S: Into<Span> + Copy>(error: &Error<'_>, inputs: &[S]) {
         if SUBJECT_NEWLINES_ESCAPED { 0 } else { error.subject().iter().filter(|&&b| b == b'\n').count() };
     assert!(newlines <= allowed, "the line holds more than one newline: {shown}");
     assert!(body.starts_with(b"rspawn-init: "), "no program prefix: {shown}");
-    assert!(contains(body, error.stage().name().as_bytes()), "the step is missing: {shown}");
+    assert!(contains(body, &unpacked(error.stage().name())), "the step is missing: {shown}");
     // (Unless the input itself holds the words, as an input may.)
     let quoted_errno = contains(error.subject(), b"errno");
     assert!(quoted_errno || !contains(body, b": errno "), "the errno has no symbolic name: {shown}");
     if !body.ends_with(b"...") {
-        assert!(contains(body, error.hint().text().as_bytes()), "the hint is missing: {shown}");
+        assert!(contains(body, &unpacked(error.hint().text())), "the hint is missing: {shown}");
         // An escaping renderer shows control bytes differently; the rest appears as given.
         if !(SUBJECT_NEWLINES_ESCAPED && error.subject().iter().any(u8::is_ascii_control)) {
             assert!(subject_shown(body, error), "the subject is missing: {shown}");
@@ -142,7 +152,7 @@ fn subject_shown(body: &[u8], error: &Error<'_>) -> bool {
     if contains(body, error.subject()) {
         return true;
     }
-    let mut head = format!("rspawn-init: {}: ", error.stage().name()).into_bytes();
+    let mut head = [&b"rspawn-init: "[..], &unpacked(error.stage().name()), b": "].concat();
     if error.settings_line() > 0 {
         head.extend(format!("{SETTINGS_PATH}:{}: ", error.settings_line()).bytes());
     }

@@ -9,7 +9,7 @@ use crate::sys::log::{to_stdout, Line};
 #[inline(never)]
 pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
     let mut line = Line::prefixed();
-    line.bytes(b"mode: ").bytes(mode.name().as_bytes());
+    line.bytes(b"mode: ").text(mode.name());
     to_stdout(&mut line);
     for step in &plan.steps {
         let mut line = Line::prefixed();

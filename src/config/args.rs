@@ -157,7 +157,7 @@ pub fn parse_args_into<'a>(
             Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
             None => (arg, None),
         };
-        let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.name().as_bytes() == name);
+        let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.name().is(name));
         let Some((index, &(step, option))) = found else {
             return Err(usage(arg, Hint::UnknownOption));
         };

@@ -1,6 +1,11 @@
-//! `--help` and `--version` text.
+//! `--help` and `--version` text, packed as every message is.
 
-pub const HELP: &str = "\
+use crate::sys::packed_text::{packed, Text};
+
+pub const HELP: Text = packed!(HELP_TEXT);
+
+/// The help as written; only its packed form is in the binary.
+pub const HELP_TEXT: &str = "\
 rspawn-init: a static, allocation-free PID 1 that pivots into NEW like systemd-nspawn --pivot-root
 
 Usage: rspawn-init [OPTIONS] [--] [INIT [ARGS...]]
@@ -30,10 +35,15 @@ rspawn.on_failure= rspawn.grace= init=), then this command line. The init defaul
 /sbin/init, /etc/init, /bin/init, /bin/sh in the new root.
 ";
 
-pub const VERSION: &str =
-    concat!("rspawn-init ", env!("CARGO_PKG_VERSION"), " (", env!("RSPAWN_COMMIT"), ")\n");
+pub const VERSION: Text =
+    packed!(concat!("rspawn-init ", env!("CARGO_PKG_VERSION"), " (", env!("RSPAWN_COMMIT"), ")\n"));
 
 /// `--version` under a runtime's name: `docker info` reads "tini version V - git.C", as catatonit
 /// knows.
-pub const TINI_VERSION: &str =
-    concat!("tini version ", env!("CARGO_PKG_VERSION"), "_rspawn-init - git.", env!("RSPAWN_COMMIT"), "\n");
+pub const TINI_VERSION: Text = packed!(concat!(
+    "tini version ",
+    env!("CARGO_PKG_VERSION"),
+    "_rspawn-init - git.",
+    env!("RSPAWN_COMMIT"),
+    "\n"
+));

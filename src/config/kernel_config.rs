@@ -2,7 +2,7 @@
 //! `initrd` and `root` modes: a container's `/proc/cmdline` belongs to the host.
 
 use crate::config::cmdline::{decimal, words, Word};
-use crate::config::key_lookup::{after_prefix, same};
+use crate::config::key_lookup::after_prefix;
 use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::Refusal;
 use crate::config::{Policy, Source, Words};
@@ -140,7 +140,7 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
     words(cmdline)
         .map(Word::parse)
-        .filter(|word| same(word.key, Key::OnFailure.text().as_bytes()))
+        .filter(|word| Key::OnFailure.text().is(word.key))
         .filter_map(|word| word.value.and_then(Policy::from_name))
         .last()
 }

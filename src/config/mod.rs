@@ -19,6 +19,7 @@ pub mod stub_options;
 
 use crate::config::spec::{parse_bind, parse_pivot, BindSpec, PivotSpec, Refusal};
 use crate::sys::hints::Hint;
+use crate::sys::packed_text::Text;
 use core::sync::atomic::{AtomicU8, Ordering};
 use rustix::io::Errno;
 
@@ -39,7 +40,7 @@ crate::sys::hints::texts! {
 }
 
 impl Mode {
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> Text {
         self.text()
     }
 
@@ -64,7 +65,7 @@ crate::sys::hints::texts! {
 }
 
 impl Policy {
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> Text {
         self.text()
     }
 
@@ -234,10 +235,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for &policy in Policy::ALL {
-            assert_eq!(Policy::from_name(policy.name().as_bytes()), Some(policy));
+            assert_eq!(Policy::from_name(policy.name().unpacked().as_bytes()), Some(policy));
         }
         for mode in [Mode::Initrd, Mode::Root, Mode::Container] {
-            assert_eq!(Mode::from_name(mode.name().as_bytes()), Some(mode));
+            assert_eq!(Mode::from_name(mode.name().unpacked().as_bytes()), Some(mode));
         }
         assert_eq!(Policy::from_name(b"panic"), None);
         assert_eq!(Mode::from_name(b"vm"), None);

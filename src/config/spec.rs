@@ -103,13 +103,13 @@ pub fn parse_bind(spec: &[u8], read_only: bool) -> Result<BindSpec<'_>, Refusal>
 mod tests {
     use super::*;
 
-    fn pivot(s: &str) -> Result<(String, Option<String>), &'static str> {
+    fn pivot(s: &str) -> Result<(String, Option<String>), String> {
         parse_pivot(s.as_bytes())
             .map(|p| {
                 let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
                 (text(p.new), p.old.map(text))
             })
-            .map_err(|r| r.hint.text())
+            .map_err(|r| r.hint.text().unpacked())
     }
 
     #[test]
@@ -139,7 +139,7 @@ mod tests {
             ("/new:./old", "OLD must be an absolute path"),
             ("/a\0b", "paths cannot contain a NUL byte"),
         ] {
-            assert_eq!(pivot(input), Err(hint), "input {input:?}");
+            assert_eq!(pivot(input), Err(hint.to_string()), "input {input:?}");
         }
         let long = format!("/{}", "x".repeat(PATH_MAX));
         assert_eq!(parse_pivot(long.as_bytes()).unwrap_err().errno, Errno::NAMETOOLONG);
@@ -178,8 +178,8 @@ mod tests {
             ("/a:/b:rbind,idmap", "unknown bind option; known: rbind, norbind"),
         ] {
             assert_eq!(
-                parse_bind(input.as_bytes(), false).map_err(|r| r.hint.text()),
-                Err(hint),
+                parse_bind(input.as_bytes(), false).map_err(|r| r.hint.text().unpacked()),
+                Err(hint.to_string()),
                 "input {input:?}"
             );
         }

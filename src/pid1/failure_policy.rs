@@ -11,7 +11,7 @@ use rustix::system::RebootCommand;
 /// Follows `policy`; never returns.
 pub fn follow_policy(policy: Policy, env: Env) -> ! {
     let mut line = Line::prefixed();
-    line.bytes(b"failure policy: ").bytes(policy.name().as_bytes());
+    line.bytes(b"failure policy: ").text(policy.name());
     to_stderr(&mut line);
     match policy {
         Policy::Reboot => restart_machine(RebootCommand::Restart),

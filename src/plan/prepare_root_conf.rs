@@ -163,7 +163,10 @@ mod tests {
                 "[root] transient and transient-ro cannot both be set",
             ),
         ] {
-            assert_eq!(parse_prepare_root(text).map_err(|r| (r.errno, r.hint.text())), Err((errno, hint)));
+            assert_eq!(
+                parse_prepare_root(text).map_err(|r| (r.errno, r.hint.text().unpacked())),
+                Err((errno, hint.to_string()))
+            );
         }
     }
 
@@ -174,8 +177,9 @@ mod tests {
         }
         let hint = "[composefs] enabled must be yes, no, maybe, signed or verity";
         assert_eq!(
-            parse_prepare_root(b"[composefs]\nenabled=often\n").map_err(|r| (r.errno, r.hint.text())),
-            Err((Errno::INVAL, hint))
+            parse_prepare_root(b"[composefs]\nenabled=often\n")
+                .map_err(|r| (r.errno, r.hint.text().unpacked())),
+            Err((Errno::INVAL, hint.to_string()))
         );
     }
 

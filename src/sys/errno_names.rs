@@ -1,24 +1,26 @@
 //! Errno names for log lines: the symbolic name a user can search for, without `strerror`.
 
-/// Names of errno values 1..=40, separated by single spaces, in numeric order: the classic
+use crate::sys::packed_text::{packed, Text};
+
+/// Names of errno values 1..=40, each ended by a NUL, in numeric order: the classic
 /// ones every file-system and mount call returns.
-const FIRST_NAMES: &str = "EPERM ENOENT ESRCH EINTR EIO ENXIO E2BIG ENOEXEC EBADF ECHILD EAGAIN ENOMEM EACCES EFAULT ENOTBLK EBUSY EEXIST EXDEV ENODEV ENOTDIR EISDIR EINVAL ENFILE EMFILE ENOTTY ETXTBSY EFBIG ENOSPC ESPIPE EROFS EMLINK EPIPE EDOM ERANGE EDEADLK ENAMETOOLONG ENOLCK ENOSYS ENOTEMPTY ELOOP";
+const FIRST_NAMES: Text = packed!("EPERM\0ENOENT\0ESRCH\0EINTR\0EIO\0ENXIO\0E2BIG\0ENOEXEC\0EBADF\0ECHILD\0EAGAIN\0ENOMEM\0EACCES\0EFAULT\0ENOTBLK\0EBUSY\0EEXIST\0EXDEV\0ENODEV\0ENOTDIR\0EISDIR\0EINVAL\0ENFILE\0EMFILE\0ENOTTY\0ETXTBSY\0EFBIG\0ENOSPC\0ESPIPE\0EROFS\0EMLINK\0EPIPE\0EDOM\0ERANGE\0EDEADLK\0ENAMETOOLONG\0ENOLCK\0ENOSYS\0ENOTEMPTY\0ELOOP\0");
 
 /// The later errno values an init meets (module loading, file systems, time-outs), and their
-/// names in the same order, one string as `FIRST_NAMES` (not a table of a pointer and a length
+/// names in the same order, one text as `FIRST_NAMES` (not a table of a pointer and a length
 /// each); the other ~90 (networking, STREAMS) are printed as numbers to keep their names out of
 /// the binary.
 const LATER_NUMBERS: [u8; 12] = [61, 65, 74, 75, 84, 95, 110, 116, 117, 122, 123, 129];
-const LATER_NAMES: &str =
-    "ENODATA ENOPKG EBADMSG EOVERFLOW EILSEQ EOPNOTSUPP ETIMEDOUT ESTALE EUCLEAN EDQUOT ENOMEDIUM EKEYREJECTED";
+const LATER_NAMES: Text =
+    packed!("ENODATA\0ENOPKG\0EBADMSG\0EOVERFLOW\0EILSEQ\0EOPNOTSUPP\0ETIMEDOUT\0ESTALE\0EUCLEAN\0EDQUOT\0ENOMEDIUM\0EKEYREJECTED\0");
 
 /// The symbolic name of `errno`, or `None` when it has none here.
-pub fn errno_name(errno: i32) -> Option<&'static str> {
-    if let Some(later) = LATER_NUMBERS.iter().position(|&number| i32::from(number) == errno) {
-        return crate::sys::hints::nth_piece(LATER_NAMES, b' ', later);
-    }
-    let index = usize::try_from(errno).ok()?.checked_sub(1)?;
-    crate::sys::hints::nth_piece(FIRST_NAMES, b' ', index)
+pub fn errno_name(errno: i32) -> Option<Text> {
+    let name = match LATER_NUMBERS.iter().position(|&number| i32::from(number) == errno) {
+        Some(later) => LATER_NAMES.nth(later),
+        None => FIRST_NAMES.nth(usize::try_from(errno).ok()?.checked_sub(1)?),
+    };
+    Some(name).filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]
@@ -50,14 +52,14 @@ mod tests {
             (linux_raw_sys::errno::ENOMEDIUM, "ENOMEDIUM"),
             (linux_raw_sys::errno::EKEYREJECTED, "EKEYREJECTED"),
         ] {
-            assert_eq!(errno_name(number as i32), Some(name));
+            assert_eq!(errno_name(number as i32).unwrap(), name);
         }
     }
 
     #[test]
     fn unused_rare_and_out_of_range_numbers_have_no_name() {
         for number in [0, -1, 41, 58, 100, 134, 4096] {
-            assert_eq!(errno_name(number), None);
+            assert!(errno_name(number).is_none());
         }
     }
 }

@@ -76,7 +76,7 @@ texts! {
 
 impl Stage {
     /// The stage's name in error lines.
-    pub fn name(self) -> &'static str {
+    pub fn name(self) -> crate::sys::packed_text::Text {
         self.text()
     }
 }
@@ -182,7 +182,7 @@ impl<'s> Error<'s> {
     /// The line after `lead` (the kernel log's priority, `<3>`, for /dev/kmsg).
     pub fn render_after(&self, lead: &[u8]) -> Line {
         let mut line = Line::new();
-        line.bytes(lead).bytes(b"rspawn-init: ").bytes(self.stage().name().as_bytes()).bytes(b": ");
+        line.bytes(lead).bytes(b"rspawn-init: ").text(self.stage().name()).bytes(b": ");
         if self.settings_line() > 0 {
             line.bytes(SETTINGS_PATH.as_bytes()).bytes(b":");
             line.u64(u64::from(self.settings_line())).bytes(b": ");
@@ -196,7 +196,7 @@ impl<'s> Error<'s> {
         } else {
             line.escaped_leaving(self.subject(), reserve);
         }
-        line.bytes(b": ").errno(self.raw_errno()).bytes(" — ".as_bytes()).bytes(hint.as_bytes());
+        line.bytes(b": ").errno(self.raw_errno()).bytes(" — ".as_bytes()).text(hint);
         line
     }
 }
@@ -282,11 +282,12 @@ mod tests {
 
     #[test]
     fn every_stage_has_a_name_of_its_own() {
-        let mut names: Vec<&str> = Stage::ALL.iter().map(|stage| stage.name()).collect();
+        let mut names: Vec<String> = Stage::ALL.iter().map(|stage| stage.name().unpacked()).collect();
         assert!(names.iter().all(|name| !name.is_empty()));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Stage::ALL.len());
-        assert_eq!((Stage::CommandLine.name(), Stage::Fork.name()), ("command line", "fork"));
+        assert_eq!(Stage::CommandLine.name(), "command line");
+        assert_eq!(Stage::Fork.name(), "fork");
     }
 }

@@ -3,8 +3,8 @@
 //! and the texts are one string, not a table of (pointer, length) pairs.
 
 /// Declares a one-byte enum whose variants each stand for a text, and `text()`, which finds a
-/// variant's text in one string of them all, each ended by a NUL. Names and texts are written
-/// side by side, so they cannot drift apart.
+/// variant's text in one packed string of them all, each ended by a NUL. Names and texts are
+/// written side by side, so they cannot drift apart.
 macro_rules! texts {
     (
         $(#[$attr:meta])*
@@ -35,45 +35,17 @@ macro_rules! texts {
             /// The variant whose text is `text`.
             #[allow(dead_code)]
             pub fn from_text(text: &[u8]) -> Option<Self> {
-                Self::ALL.iter().copied().find(|known| $crate::config::key_lookup::same(known.text().as_bytes(), text))
+                Self::ALL.iter().copied().find(|known| known.text().is(text))
             }
 
             /// The variant's text.
-            pub fn text(self) -> &'static str {
-                $crate::sys::hints::nth_text(concat!($($text, "\0",)*), self as usize)
+            pub fn text(self) -> $crate::sys::packed_text::Text {
+                $crate::sys::packed_text::packed!(concat!($($text, "\0",)*)).nth(self as usize)
             }
         }
     };
 }
 pub(crate) use texts;
-
-/// The `n`-th of `texts`, each ended by a NUL ("" past the last): a short walk, run only for
-/// a line that is written.
-pub fn nth_text(texts: &'static str, n: usize) -> &'static str {
-    nth_piece(texts, 0, n).unwrap_or_default()
-}
-
-/// The `n`-th piece of `list` cut at each `separator` (an ASCII byte), as
-/// `list.split(separator).nth(n)`. A plain loop: `str::split` brings a searcher several times
-/// its size.
-#[inline(never)]
-pub fn nth_piece(list: &str, separator: u8, n: usize) -> Option<&str> {
-    let (mut start, mut left) = (0, n);
-    for (at, &byte) in list.as_bytes().iter().enumerate() {
-        if byte != separator {
-            continue;
-        }
-        if left == 0 {
-            return list.get(start..at);
-        }
-        (start, left) = (at + 1, left - 1);
-    }
-    if left == 0 {
-        list.get(start..)
-    } else {
-        None
-    }
-}
 
 texts! {
     /// Why a run failed or an input was refused, in the words its error line ends with.
@@ -196,13 +168,12 @@ mod tests {
 
     #[test]
     fn every_hint_has_a_text_of_its_own() {
-        let texts: Vec<&str> = Hint::ALL.iter().map(|hint| hint.text()).collect();
+        let texts: Vec<String> = Hint::ALL.iter().map(|hint| hint.text().unpacked()).collect();
         assert!(texts.iter().all(|text| !text.is_empty() && !text.contains('\0')));
         let mut unique = texts.clone();
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), texts.len(), "two hints say the same");
-        assert_eq!(nth_text("a\0b\0", 2), "");
         assert_eq!(Hint::CannotWaitForSignals.text(), "cannot wait for signals");
     }
 }

@@ -2,6 +2,7 @@
 //! with a write loop. No `core::fmt` (it would cost kilobytes of the size budget).
 
 use crate::sys::errno_names::errno_name;
+use crate::sys::packed_text::Text;
 use rustix::fd::BorrowedFd;
 
 /// Longest line written; longer content is cut with a visible marker, never a panic.
@@ -47,6 +48,15 @@ impl Line {
         self
     }
 
+    /// Appends a packed text, unpacked.
+    #[inline(never)]
+    pub fn text(&mut self, text: Text) -> &mut Self {
+        for byte in text.bytes() {
+            self.bytes(&[byte]);
+        }
+        self
+    }
+
     /// Appends a decimal number.
     #[inline(never)]
     pub fn u64(&mut self, mut value: u64) -> &mut Self {
@@ -76,7 +86,7 @@ impl Line {
     /// Appends the symbolic errno name ("ENOENT"), or "errno N" for unknown numbers.
     pub fn errno(&mut self, errno: i32) -> &mut Self {
         match errno_name(errno) {
-            Some(name) => self.bytes(name.as_bytes()),
+            Some(name) => self.text(name),
             None => self.bytes(b"errno ").i64(i64::from(errno)),
         }
     }
@@ -187,6 +197,19 @@ pub fn to_kmsg(line: &mut Line) {
 /// Writes a finished line to stdout.
 pub fn to_stdout(line: &mut Line) {
     write_all(crate::sys::stdout(), line.finish());
+}
+
+/// Writes a text of several lines (`--help`) to stdout, a line at a time.
+pub fn lines_to_stdout(text: Text) {
+    let mut line = Line::new();
+    for byte in text.bytes() {
+        if byte == b'\n' {
+            to_stdout(&mut line);
+            line = Line::new();
+        } else {
+            line.bytes(&[byte]);
+        }
+    }
 }
 
 #[cfg(test)]

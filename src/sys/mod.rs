@@ -1,6 +1,6 @@
 //! The layer under every stage: the few raw calls rustix keeps private (`raw`, the only module
 //! with `unsafe`), error values (`error`) and their hints (`hints`), the one line writer (`log`,
-//! `errno_names`), fixed-capacity paths (`path`), small file reads (`small_file`), mount points
+//! `errno_names`) and its packed texts (`packed_text`), fixed-capacity paths (`path`), small file reads (`small_file`), mount points
 //! (`mount_point`).
 
 pub mod errno_names;
@@ -8,6 +8,7 @@ pub mod error;
 pub mod hints;
 pub mod log;
 pub mod mount_point;
+pub mod packed_text;
 pub mod path;
 mod raw;
 pub mod small_file;
