@@ -161,7 +161,7 @@ fn prepare_tree<'a>(
 /// Reports a panic and follows the failure policy when PID 1 of a machine; else exits 1.
 pub fn on_panic() -> ! {
     let mut line = Line::prefixed();
-    line.bytes(b"internal error (panic); following the failure policy");
+    line.text(sys::packed_text::packed!("internal error (panic); following the failure policy"));
     to_stderr(&mut line);
     if rustix::process::getpid().is_init() {
         failure::follow_policy(crate::config::current_policy(), sys::saved_env())

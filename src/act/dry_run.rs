@@ -4,16 +4,17 @@ use crate::config::Mode;
 use crate::plan::arena::Span;
 use crate::plan::{Plan, Step};
 use crate::sys::log::{to_stdout, Line};
+use crate::sys::packed_text::{packed, Text};
 
 /// Prints the mode, every step, and the init it would run.
 #[inline(never)]
 pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
     let mut line = Line::prefixed();
-    line.bytes(b"mode: ").text(mode.name());
+    line.text(packed!("mode: ")).text(mode.name());
     to_stdout(&mut line);
     for step in &plan.steps {
         let mut line = Line::prefixed();
-        line.bytes(b"plan: ");
+        line.text(packed!("plan: "));
         describe(plan, step, &mut line);
         to_stdout(&mut line);
     }
@@ -27,13 +28,13 @@ pub fn print_plan(mode: Mode, plan: &Plan<'_>) {
 pub fn describe_exec(plan: &Plan<'_>, line: &mut Line) {
     let out = &mut Out { plan, line };
     let file = plan.exec.file;
-    out.put(b"plan: exec ", file);
+    out.put(packed!("plan: exec "), file);
     let mut argv = plan.exec.argv.iter().copied();
     if let Some(name) = argv.next().filter(|&name| plan.path(name) != plan.path(file)) {
-        out.put(b" (as ", name).text(b")");
+        out.put(packed!(" (as "), name).text(packed!(")"));
     }
     for arg in argv {
-        out.put(b" ", arg);
+        out.put(packed!(" "), arg);
     }
 }
 
@@ -41,37 +42,37 @@ pub fn describe_exec(plan: &Plan<'_>, line: &mut Line) {
 pub fn describe(plan: &Plan<'_>, step: &Step, line: &mut Line) {
     let out = &mut Out { plan, line };
     match *step {
-        Step::NewMountNamespace => out.text(b"new-mount-namespace"),
-        Step::MakeRootMount => out.text(b"make-root-mount /"),
-        Step::MakeSlave => out.text(b"make-slave /"),
-        Step::MakeShared => out.text(b"make-shared /"),
-        Step::Mkdir { path, .. } => out.put(b"mkdir ", path),
-        Step::CreateFile { path, .. } => out.put(b"create-file ", path),
-        Step::Bind { source, target, recursive } => {
-            out.put(if recursive { b"rbind " } else { b"bind " }, source).put(b" -> ", target)
-        }
-        Step::MakeWritable { target } => out.put(b"make-writable ", target),
+        Step::NewMountNamespace => out.text(packed!("new-mount-namespace")),
+        Step::MakeRootMount => out.text(packed!("make-root-mount /")),
+        Step::MakeSlave => out.text(packed!("make-slave /")),
+        Step::MakeShared => out.text(packed!("make-shared /")),
+        Step::Mkdir { path, .. } => out.put(packed!("mkdir "), path),
+        Step::CreateFile { path, .. } => out.put(packed!("create-file "), path),
+        Step::Bind { source, target, recursive } => out
+            .put(if recursive { packed!("rbind ") } else { packed!("bind ") }, source)
+            .put(packed!(" -> "), target),
+        Step::MakeWritable { target } => out.put(packed!("make-writable "), target),
         Step::Remount { target, read_only } => {
-            out.put(if read_only { b"remount-ro " } else { b"remount-rw " }, target)
+            out.put(if read_only { packed!("remount-ro ") } else { packed!("remount-rw ") }, target)
         }
         Step::Overlay { target, lower, upper, read_only, .. } => out
-            .put(if read_only { b"overlay-ro " } else { b"overlay " }, target)
-            .put(b" (lower ", lower)
-            .put(b", upper ", upper)
-            .text(b")"),
-        Step::Move { source, target } => out.put(b"move ", source).put(b" -> ", target),
+            .put(if read_only { packed!("overlay-ro ") } else { packed!("overlay ") }, target)
+            .put(packed!(" (lower "), lower)
+            .put(packed!(", upper "), upper)
+            .text(packed!(")")),
+        Step::Move { source, target } => out.put(packed!("move "), source).put(packed!(" -> "), target),
         Step::Carry { source, target } => {
-            out.put(b"carry ", source).put(b" -> ", target).text(b" (if mounted)")
+            out.put(packed!("carry "), source).put(packed!(" -> "), target).text(packed!(" (if mounted)"))
         }
         Step::PivotRoot { new, old: Some(old) } => {
-            out.put(b"pivot-root ", new).put(b" (old root at ", old).text(b")")
+            out.put(packed!("pivot-root "), new).put(packed!(" (old root at "), old).text(packed!(")"))
         }
-        Step::SwitchRoot { new, free_old_root } => out.put(b"switch-root ", new).text(if free_old_root {
-            b" (initramfs freed)"
-        } else {
-            b" (initramfs kept)"
-        }),
-        Step::PivotRoot { new, old: None } => out.put(b"pivot-root ", new).text(b" (old root detached)"),
+        Step::SwitchRoot { new, free_old_root } => out
+            .put(packed!("switch-root "), new)
+            .text(if free_old_root { packed!(" (initramfs freed)") } else { packed!(" (initramfs kept)") }),
+        Step::PivotRoot { new, old: None } => {
+            out.put(packed!("pivot-root "), new).text(packed!(" (old root detached)"))
+        }
     };
 }
 
@@ -85,13 +86,13 @@ impl Out<'_, '_> {
     /// `text`, then the plan's path `span`: most of a step's line. Out of line: the pair costs
     /// less as one call than as two at each of its uses.
     #[inline(never)]
-    fn put(&mut self, text: &[u8], span: Span) -> &mut Self {
-        self.line.bytes(text).bytes(self.plan.path(span));
+    fn put(&mut self, text: Text, span: Span) -> &mut Self {
+        self.line.text(text).bytes(self.plan.path(span));
         self
     }
 
-    fn text(&mut self, text: &[u8]) -> &mut Self {
-        self.line.bytes(text);
+    fn text(&mut self, text: Text) -> &mut Self {
+        self.line.text(text);
         self
     }
 }

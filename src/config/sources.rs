@@ -7,6 +7,7 @@ use crate::config::settings;
 use crate::config::{Config, Mode, Source, Words};
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::{self, Line};
+use crate::sys::packed_text::packed;
 use crate::sys::small_file as files;
 use rustix::io::Errno;
 
@@ -47,7 +48,7 @@ pub fn gather_config<'a>(
 #[inline(never)]
 fn warn_pivot_overrides_ostree() {
     let mut line = Line::prefixed();
-    line.bytes(b"warning: rspawn.pivot_root= given; ostree= only adds its /var bind");
+    line.text(packed!("warning: rspawn.pivot_root= given; ostree= only adds its /var bind"));
     log::notice(&mut line);
 }
 

@@ -8,6 +8,7 @@ use crate::sys::small_file::read_small_file;
 
 /// Longest module path (`/lib/modules/VERSION/…/NAME.ko`), NUL included: far below PATH_MAX.
 const MODULE_PATH_MAX: usize = 512;
+use crate::sys::packed_text::packed;
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
@@ -42,7 +43,7 @@ pub fn load_modules(list_buf: &mut [u8]) -> Result<(), Error<'_>> {
         match load_module(path) {
             Err(error) if soft => {
                 let mut line = error.render();
-                line.bytes(b" (a soft dependency: going on without it)");
+                line.text(packed!(" (a soft dependency: going on without it)"));
                 notice(&mut line);
             }
             Err(error) => return Err(error),

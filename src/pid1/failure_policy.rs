@@ -4,6 +4,7 @@
 use crate::config::Policy;
 use crate::plan::DEFAULT_INITS;
 use crate::sys::log::{to_stderr, Line};
+use crate::sys::packed_text::{packed, Text};
 use crate::sys::{self, Env};
 use rustix::process::{wait, WaitOptions};
 use rustix::system::RebootCommand;
@@ -11,7 +12,7 @@ use rustix::system::RebootCommand;
 /// Follows `policy`; never returns.
 pub fn follow_policy(policy: Policy, env: Env) -> ! {
     let mut line = Line::prefixed();
-    line.bytes(b"failure policy: ").text(policy.name());
+    line.text(packed!("failure policy: ")).text(policy.name());
     to_stderr(&mut line);
     match policy {
         Policy::Reboot => restart_machine(RebootCommand::Restart),
@@ -22,7 +23,7 @@ pub fn follow_policy(policy: Policy, env: Env) -> ! {
             for &init in &DEFAULT_INITS {
                 sys::execve(init, core::iter::once(init), env);
             }
-            say(b"continue: no init could be started in the current root; falling back to emergency");
+            say(packed!("continue: no init could be started in the current root; falling back to emergency"));
             emergency(env)
         }
         Policy::Emergency => emergency(env),
@@ -49,13 +50,13 @@ fn emergency(env: Env) -> ! {
             Err(_) => {}
         }
     }
-    say(b"emergency: no /bin/sh to run; waiting (reboot the machine)");
+    say(packed!("emergency: no /bin/sh to run; waiting (reboot the machine)"));
     wait_forever()
 }
 
-fn say(text: &[u8]) {
+fn say(text: Text) {
     let mut line = Line::prefixed();
-    line.bytes(text);
+    line.text(text);
     to_stderr(&mut line);
 }
 

@@ -14,6 +14,7 @@ use crate::plan::resolve::HostLookup;
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log;
 use crate::sys::log::to_stderr;
+use crate::sys::packed_text::packed;
 use crate::sys::{self, Env};
 
 /// How one run ends when it may end: PID 1 of a machine never gets here on failure.
@@ -145,7 +146,7 @@ impl Run {
 /// error. Returns the exit code of a failure.
 fn report_not_rolled_back(plan: &plan::Plan<'_>, left: &act::NotRolledBack<'_>) -> i32 {
     let mut line = crate::sys::log::Line::prefixed();
-    line.bytes(b"not rolled back; left as they are:");
+    line.text(packed!("not rolled back; left as they are:"));
     for &index in &left.steps {
         let Some(step) = plan.steps.get(usize::from(index)) else { continue };
         for place in act::NotRolledBack::places(plan, step).iter().flatten() {

@@ -10,6 +10,7 @@ use crate::config::stub_options::StubOptions;
 use crate::plan::Plan;
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::{to_stderr, Line};
+use crate::sys::packed_text::{packed, Text};
 use crate::sys::{self, Env, SignalSet};
 use core::convert::Infallible;
 use core::ffi::c_int;
@@ -107,7 +108,7 @@ pub fn start(
     }
     if options.verbosity > 1 {
         let mut line = Line::prefixed();
-        line.bytes(b"started ").bytes(plan.path(plan.exec.file)).bytes(b" as PID ");
+        line.text(packed!("started ")).bytes(plan.path(plan.exec.file)).text(packed!(" as PID "));
         to_stderr(line.u64(child.as_raw_nonzero().get() as u64));
     }
     drop(core::mem::take(ways_back));
@@ -247,7 +248,10 @@ impl Supervisor {
                 }
                 Ok(Some((pid, _))) => {
                     if self.options.warn_on_reap && self.options.verbosity > 0 {
-                        say_number(b"reaped zombie process with PID ", pid.as_raw_nonzero().get() as u64);
+                        say_number(
+                            packed!("reaped zombie process with PID "),
+                            pid.as_raw_nonzero().get() as u64,
+                        );
                     }
                 }
                 Ok(None) => return true,
@@ -272,7 +276,7 @@ impl Supervisor {
         }
         let code = if self.options.remaps(code) { 0 } else { code };
         if self.options.verbosity > 1 || self.options.machine {
-            say_number(b"the init ended with exit status ", code as u64);
+            say_number(packed!("the init ended with exit status "), code as u64);
         }
         if self.options.machine {
             // The kernel panics when PID 1 exits: the failure policy decides instead, and what it
@@ -286,9 +290,9 @@ impl Supervisor {
 
 /// One line on stderr: `text`, then `number`.
 #[inline(never)]
-fn say_number(text: &[u8], number: u64) {
+fn say_number(text: Text, number: u64) {
     let mut line = Line::prefixed();
-    line.bytes(text);
+    line.text(text);
     to_stderr(line.u64(number));
 }
 
