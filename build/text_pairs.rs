@@ -11,8 +11,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The first code; texts are ASCII, so every byte from here up is free.
-pub const FIRST_CODE: u8 = 0x80;
+/// The bytes that stand for themselves: printable ASCII, tab, newline, and NUL (which ends a text).
+/// Every other byte is a code, numbered in byte order (as `code_index` in the crate does).
+pub fn is_literal(byte: u8) -> bool {
+    matches!(byte, 0 | b'\t' | b'\n' | b' '..=b'~')
+}
+
+/// The byte of the `index`-th code: the bytes that are not literal, in order.
+fn code_byte(index: usize) -> Option<u8> {
+    (0u8..=u8::MAX).filter(|&byte| !is_literal(byte)).nth(index)
+}
 /// How deep a code may nest: the unpacker keeps one pending symbol per level.
 pub const MAX_DEPTH: u8 = 16;
 /// A pair kept must replace more bytes than its two table bytes cost.
@@ -37,17 +45,17 @@ pub fn write_table(src: &Path) {
 /// The most frequent adjacent pair becomes the next code, again and again, as the packer will
 /// apply them. Ties go to the smallest pair, so the table depends on the texts alone.
 fn train(texts: &[Vec<u8>]) -> Vec<[u8; 2]> {
-    // A NUL separates texts in one packed string: no pair may span one. Bytes from FIRST_CODE up
-    // are codes, so a literal's other bytes are left out too (the packer refuses them).
+    // A NUL separates texts in one packed string: no pair may span one. Other bytes are codes,
+    // so a literal that holds them is left out there too (the packer refuses them).
     let mut runs: Vec<Vec<u8>> = texts
         .iter()
-        .flat_map(|text| text.split(|&b| b == 0 || b >= FIRST_CODE))
+        .flat_map(|text| text.split(|&b| b == 0 || !is_literal(b)))
         .filter(|r| r.len() > 1)
         .map(<[u8]>::to_vec)
         .collect();
     let mut depth = [0u8; 256];
     let mut pairs = Vec::new();
-    for code in FIRST_CODE..=u8::MAX {
+    for code in (0..).map_while(code_byte) {
         let mut counts: BTreeMap<[u8; 2], usize> = BTreeMap::new();
         for run in &runs {
             for pair in run.windows(2) {

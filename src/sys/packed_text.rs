@@ -1,12 +1,33 @@
-//! The init's message texts, packed at compile time: each byte from 0x80 up stands for a pair of
-//! symbols (a byte or an earlier code) from one table, trained by the build script on the crate's
+//! The init's message texts, packed at compile time: each byte that is not printable ASCII, tab,
+//! newline or NUL stands for a pair of symbols (a byte or an earlier code) from one table, trained by the build script on the crate's
 //! own texts. Messages are most of the read-only data and only a line that is written needs them,
 //! so they are unpacked a byte at a time as the line is built, with no buffer.
 
 include!(concat!(env!("OUT_DIR"), "/text_pairs.rs"));
 
-/// The first code; texts are ASCII.
-const FIRST_CODE: u8 = 0x80;
+/// The pair table's index of a code byte, in byte order of the bytes that are not literal; None
+/// for a byte that stands for itself (printable ASCII, tab, newline, NUL).
+fn code_index(byte: u8) -> Option<usize> {
+    let literals_below = match byte {
+        0 | b'\t' | b'\n' | b' '..=b'~' => return None,
+        1..=8 => 1,
+        11..=31 => 3,
+        _ => 98,
+    };
+    Some(usize::from(byte) - literals_below)
+}
+
+/// The byte of the `index`-th code, as `code_index` numbers them.
+const fn code_byte(index: usize) -> u8 {
+    (index
+        + if index < 8 {
+            1
+        } else if index < 29 {
+            3
+        } else {
+            98
+        }) as u8
+}
 /// How deep a code nests at most (the build script keeps to it): one pending symbol per level.
 const MAX_DEPTH: usize = 16;
 /// The longest text packed in one piece (all hints together are about 4 KiB).
@@ -73,9 +94,7 @@ impl Iterator for Unpacked {
                 first
             }
         };
-        while let Some(&[left, right]) =
-            symbol.checked_sub(FIRST_CODE).and_then(|code| PAIRS.get(usize::from(code)))
-        {
+        while let Some(&[left, right]) = code_index(symbol).and_then(|code| PAIRS.get(code)) {
             *self.pending.get_mut(self.depth)? = right;
             self.depth += 1;
             symbol = left;
@@ -99,7 +118,11 @@ pub const fn pack(raw: &str) -> Packing {
     let mut bytes = [0u8; PACK_ROOM];
     let mut len = 0;
     while len < raw.len() {
-        assert!(raw[len] < FIRST_CODE, "packed texts are ASCII");
+        let byte = raw[len];
+        assert!(
+            matches!(byte, 0 | b'\t' | b'\n' | b' '..=b'~'),
+            "packed texts are printable ASCII, tabs and newlines"
+        );
         bytes[len] = raw[len];
         len += 1;
     }
@@ -109,7 +132,7 @@ pub const fn pack(raw: &str) -> Packing {
         let (mut from, mut to) = (0, 0);
         while from < len {
             if from + 1 < len && bytes[from] == left && bytes[from + 1] == right {
-                bytes[to] = FIRST_CODE + code as u8;
+                bytes[to] = code_byte(code);
                 from += 2;
             } else {
                 bytes[to] = bytes[from];
@@ -197,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_text_the_table_never_saw_reads_back_too() {
-        const ODD: &str = "zzqx \t~\n{}|\x01\x7f rspawn-init: eeeeeeeeeeeeeeeeeeeeeeeee";
+        const ODD: &str = "zzqx \t~\n{}| rspawn-init: eeeeeeeeeeeeeeeeeeeeeeeee";
         assert_eq!(packed!(ODD).unpacked(), ODD);
         assert_eq!(packed!("").unpacked(), "");
         assert!(packed!("the init did not start").is(b"the init did not start"));
@@ -217,15 +240,16 @@ mod tests {
     #[test]
     fn no_code_nests_deeper_than_the_unpacker_keeps() {
         fn depth(symbol: u8) -> usize {
-            match symbol.checked_sub(FIRST_CODE) {
+            match code_index(symbol) {
                 Some(code) => {
-                    let [left, right] = PAIRS[usize::from(code)];
+                    let [left, right] = PAIRS[code];
                     1 + depth(left).max(depth(right))
                 }
                 None => 0,
             }
         }
-        assert!((FIRST_CODE..=u8::MAX).take(PAIRS.len()).all(|code| depth(code) <= MAX_DEPTH));
+        assert!((0..PAIRS.len()).all(|index| depth(code_byte(index)) <= MAX_DEPTH));
+        assert!((0..=u8::MAX).filter_map(code_index).eq(0..158), "every other byte is a code, in order");
         assert!(PAIRS.len() > 64, "the table is trained ({} pairs)", PAIRS.len());
     }
 }
