@@ -1,6 +1,6 @@
 //! Trains the pair table of the init's packed texts (`src/sys/packed_text.rs`) on the crate's own
-//! string literals: byte-pair encoding, where each code above ASCII stands for two symbols, each a
-//! byte or an earlier code. The packer (a `const fn` in the crate) applies the pairs in this order,
+//! string literals: byte-pair encoding, where each byte that is not printable ASCII stands for two
+//! symbols, each a byte or an earlier code. The packer (a `const fn` in the crate) applies the pairs in this order,
 //! so the table decides only how small the texts get, never whether they read back right; a text
 //! the table was not trained on still packs and unpacks exactly.
 
@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// The bytes that stand for themselves: printable ASCII, tab, newline, and NUL (which ends a text).
 /// Every other byte is a code, numbered in byte order (as `code_index` in the crate does).
-pub fn is_literal(byte: u8) -> bool {
+fn is_literal(byte: u8) -> bool {
     matches!(byte, 0 | b'\t' | b'\n' | b' '..=b'~')
 }
 
@@ -21,8 +21,9 @@ pub fn is_literal(byte: u8) -> bool {
 fn code_byte(index: usize) -> Option<u8> {
     (0u8..=u8::MAX).filter(|&byte| !is_literal(byte)).nth(index)
 }
+
 /// How deep a code may nest: the unpacker keeps one pending symbol per level.
-pub const MAX_DEPTH: u8 = 16;
+const MAX_DEPTH: u8 = 16;
 /// A pair kept must replace more bytes than its two table bytes cost.
 const MIN_USES: usize = 3;
 

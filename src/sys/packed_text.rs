@@ -1,7 +1,8 @@
 //! The init's message texts, packed at compile time: each byte that is not printable ASCII, tab,
-//! newline or NUL stands for a pair of symbols (a byte or an earlier code) from one table, trained by the build script on the crate's
-//! own texts. Messages are most of the read-only data and only a line that is written needs them,
-//! so they are unpacked a byte at a time as the line is built, with no buffer.
+//! newline or NUL stands for a pair of symbols (a byte or an earlier code) from one table, trained
+//! by the build script on the crate's own texts. Messages are most of the read-only data and only
+//! a line that is written needs them, so they are unpacked a byte at a time as the line is built,
+//! with no buffer.
 
 include!(concat!(env!("OUT_DIR"), "/text_pairs.rs"));
 
@@ -19,15 +20,14 @@ fn code_index(byte: u8) -> Option<usize> {
 
 /// The byte of the `index`-th code, as `code_index` numbers them.
 const fn code_byte(index: usize) -> u8 {
-    (index
-        + if index < 8 {
-            1
-        } else if index < 29 {
-            3
-        } else {
-            98
-        }) as u8
+    let literals_below = match index {
+        0..=7 => 1,
+        8..=28 => 3,
+        _ => 98,
+    };
+    (index + literals_below) as u8
 }
+
 /// How deep a code nests at most (the build script keeps to it): one pending symbol per level.
 const MAX_DEPTH: usize = 16;
 /// The longest text packed in one piece (all hints together are about 4 KiB).
