@@ -18,19 +18,28 @@ fn main() {
     text_pairs::write_table("src".as_ref());
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=build");
+    // The linker scripts (.cargo/config.toml): a change must relink the init.
+    println!("cargo:rerun-if-changed=link");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=build.rs");
 }
 
 /// The init starts at its own entry (src/main.rs), not musl's crt1: no libc start-up code and
-/// none of its system calls (arch_prctl, set_tid_address). For the init binary only: rspawn-initrd,
-/// built for the same targets, keeps musl's. aarch64 links with rust-lld directly
-/// (.cargo/config.toml), x86_64 through cc.
+/// none of its system calls (arch_prctl, set_tid_address). Nothing then runs the crt's
+/// constructors and destructors, so `link/no-start-up-code.ld` drops them and what only they reach
+/// (-504 B). For the init binary only: rspawn-initrd, built for the same targets, keeps musl's
+/// start and its constructors. aarch64 links with rust-lld directly (.cargo/config.toml), x86_64
+/// through cc.
 fn entry_point() {
     let target = std::env::var("TARGET").unwrap_or_default();
     if target.ends_with("-linux-musl") {
-        let flag =
-            if target.starts_with("aarch64") { "--entry=rspawn_start" } else { "-Wl,--entry=rspawn_start" };
-        println!("cargo:rustc-link-arg-bin=rspawn-init={flag}");
+        let linker_args: [&str; 2] = if target.starts_with("aarch64") {
+            ["--entry=rspawn_start", "-Tlink/no-start-up-code.ld"]
+        } else {
+            ["-Wl,--entry=rspawn_start", "-Wl,-T,link/no-start-up-code.ld"]
+        };
+        for arg in linker_args {
+            println!("cargo:rustc-link-arg-bin=rspawn-init={arg}");
+        }
     }
 }

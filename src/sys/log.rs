@@ -199,7 +199,7 @@ pub fn to_stdout(line: &mut Line) {
     write_all(crate::sys::stdout(), line.finish());
 }
 
-/// Writes a text of several lines (`--help`) to stdout, a line at a time.
+/// Writes a text of lines (`--help`), each ended by a newline, to stdout, a line at a time.
 pub fn lines_to_stdout(text: Text) {
     let mut line = Line::new();
     for byte in text.bytes() {
