@@ -623,7 +623,6 @@ pub(crate) fn host_target<'a>(
 
 /// The init: the configured command (a bare name looked up in `PATH`), or the first of the
 /// kernel's defaults that exists; its argv stored with NULs, checked to fit `execve`.
-#[inline(never)]
 fn plan_exec<'a>(
     plan: &mut Plan<'_>,
     config: &Config<'a>,
