@@ -57,6 +57,8 @@ fn sleep_ms(ms: u32) {
 }
 
 /// One look through the block devices the kernel knows now; the device's path goes to `found`.
+/// Out of line: the wait loop is the smaller for the call.
+#[inline(never)]
 fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     if let RootDevice::Path(path) = device {
         found.set(path).ok()?;
@@ -177,7 +179,9 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
 }
 
 /// Mounts the root device at `/sysroot`: `rootfstype=` (a comma list) or the detected type,
-/// else each type in /proc/filesystems that needs a device.
+/// else each type in /proc/filesystems that needs a device. Out of line, as `scan`: their
+/// buffers are then never on the stack together.
+#[inline(never)]
 pub fn mount_root<'a>(
     device: &Path,
     detected: &'static str,
