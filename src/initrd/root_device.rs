@@ -144,7 +144,9 @@ fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BT
 }
 
 /// The PARTUUID of partition `name` (e.g. `vda1`): its number from sysfs, its disk from the
-/// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR.
+/// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR. Out of line: `matches_device`
+/// is the smaller for the call.
+#[inline(never)]
 fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     // Set rather than built from the bytes: `Path<320>` then has one constructor in the binary.
     let mut sys = Path::root();
