@@ -76,16 +76,15 @@ fn configure_and_plan(
     let pid_is_one = || run.pid_is_one();
     let mut invocation = args::Invocation::default();
     if let Err(error) = args::parse_args_into(&mut invocation, dialect, words) {
-        return Planned::Exit(usage_code(run.refuse(error, mode::detect_mode(env, pid_is_one).ok())));
+        return Planned::Exit(usage_code(run.refuse(error, mode::detect_mode(env, pid_is_one))));
     }
     if invocation.help || invocation.version {
         let version = if dialect == Dialect::Own { help::VERSION } else { help::TINI_VERSION };
         sys::log::lines_to_stdout(if invocation.help { help::HELP } else { version });
         return Planned::Exit(0);
     }
-    let mode = match invocation.mode.map_or_else(|| mode::detect_mode(env, pid_is_one), Ok) {
-        Ok(mode) => mode,
-        Err(error) => return Planned::Exit(run.refuse(error, None)),
+    let Some(mode) = invocation.mode.or_else(|| mode::detect_mode(env, pid_is_one)) else {
+        return Planned::Exit(run.refuse(mode::undetected(), None));
     };
     if mode == Mode::Initrd {
         if let Err(error) = initrd::mount_api_file_systems() {

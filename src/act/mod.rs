@@ -324,7 +324,9 @@ fn below(path: &[u8], point: &[u8]) -> bool {
 }
 
 /// Performs one step. Its error is an errno and, when that is not the step's own (`described`),
-/// the path it names: the caller makes the error of them.
+/// the path it names: the caller makes the error of them. Out of line, as `undo_step`: the run
+/// loop is the smaller for the call.
+#[inline(never)]
 fn do_step(
     plan: &Plan<'_>,
     index: usize,

@@ -82,7 +82,6 @@ const SIGNAL_NAMES: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV US
 CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 
 /// `SIGKILL` or `KILL` to its number.
-#[inline(never)]
 pub fn signal_number(name: &[u8]) -> Option<u8> {
     let name = after_prefix(name, b"SIG").unwrap_or(name);
     let index = word_index(SIGNAL_NAMES.as_bytes(), name)?;

@@ -57,6 +57,8 @@ fn sleep_ms(ms: u32) {
 }
 
 /// One look through the block devices the kernel knows now; the device's path goes to `found`.
+/// Out of line: the wait loop is the smaller for the call.
+#[inline(never)]
 fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     if let RootDevice::Path(path) = device {
         found.set(path).ok()?;
@@ -142,7 +144,9 @@ fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BT
 }
 
 /// The PARTUUID of partition `name` (e.g. `vda1`): its number from sysfs, its disk from the
-/// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR.
+/// sysfs link (`…/block/vda/vda1`), then the disk's GPT or MBR. Out of line: `matches_device`
+/// is the smaller for the call.
+#[inline(never)]
 fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     // Set rather than built from the bytes: `Path<320>` then has one constructor in the binary.
     let mut sys = Path::root();
@@ -177,7 +181,9 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
 }
 
 /// Mounts the root device at `/sysroot`: `rootfstype=` (a comma list) or the detected type,
-/// else each type in /proc/filesystems that needs a device.
+/// else each type in /proc/filesystems that needs a device. Out of line, as `scan`: their
+/// buffers are then never on the stack together.
+#[inline(never)]
 pub fn mount_root<'a>(
     device: &Path,
     detected: &'static str,

@@ -20,8 +20,12 @@ pub fn follow_policy(policy: Policy, env: Env) -> ! {
         Policy::Halt => restart_machine(RebootCommand::Halt),
         Policy::Continue => {
             // Boot the tree as it is, without the pivot.
-            for &init in &DEFAULT_INITS {
-                sys::execve(init, core::iter::once(init), env);
+            // Each copied with a NUL for execve (the kernel's own names are short).
+            let mut init = sys::path::DevicePath::root();
+            for name in sys::path::pieces(DEFAULT_INITS, b' ') {
+                if init.set(name).is_ok() {
+                    sys::execve(init.as_cstr(), core::iter::once(init.as_cstr()), env);
+                }
             }
             say(packed!("continue: no init could be started in the current root; falling back to emergency"));
             emergency(env)

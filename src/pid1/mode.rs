@@ -10,12 +10,6 @@ use rustix::io::Errno;
 /// The inode of the initial PID namespace (the kernel's PROC_PID_INIT_INO).
 const INITIAL_PID_NAMESPACE_INODE: u64 = 0xEFFF_FFFC;
 
-/// Files container managers leave for their payload.
-const CONTAINER_MARKERS: [&core::ffi::CStr; 2] = [
-    c"/run/.containerenv", // podman
-    c"/.dockerenv",        // docker
-];
-
 fn exists(path: &core::ffi::CStr) -> bool {
     statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).is_ok()
 }
@@ -30,40 +24,44 @@ fn exists(path: &core::ffi::CStr) -> bool {
 /// `docker --pid=host`) read the host's kernel command line, load modules or mount its root=
 /// device. It also settles a container in one call (an initramfs, with no /proc yet, pays one
 /// failed stat). Run by hand in an initramfs shell, `--mode=initrd` says what is meant.
+///
+/// `None` when there is no mount namespace of its own to act in: the one failure, made into an
+/// error by `undetected` (a `Mode` comes back in a register, a `Result` of one through memory).
 #[inline(never)]
-pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Result<Mode, Error<'static>> {
+pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Option<Mode> {
     let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
     if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
-        return Ok(Mode::Container);
+        return Some(Mode::Container);
     }
     if exists(c"/etc/initrd-release") && pid_is_one() {
-        return Ok(Mode::Initrd);
+        return Some(Mode::Initrd);
     }
     if env_var(env, b"container").is_some() {
-        return Ok(Mode::Container);
+        return Some(Mode::Container);
     }
     // The initial PID namespace, or no /proc: a runtime sharing the host's PID namespace
-    // (docker --pid=host) still leaves its marker.
-    if CONTAINER_MARKERS.iter().copied().any(exists) {
-        return Ok(Mode::Container);
+    // (docker --pid=host) still leaves its marker for the payload, podman's or docker's (two
+    // calls: smaller than a loop over a table of two).
+    if exists(c"/run/.containerenv") || exists(c"/.dockerenv") {
+        return Some(Mode::Container);
     }
     if own_pid_ns.is_err() {
         // No /proc: a container manager would have mounted it; the kernel does not.
-        return Ok(if pid_is_one() { Mode::Root } else { Mode::Container });
+        return Some(if pid_is_one() { Mode::Root } else { Mode::Container });
     }
     if pid_is_one() {
-        return Ok(Mode::Root);
+        return Some(Mode::Root);
     }
     // Not PID 1 in the host's PID namespace: only act in a mount namespace of our own.
     let own_mnt_ns = statat(CWD, c"/proc/self/ns/mnt", AtFlags::empty());
     let init_mnt_ns = statat(CWD, c"/proc/1/ns/mnt", AtFlags::empty());
     match (own_mnt_ns, init_mnt_ns) {
-        (Ok(own), Ok(init)) if own.st_ino != init.st_ino => Ok(Mode::Container),
-        _ => Err(Error::usage(
-            Stage::DetectMode,
-            b"/proc/self/ns/mnt",
-            Errno::PERM,
-            Hint::HostMountsUntouchable,
-        )),
+        (Ok(own), Ok(init)) if own.st_ino != init.st_ino => Some(Mode::Container),
+        _ => None,
     }
+}
+
+/// Why `detect_mode` found no mode: not PID 1, in the host's PID and mount namespaces.
+pub fn undetected() -> Error<'static> {
+    Error::usage(Stage::DetectMode, b"/proc/self/ns/mnt", Errno::PERM, Hint::HostMountsUntouchable)
 }

@@ -47,8 +47,9 @@ const API_MOUNTS: [&CStr; 5] = [
 ];
 
 /// The inits the kernel tries when none is named, in its order (SPEC §4); also what the
-/// `continue` policy and a failed exec fall back to.
-pub const DEFAULT_INITS: [&CStr; 4] = [c"/sbin/init", c"/etc/init", c"/bin/init", c"/bin/sh"];
+/// `continue` policy and a failed exec fall back to. Space-separated: also the subject of the
+/// error when none exists.
+pub const DEFAULT_INITS: &[u8] = b"/sbin/init /etc/init /bin/init /bin/sh";
 
 /// `PATH` when the environment has none, as execvp's default for root.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -623,7 +624,6 @@ pub(crate) fn host_target<'a>(
 
 /// The init: the configured command (a bare name looked up in `PATH`), or the first of the
 /// kernel's defaults that exists; its argv stored with NULs, checked to fit `execve`.
-#[inline(never)]
 fn plan_exec<'a>(
     plan: &mut Plan<'_>,
     config: &Config<'a>,
@@ -637,13 +637,10 @@ fn plan_exec<'a>(
             (name, command.get(1..).unwrap_or_default())
         }
         None => {
-            let found_default = DEFAULT_INITS
-                .iter()
-                .copied()
-                .map(CStr::to_bytes)
+            let found_default = crate::sys::path::pieces(DEFAULT_INITS, b' ')
                 .find(|init| check_executable(plan, &[init], after, probe).is_ok());
             let hint = Hint::NoDefaultInit;
-            let tried = b"/sbin/init /etc/init /bin/init /bin/sh";
+            let tried = DEFAULT_INITS;
             (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
         }
     };
