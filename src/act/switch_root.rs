@@ -42,8 +42,8 @@ fn free_rootfs(old_root: &OwnedFd) {
 /// asked for their device: the kernel refuses to unlink a mount point, and any other entry is on
 /// `dir`'s own file system, so a stat each would be wasted (rootfs fills in the entry type).
 fn remove_contents(dir: BorrowedFd<'_>, device: u64, depth: usize) {
-    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
-    let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
+    let mut buf = crate::sys::DirBuf::<1024>::uninit();
+    let mut entries = rustix::fs::RawDir::new(dir, &mut buf.0);
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name();
         if matches!(name.to_bytes(), b"." | b"..") {

@@ -67,8 +67,8 @@ fn scan(device: RootDevice<'_>, found: &mut Path) -> Option<&'static str> {
     let dir =
         openat(CWD, c"/sys/class/block", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
             .ok()?;
-    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
-    let mut entries = rustix::fs::RawDir::new(dir.as_fd(), &mut buf);
+    let mut buf = crate::sys::DirBuf::<2048>::uninit();
+    let mut entries = rustix::fs::RawDir::new(dir.as_fd(), &mut buf.0);
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
         if name.first() == Some(&b'.') {

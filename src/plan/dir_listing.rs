@@ -8,7 +8,6 @@
 
 use crate::config::key_lookup::same;
 use crate::plan::resolve::Kind;
-use core::mem::MaybeUninit;
 use rustix::fd::AsFd;
 use rustix::fs::{FileType, Mode, OFlags, RawDir, CWD};
 
@@ -71,8 +70,8 @@ impl Listing {
     /// Fills the listing from the first `getdents64` of the directory `fd`.
     #[inline(never)]
     fn fill_from(&mut self, fd: rustix::fd::BorrowedFd<'_>) {
-        let mut buf = [MaybeUninit::<u8>::uninit(); READ_BYTES];
-        let mut entries = RawDir::new(fd, &mut buf);
+        let mut buf = crate::sys::DirBuf::<READ_BYTES>::uninit();
+        let mut entries = RawDir::new(fd, &mut buf.0);
         // The first `next` reads; stopping when the buffer is used up avoids a second read.
         while let Some(Ok(entry)) = entries.next() {
             let symlink = match entry.file_type() {

@@ -14,3 +14,14 @@ mod raw;
 pub mod small_file;
 
 pub use raw::*;
+
+/// A buffer for `rustix::fs::RawDir`, aligned as the kernel's directory entries are: `RawDir::new`
+/// then has nothing to align at run time (a byte array's place would be computed at each use).
+#[repr(C, align(8))]
+pub struct DirBuf<const N: usize>(pub [core::mem::MaybeUninit<u8>; N]);
+
+impl<const N: usize> DirBuf<N> {
+    pub const fn uninit() -> Self {
+        DirBuf([core::mem::MaybeUninit::uninit(); N])
+    }
+}
