@@ -132,14 +132,16 @@ impl Ops for HostOps {
         work: &CStr,
         read_only: bool,
     ) -> Result<(), Errno> {
-        let context = mount::fsopen(c"overlay", mount::FsOpenFlags::FSOPEN_CLOEXEC)?;
-        mount::fsconfig_set_string(&context, c"lowerdir", lower)?;
-        mount::fsconfig_set_string(&context, c"upperdir", upper)?;
-        mount::fsconfig_set_string(&context, c"workdir", work)?;
-        mount::fsconfig_create(&context)?;
+        let owned = mount::fsopen(c"overlay", mount::FsOpenFlags::FSOPEN_CLOEXEC)?;
+        // Borrowed once: each `&OwnedFd` passed would borrow it again, an asserted call each.
+        let context = rustix::fd::AsFd::as_fd(&owned);
+        mount::fsconfig_set_string(context, c"lowerdir", lower)?;
+        mount::fsconfig_set_string(context, c"upperdir", upper)?;
+        mount::fsconfig_set_string(context, c"workdir", work)?;
+        mount::fsconfig_create(context)?;
         let attributes =
             if read_only { mount::MountAttrFlags::MOUNT_ATTR_RDONLY } else { mount::MountAttrFlags::empty() };
-        let overlay = mount::fsmount(&context, mount::FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
+        let overlay = mount::fsmount(context, mount::FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
         mount::move_mount(&overlay, c"", CWD, target, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
     }
 

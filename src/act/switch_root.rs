@@ -29,12 +29,14 @@ pub fn switch_root(new: &core::ffi::CStr, free_old_root: bool) -> Result<(), Err
 /// system and only when it is ramfs or tmpfs. Failures are left behind quietly: the new root
 /// is already in place and its init must start.
 fn free_rootfs(old_root: &OwnedFd) {
+    // Borrowed once: each `&OwnedFd` passed would borrow it again, an asserted call each.
+    let old_root = old_root.as_fd();
     // f_type's width differs between architectures.
     #[allow(clippy::unnecessary_cast)]
     let is_ram = rustix::fs::fstatfs(old_root).map(|s| matches!(s.f_type as i64, RAMFS_MAGIC | TMPFS_MAGIC));
     let Ok(stat) = rustix::fs::fstat(old_root) else { return };
     if is_ram == Ok(true) {
-        remove_contents(old_root.as_fd(), stat.st_dev, 0);
+        remove_contents(old_root, stat.st_dev, 0);
     }
 }
 

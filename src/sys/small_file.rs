@@ -16,8 +16,10 @@ use rustix::io::Errno;
 /// not fit, never a silent cut.
 pub fn read_small_file<'b>(path: &core::ffi::CStr, buf: &'b mut [u8]) -> Result<&'b mut [u8], Errno> {
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let fd = openat(CWD, path, flags, Mode::empty())?;
-    match FileType::from_raw_mode(fstat(&fd)?.st_mode) {
+    let owned = openat(CWD, path, flags, Mode::empty())?;
+    // Borrowed once: each `&OwnedFd` passed would borrow it again, an asserted call each.
+    let fd = rustix::fd::AsFd::as_fd(&owned);
+    match FileType::from_raw_mode(fstat(fd)?.st_mode) {
         FileType::RegularFile => {}
         FileType::Directory => return Err(Errno::ISDIR),
         _ => return Err(Errno::INVAL),
@@ -30,13 +32,13 @@ pub fn read_small_file<'b>(path: &core::ffi::CStr, buf: &'b mut [u8]) -> Result<
         if free.is_empty() {
             // Full: one more byte means the file is larger than the buffer.
             let mut probe = [0u8; 1];
-            return match rustix::io::read(&fd, &mut probe) {
+            return match rustix::io::read(fd, &mut probe) {
                 Ok(0) => Ok(buf),
                 Ok(_) => Err(Errno::FBIG),
                 Err(errno) => Err(errno),
             };
         }
-        match rustix::io::read(&fd, free) {
+        match rustix::io::read(fd, free) {
             Ok(0) => return Ok(buf.get_mut(..len).unwrap_or_default()),
             Ok(n) => len += n,
             Err(Errno::INTR) => {}
