@@ -9,7 +9,7 @@ use crate::initrd::superblock::{identify, BTRFS_LEN, BTRFS_OFFSET, HEAD_LEN};
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::path::DevicePath as Path;
 use crate::sys::small_file::read_small_file;
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{openat, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
@@ -98,7 +98,7 @@ fn matches_device(device: RootDevice<'_>, name: &[u8], path: &Path) -> Option<&'
     let (mut head, mut btrfs) = ([0u8; HEAD_LEN], [0u8; BTRFS_LEN]);
     let identity = match &fd {
         Some(fd) => {
-            read_superblocks(fd, &mut head, &mut btrfs);
+            read_superblocks(fd.as_fd(), &mut head, &mut btrfs);
             identify(&head, &btrfs)
         }
         None if matches!(device, RootDevice::Path(_)) => None,
@@ -136,7 +136,7 @@ fn open_device(path: &Path) -> Option<OwnedFd> {
 /// Reads what `identify` looks at: the first 4 KiB, and the btrfs area 64 KiB in only when those
 /// show no file system whose magic is there (a second read from a cold disk costs milliseconds
 /// at boot; a FAT boot sector may sit in front of btrfs, so it is not enough).
-fn read_superblocks(fd: &OwnedFd, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BTRFS_LEN]) {
+fn read_superblocks(fd: BorrowedFd<'_>, head: &mut [u8; HEAD_LEN], btrfs: &mut [u8; BTRFS_LEN]) {
     let _ = rustix::io::pread(fd, &mut head[..], 0);
     if identify(&head[..], &[]).is_none_or(|id| id.fstype == "vfat") {
         let _ = rustix::io::pread(fd, &mut btrfs[..], BTRFS_OFFSET);
@@ -167,16 +167,18 @@ fn partuuid_of(name: &[u8]) -> Option<crate::initrd::superblock::UuidText> {
     let disk = &mut sys;
     disk.set(b"/dev").ok()?;
     disk.push(parent).ok()?;
-    let fd = open_device(disk)?;
+    let owned = open_device(disk)?;
+    // Borrowed once: each `&OwnedFd` passed would borrow it again, an asserted call each.
+    let fd = owned.as_fd();
     let mut sector = [0u8; 512];
-    rustix::io::pread(&fd, &mut sector[..], SECTOR).ok()?;
+    rustix::io::pread(fd, &mut sector[..], SECTOR).ok()?;
     if let Some((offset, size)) = gpt_entry_location(&sector, number) {
         // The header is done with: its sector holds the entry, as far as it was read.
         let entry = sector.get_mut(..size.min(512))?;
-        let read = rustix::io::pread(&fd, &mut *entry, offset).ok()?;
+        let read = rustix::io::pread(fd, &mut *entry, offset).ok()?;
         return gpt_partuuid(entry.get(..read)?);
     }
-    rustix::io::pread(&fd, &mut sector[..], 0).ok()?;
+    rustix::io::pread(fd, &mut sector[..], 0).ok()?;
     mbr_partuuid(&sector, number)
 }
 
