@@ -11,7 +11,13 @@ use rustix::io::Errno;
 const INITIAL_PID_NAMESPACE_INODE: u64 = 0xEFFF_FFFC;
 
 fn exists(path: &core::ffi::CStr) -> bool {
-    statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW).is_ok()
+    inode(path, AtFlags::SYMLINK_NOFOLLOW).is_some()
+}
+
+/// The inode number of `path`, `None` when it cannot be stat'ed.
+#[inline(never)]
+fn inode(path: &core::ffi::CStr, flags: AtFlags) -> Option<u64> {
+    statat(CWD, path, flags).ok().map(|stat| stat.st_ino)
 }
 
 /// Detects the mode: a PID namespace other than the initial one means container; then
@@ -29,8 +35,8 @@ fn exists(path: &core::ffi::CStr) -> bool {
 /// error by `undetected` (a `Mode` comes back in a register, a `Result` of one through memory).
 #[inline(never)]
 pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Option<Mode> {
-    let own_pid_ns = statat(CWD, c"/proc/self/ns/pid", AtFlags::empty());
-    if matches!(&own_pid_ns, Ok(ns) if ns.st_ino != INITIAL_PID_NAMESPACE_INODE) {
+    let own_pid_ns = inode(c"/proc/self/ns/pid", AtFlags::empty());
+    if matches!(own_pid_ns, Some(ino) if ino != INITIAL_PID_NAMESPACE_INODE) {
         return Some(Mode::Container);
     }
     if exists(c"/etc/initrd-release") && pid_is_one() {
@@ -45,7 +51,7 @@ pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Option<Mode> {
     if exists(c"/run/.containerenv") || exists(c"/.dockerenv") {
         return Some(Mode::Container);
     }
-    if own_pid_ns.is_err() {
+    if own_pid_ns.is_none() {
         // No /proc: a container manager would have mounted it; the kernel does not.
         return Some(if pid_is_one() { Mode::Root } else { Mode::Container });
     }
@@ -53,10 +59,10 @@ pub fn detect_mode(env: Env, pid_is_one: impl Fn() -> bool) -> Option<Mode> {
         return Some(Mode::Root);
     }
     // Not PID 1 in the host's PID namespace: only act in a mount namespace of our own.
-    let own_mnt_ns = statat(CWD, c"/proc/self/ns/mnt", AtFlags::empty());
-    let init_mnt_ns = statat(CWD, c"/proc/1/ns/mnt", AtFlags::empty());
+    let own_mnt_ns = inode(c"/proc/self/ns/mnt", AtFlags::empty());
+    let init_mnt_ns = inode(c"/proc/1/ns/mnt", AtFlags::empty());
     match (own_mnt_ns, init_mnt_ns) {
-        (Ok(own), Ok(init)) if own.st_ino != init.st_ino => Some(Mode::Container),
+        (Some(own), Some(init)) if own != init => Some(Mode::Container),
         _ => None,
     }
 }
