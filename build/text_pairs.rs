@@ -66,17 +66,9 @@ fn train(texts: &[Vec<u8>]) -> Vec<[u8; 2]> {
                 }
             }
         }
-        let Some((pair, uses)) =
-            counts.into_iter().fold(None, |best: Option<([u8; 2], usize)>, (pair, uses)| {
-                if best.is_some_and(|(_, most)| most >= uses) {
-                    best
-                } else {
-                    Some((pair, uses))
-                }
-            })
-        else {
-            break;
-        };
+        // The most uses; among equals, the smallest pair.
+        let most = counts.into_iter().max_by(|(a, a_uses), (b, b_uses)| a_uses.cmp(b_uses).then(b.cmp(a)));
+        let Some((pair, uses)) = most else { break };
         if uses < MIN_USES {
             break;
         }

@@ -28,11 +28,15 @@ const PHASE_GOAL_NAME: &str = "initramfs phase vs the floor";
 /// `--trace-syscalls`: the kernel prints these system calls of every process on the console, with
 /// timestamps (`tp_printk`), so the consoles split the stages further: from `Run /init` to the first
 /// mount (the init's start), the module loads, from the last one to the root's mount (finding the
-/// device), from the root mounted to the next mount (reading the deployment), the exec.
+/// device), from the root mounted to the next mount (reading the deployment: each lookup, link and
+/// file read), the exec, and the initramfs's removal around the chroot.
 const TRACE_SYSCALLS: [&str; 2] = [
     "tp_printk",
     "trace_event=syscalls:sys_enter_finit_module,syscalls:sys_exit_finit_module,syscalls:sys_enter_mount,\
-     syscalls:sys_exit_mount,syscalls:sys_enter_execve",
+     syscalls:sys_exit_mount,syscalls:sys_enter_execve,syscalls:sys_enter_statx,syscalls:sys_exit_statx,\
+     syscalls:sys_enter_newfstatat,syscalls:sys_exit_newfstatat,syscalls:sys_enter_openat,\
+     syscalls:sys_exit_openat,syscalls:sys_enter_readlinkat,syscalls:sys_enter_getdents64,\
+     syscalls:sys_enter_read,syscalls:sys_enter_unlinkat,syscalls:sys_enter_chroot",
 ];
 const SIZE: &str = "initramfs size (gzip, same modules)";
 const NO_MODULES: &str = "rspawn-init, no modules";
