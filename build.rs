@@ -27,7 +27,7 @@ fn main() {
 /// The init starts at its own entry (src/main.rs), not musl's crt1: no libc start-up code and
 /// none of its system calls (arch_prctl, set_tid_address). Nothing then runs the crt's
 /// constructors and destructors, so `link/no-start-up-code.ld` drops them and what only they reach
-/// (-504 B). For the init binary only: rspawn-initrd, built for the same targets, keeps musl's
+/// (-584 B). For the init binary only: rspawn-initrd, built for the same targets, keeps musl's
 /// start and its constructors. aarch64 links with rust-lld directly (.cargo/config.toml), x86_64
 /// through cc.
 fn entry_point() {
