@@ -216,7 +216,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(_) => "done".to_string(),
             Err(failure) => format!(
                 "failed at {} {:?} ({}), rolled back: {}",
-                failure.error.stage().name(),
+                rspawn_fuzz::shown(failure.error.stage().name()),
                 String::from_utf8_lossy(failure.error.subject()),
                 failure.error.errno(),
                 failure.undo_error.is_ok()

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rspawn_fuzz::{assert_one_line, assert_source, Span};
+use rspawn_fuzz::{assert_one_line, assert_source, shown, Span};
 use rspawn_init::config::settings::parse_settings;
 use rspawn_init::config::{Source, MAX_WORDS};
 
@@ -79,13 +79,14 @@ fuzz_target!(|text: &[u8]| {
             assert_one_line(error, &[parsed]);
         }
     }
-    let before = result.as_ref().map(|_| ()).map_err(|error| (error.settings_line(), error.hint().text()));
+    let before =
+        result.as_ref().map(|_| ()).map_err(|error| (error.settings_line(), shown(error.hint().text())));
 
     // A comment line appended changes nothing.
     let mut commented = text.to_vec();
     commented.extend_from_slice(b"\n# comment\n; comment");
     let after = parse_settings(&mut commented, &mut Source::default())
         .map(|_| ())
-        .map_err(|error| (error.settings_line(), error.hint().text()));
+        .map_err(|error| (error.settings_line(), shown(error.hint().text())));
     assert_eq!(before, after, "a comment changed the outcome");
 });

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rspawn_fuzz::{assert_bind, assert_one_line, assert_pivot, assert_refusal};
+use rspawn_fuzz::{assert_bind, assert_one_line, assert_pivot, assert_refusal, shown};
 use rspawn_init::config::spec::{parse_bind, parse_pivot};
 use rspawn_init::sys::error::{Error, Stage};
 use rspawn_init::sys::path::PATH_MAX;
@@ -32,7 +32,7 @@ fn check_pivot(spec: &[u8]) {
             assert_eq!((pivot.new, pivot.old), (new, old));
         }
         Err(refusal) => {
-            assert!(!acceptable, "refused a good pivot spec: {}", refusal.hint.text());
+            assert!(!acceptable, "refused a good pivot spec: {}", shown(refusal.hint.text()));
             assert_refusal(&refusal);
             assert_one_line(
                 &Error::usage(Stage::PivotRootOption, spec, refusal.errno, refusal.hint),
@@ -82,7 +82,7 @@ fn check_bind(spec: &[u8], read_only: bool) {
             );
         }
         Err(refusal) => {
-            assert!(!acceptable, "refused a good bind spec: {}", refusal.hint.text());
+            assert!(!acceptable, "refused a good bind spec: {}", shown(refusal.hint.text()));
             assert_refusal(&refusal);
             let step = if read_only { Stage::BindReadOnlyOption } else { Stage::BindOption };
             assert_one_line(&Error::usage(step, spec, refusal.errno, refusal.hint), &[spec]);

@@ -103,16 +103,17 @@ fn unpacked(text: Text) -> Vec<u8> {
     text.bytes().collect()
 }
 
+/// A packed text, for a failure's message.
+pub fn shown(text: Text) -> String {
+    String::from_utf8_lossy(&unpacked(text)).into_owned()
+}
+
 /// A refusal carries a hint for the user and one of the errnos the parsers use.
 pub fn assert_refusal(refusal: &Refusal) {
     assert!(!refusal.hint.text().is_empty(), "a refusal without a hint");
     let errno = refusal.errno.raw_os_error();
     let known = [libc::EINVAL, libc::ENAMETOOLONG, libc::ENOSPC, libc::E2BIG];
-    assert!(
-        known.contains(&errno),
-        "unexpected errno {errno} for {:?}",
-        unpacked(refusal.hint.text()).escape_ascii()
-    );
+    assert!(known.contains(&errno), "unexpected errno {errno} for {:?}", shown(refusal.hint.text()));
 }
 
 /// An error renders to exactly one line: `rspawn-init: STEP: …: ERRNO — HINT` ending in a

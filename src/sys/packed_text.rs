@@ -176,14 +176,15 @@ impl Text {
     }
 }
 
-// For the tests and the fuzzers; no line of the init is formatted or compared so (`core::fmt`
-// would cost kilobytes), so the binary keeps none of these.
+// For the tests only: no line of the init is formatted (`core::fmt` would cost kilobytes).
+#[cfg(test)]
 impl core::fmt::Display for Text {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.bytes().try_for_each(|byte| core::fmt::Write::write_char(f, char::from(byte)))
     }
 }
 
+#[cfg(test)]
 impl core::fmt::Debug for Text {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let quoted = core::iter::once(b'"').chain(self.bytes().flat_map(core::ascii::escape_default));
@@ -193,18 +194,21 @@ impl core::fmt::Debug for Text {
     }
 }
 
+#[cfg(test)]
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
         self.is(other.as_bytes())
     }
 }
 
+#[cfg(test)]
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
         self.bytes().eq(other.bytes())
     }
 }
 
+#[cfg(test)]
 impl Eq for Text {}
 
 #[cfg(test)]
