@@ -4,13 +4,13 @@
 use crate::initrd::root_device::cstr_in;
 use crate::sys::error::{Error, Hint, Stage};
 use crate::sys::log::notice;
+use crate::sys::packed_text::packed;
 use crate::sys::small_file::read_small_file;
+use rustix::fs::{openat, Mode, OFlags, CWD};
+use rustix::io::Errno;
 
 /// Longest module path (`/lib/modules/VERSION/…/NAME.ko`), NUL included: far below PATH_MAX.
 const MODULE_PATH_MAX: usize = 512;
-use crate::sys::packed_text::packed;
-use rustix::fs::{openat, Mode, OFlags, CWD};
-use rustix::io::Errno;
 
 /// The builder's list: one absolute module path a line, dependencies first; a leading `?` marks a
 /// module reached only as a soft dependency, whose failure is reported and passed over (as

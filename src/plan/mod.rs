@@ -640,8 +640,7 @@ fn plan_exec<'a>(
             let found_default = crate::sys::path::pieces(DEFAULT_INITS, b' ')
                 .find(|init| check_executable(plan, &[init], after, probe).is_ok());
             let hint = Hint::NoDefaultInit;
-            let tried = DEFAULT_INITS;
-            (found_default.ok_or(Error::failure(Stage::FindInit, tried, Errno::NOENT, hint))?, &[])
+            (found_default.ok_or(Error::failure(Stage::FindInit, DEFAULT_INITS, Errno::NOENT, hint))?, &[])
         }
     };
     plan.exec.file = plan.paths.push(plan.walk.found.as_bytes())?;

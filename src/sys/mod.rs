@@ -1,7 +1,8 @@
 //! The layer under every stage: the few raw calls rustix keeps private (`raw`, the only module
 //! with `unsafe`), error values (`error`) and their hints (`hints`), the one line writer (`log`,
-//! `errno_names`) and its packed texts (`packed_text`), fixed-capacity paths (`path`), small file reads (`small_file`), mount points
-//! (`mount_point`).
+//! `errno_names`) and its packed texts (`packed_text`), fixed-capacity paths (`path`), small file
+//! reads (`small_file`), mount points (`mount_point`), and the aligned buffer for directory
+//! listings (`DirBuf`).
 
 pub mod errno_names;
 pub mod error;
