@@ -197,7 +197,12 @@ impl Run {
 fn same(key: &str, (nspawn, rspawn): &(Run, Run)) -> String {
     let (a, b) = (nspawn.value(key), rspawn.value(key));
     eprintln!("{key}:\n  {}: {a}\n  {}: {b}", nspawn.how, rspawn.how);
-    assert_eq!(b, a, "{key} differs: {} saw {a:?}, {} saw {b:?}", nspawn.how, rspawn.how);
+    // Both consoles on a difference: a unit that failed in one boot only is named there.
+    assert_eq!(
+        b, a,
+        "{key} differs: {} saw {a:?}, {} saw {b:?}\n{}:\n{}\n{}:\n{}",
+        nspawn.how, rspawn.how, nspawn.how, nspawn.outcome, rspawn.how, rspawn.outcome
+    );
     a.to_string()
 }
 
