@@ -122,27 +122,8 @@ pub fn parse_args_into<'a>(
         // Our options all start with "--": a single-dash word (`-s`, `-b`) is for the real init,
         // as the kernel passes them on; tini and catatonit have single-letter options.
         let long = arg.starts_with(b"--");
-        let letters = dialect != Dialect::Own && arg.len() > 1 && !long;
-        if letters && arg.first() == Some(&b'-') {
-            let mut at = 1;
-            while let Some(&letter) = arg.get(at) {
-                at += 1;
-                let Some((step, option)) = letter_option(dialect, letter) else {
-                    return Err(usage(arg, Hint::UnknownLetterOption));
-                };
-                let mut value = &[][..];
-                if option.takes_value() {
-                    value = match arg.get(at..) {
-                        Some(b"") | None => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
-                        Some(attached) => attached,
-                    };
-                    at = arg.len();
-                }
-                apply(invocation, step, option, value)?;
-            }
-            continue;
-        }
-        if !long {
+        let letters = dialect != Dialect::Own && arg.len() > 1 && !long && arg.first() == Some(&b'-');
+        if !long && !letters {
             let target = match dialect {
                 Dialect::Own => &mut invocation.bare_words,
                 // tini and catatonit: the first word that is not an option starts the command.
@@ -153,31 +134,54 @@ pub fn parse_args_into<'a>(
             collect_words(target, rest, arg)?;
             return Ok(());
         }
-        let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
-            Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
-            None => (arg, None),
-        };
-        let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.name().is(name));
-        let Some((index, &(step, option))) = found else {
-            return Err(usage(arg, Hint::UnknownOption));
-        };
-        let repeatable = matches!(option, Opt::Bind | Opt::BindReadOnly | Opt::RemapExit);
-        if !repeatable && seen & (1 << index) != 0 {
-            return Err(usage(arg, Hint::OptionGivenTwice));
+        // A long option is one pass (its second dash read as a letter and unused); a cluster of
+        // letters one pass per letter. Their values are found alike: given in the word, else
+        // the next word.
+        let mut at = 1;
+        while let Some(&letter) = arg.get(at) {
+            at += 1;
+            let (step, option, given) = if long {
+                at = arg.len();
+                let (name, inline_value) = match arg.iter().position(|&b| b == b'=') {
+                    Some(i) => (arg.get(..i).unwrap_or(&[]), arg.get(i + 1..)),
+                    None => (arg, None),
+                };
+                let found = OPTIONS.iter().enumerate().find(|(_, (known, _))| known.name().is(name));
+                let Some((index, &(step, option))) = found else {
+                    return Err(usage(arg, Hint::UnknownOption));
+                };
+                let repeatable = matches!(option, Opt::Bind | Opt::BindReadOnly | Opt::RemapExit);
+                if !repeatable && seen & (1 << index) != 0 {
+                    return Err(usage(arg, Hint::OptionGivenTwice));
+                }
+                seen |= 1 << index;
+                (step, option, inline_value)
+            } else {
+                let Some((step, option)) = letter_option(dialect, letter) else {
+                    return Err(usage(arg, Hint::UnknownLetterOption));
+                };
+                // A letter that takes a value takes the rest of the word, when there is a rest.
+                let attached = arg.get(at..).filter(|rest| !rest.is_empty() && option.takes_value());
+                if option.takes_value() {
+                    at = arg.len();
+                }
+                (step, option, attached)
+            };
+            let value = match (option.takes_value(), given) {
+                (false, Some(_)) => return Err(usage(arg, Hint::OptionTakesNoValue)),
+                (false, None) => &[][..],
+                (true, Some(value)) => value,
+                (true, None) => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
+            };
+            apply(invocation, step, option, value)?;
         }
-        seen |= 1 << index;
-        let value = match (option.takes_value(), inline_value) {
-            (false, Some(_)) => return Err(usage(arg, Hint::OptionTakesNoValue)),
-            (false, None) => &[][..],
-            (true, Some(value)) => value,
-            (true, None) => rest.next().ok_or_else(|| usage(arg, Hint::OptionNeedsValue))?,
-        };
-        apply(invocation, step, option, value)?;
     }
     Ok(())
 }
 
-/// `record`, a refusal named by `step`: in one place for the letters and the long options.
+/// `record`, a refusal named by `step`. Out of line: inlined into the parser's loop, it costs
+/// more than its call.
+#[inline(never)]
 fn apply<'a>(
     invocation: &mut Invocation<'a>,
     step: Stage,

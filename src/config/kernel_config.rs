@@ -32,21 +32,27 @@ pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_
 }
 
 /// `parse_kernel_cmdline` into `config`, a default one: in place, as a `KernelConfig` is
-/// 1.8 KiB and a returned one is copied.
+/// 1.8 KiB and a returned one is copied. On a refusal (the first one is returned) `config`
+/// still holds what the other words gave, the failure policy among them.
 pub fn parse_kernel_cmdline_into<'a>(
     config: &mut KernelConfig<'a>,
     cmdline: &'a [u8],
 ) -> Result<(), Error<'a>> {
     let mut split = words(cmdline);
+    let mut first_refused = None;
     for word in &mut split {
-        let parsed = Word::parse(word);
-        apply_word(config, parsed)
-            .map_err(|r| Error::usage(Stage::ReadKernelCmdline, word, r.errno, r.hint))?;
+        // The words after a refused one are still applied, their own refusals dropped: the
+        // failure policy the line gives then decides what follows the refusal.
+        if let Err(r) = apply_word(config, Word::parse(word)) {
+            first_refused = first_refused.or(Some((word, r)));
+        }
     }
-    match split.refusal() {
-        Some(r) => Err(Error::usage(Stage::ReadKernelCmdline, cmdline.trim_ascii(), r.errno, r.hint)),
-        None => Ok(()),
-    }
+    let (input, r) = match (first_refused, split.refusal()) {
+        (Some(refused), _) => refused,
+        (None, Some(r)) => (cmdline.trim_ascii(), r),
+        (None, None) => return Ok(()),
+    };
+    Err(Error::usage(Stage::ReadKernelCmdline, input, r.errno, r.hint))
 }
 
 crate::sys::hints::texts! {
@@ -136,13 +142,12 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 }
 
 /// The failure policy alone, for when the rest of the command line was refused: the user's
-/// choice still decides what happens next.
+/// choice still decides what happens next. The init reads it from the `KernelConfig` of its
+/// refused parse; this is the same, for the tests and the fuzz target.
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
-    words(cmdline)
-        .map(Word::parse)
-        .filter(|word| Key::OnFailure.text().is(word.key))
-        .filter_map(|word| word.value.and_then(Policy::from_name))
-        .last()
+    let mut config = KernelConfig::default();
+    let _ = parse_kernel_cmdline_into(&mut config, cmdline);
+    config.source.on_failure
 }
 
 /// Seconds as a decimal number, at most a day; callers refuse None with `Hint::BadSeconds`
@@ -199,5 +204,12 @@ mod tests {
             Some(Policy::Poweroff)
         );
         assert_eq!(failure_policy(b"rspawn.on_failure=nonsense"), None);
+        assert_eq!(failure_policy(b"rspawn.on_failure=halt rspawn.on_failure"), Some(Policy::Halt));
+        let mut config = KernelConfig::default();
+        let error = parse_kernel_cmdline_into(&mut config, b"init=a rspawn.on_failure=reboot init=b x=\"y")
+            .map_err(|e| crate::sys::error::rendered(&e));
+        let expected = "rspawn-init: read /proc/cmdline: 'init=a': EINVAL — init= must be an absolute path";
+        assert_eq!(error, Err(expected.to_string()), "the first refusal is the one reported");
+        assert_eq!(config.source.on_failure, Some(Policy::Reboot));
     }
 }

@@ -17,23 +17,15 @@ pub use crate::sys::error::SETTINGS_PATH;
 /// Largest settings file read.
 pub const SETTINGS_MAX: usize = 16 * 1024;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
-    None,
-    Exec,
-    Files,
-    /// A section nspawn knows and rspawn-init has no use for (e.g. `[Network]`): skipped whole.
-    Foreign,
-}
-
 crate::sys::hints::texts! {
     /// The names read, sections' and keys' in one list compared in one loop; a section's name
-    /// as a key (or a key's as a section) is then refused as an unknown one.
+    /// as a key (or a key's as a section) is then refused as an unknown one. The sections come
+    /// first, and the section a line is in is its name (`None` before the first one).
     #[derive(Clone, Copy, PartialEq, Eq)]
     enum Name {
         Exec = "Exec",
         Files = "Files",
-        /// A section nspawn defines that carries nothing for a pivot.
+        /// A section nspawn knows and rspawn-init has no use for: skipped whole.
         Network = "Network",
         PivotRoot = "PivotRoot",
         Parameters = "Parameters",
@@ -43,20 +35,15 @@ crate::sys::hints::texts! {
 }
 
 /// The section named `name`, if one read.
-fn section_named(name: &[u8]) -> Option<Section> {
-    match Name::from_text(name)? {
-        Name::Exec => Some(Section::Exec),
-        Name::Files => Some(Section::Files),
-        Name::Network => Some(Section::Foreign),
-        _ => None,
-    }
+fn section_named(name: &[u8]) -> Option<Name> {
+    Name::from_text(name).filter(|name| matches!(name, Name::Exec | Name::Files | Name::Network))
 }
 
 /// Parses the whole file into `source`; the first bad line is refused with its number and text.
 /// `Parameters=` words are unquoted in place, so the words borrow the rewritten buffer.
 #[inline(never)]
 pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result<(), Error<'a>> {
-    let mut section = Section::None;
+    let mut section = None;
     for (index, raw) in text.split_mut(|&b| b == b'\n').enumerate() {
         let line = trim_mut(raw);
         let number = index + 1;
@@ -74,13 +61,13 @@ pub fn parse_settings<'a>(text: &'a mut [u8], source: &mut Source<'a>) -> Result
             };
             match known {
                 Some(Some(known)) => {
-                    section = known;
+                    section = Some(known);
                     continue;
                 }
                 Some(None) => (&*line, refusal(Hint::UnknownSection)),
                 None => (&*line, refusal(Hint::UnterminatedSection)),
             }
-        } else if section == Section::Foreign {
+        } else if section == Some(Name::Network) {
             continue;
         } else {
             match apply_line(source, section, line) {
@@ -103,14 +90,14 @@ fn trim_mut(bytes: &mut [u8]) -> &mut [u8] {
 /// One `Key=Value` line of `section`, applied to `source`; refused with the line as written.
 fn apply_line<'a>(
     source: &mut Source<'a>,
-    section: Section,
+    section: Option<Name>,
     line: &'a mut [u8],
 ) -> Result<(), (&'a [u8], Refusal)> {
     let Some((key, value_at)) = split_assignment(line) else {
         return Err((line, refusal(Hint::ExpectedKeyValue)));
     };
     let key = Name::from_text(key);
-    if section == Section::Exec && key == Some(Name::Parameters) {
+    if section == Some(Name::Exec) && key == Some(Name::Parameters) {
         // nspawn's value is a C string: a NUL ends it.
         let end = value_at + line.get(value_at..).unwrap_or_default().iter().take_while(|&&b| b != 0).count();
         // Checked before anything is rewritten, so a refused line is quoted as written.
@@ -146,16 +133,16 @@ fn split_assignment(line: &[u8]) -> Option<(&[u8], usize)> {
 
 fn apply_key<'a>(
     source: &mut Source<'a>,
-    section: Section,
+    section: Option<Name>,
     key: Option<Name>,
     value: &'a [u8],
 ) -> Result<(), Refusal> {
     match (section, key) {
-        (Section::Exec, Some(Name::PivotRoot)) => source.set_pivot(value)?,
-        (Section::Files, Some(key @ (Name::Bind | Name::BindReadOnly))) => {
+        (Some(Name::Exec), Some(Name::PivotRoot)) => source.set_pivot(value)?,
+        (Some(Name::Files), Some(key @ (Name::Bind | Name::BindReadOnly))) => {
             source.add_bind(value, key == Name::BindReadOnly)?
         }
-        (Section::None, _) => return Err(refusal(Hint::KeyOutsideSection)),
+        (None, _) => return Err(refusal(Hint::KeyOutsideSection)),
         _ => return Err(refusal(Hint::UnknownKey)),
     }
     Ok(())

@@ -91,8 +91,9 @@ fn read_kernel_cmdline<'a>(
     let hint = Hint::CmdlineTooLong;
     let text = files::read_small_file(c"/proc/cmdline", buf)
         .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
+    // A refused line's words are all applied still: its failure policy holds.
     kernel_config::parse_kernel_cmdline_into(kernel, text).inspect_err(|_| {
-        if let Some(policy) = kernel_config::failure_policy(text) {
+        if let Some(policy) = kernel.source.on_failure {
             crate::config::set_policy(policy);
         }
     })
