@@ -18,7 +18,6 @@ use initrd::modules;
 use pid1::{failure_policy as failure, mode, outcome::Run, supervise};
 use rustix::io::Errno;
 use sys::error::{Error, Hint, Stage};
-use sys::log::{to_stderr, Line};
 use sys::Env;
 
 /// Everything from start to exec; returns only with an exit code, when exiting is allowed.
@@ -159,9 +158,7 @@ fn prepare_tree<'a>(
 
 /// Reports a panic and follows the failure policy when PID 1 of a machine; else exits 1.
 pub fn on_panic() -> ! {
-    let mut line = Line::prefixed();
-    line.text(sys::packed_text::packed!("internal error (panic); following the failure policy"));
-    to_stderr(&mut line);
+    failure::say(sys::packed_text::packed!("internal error (panic); following the failure policy"));
     if rustix::process::getpid().is_init() {
         failure::follow_policy(crate::config::current_policy(), sys::saved_env())
     }

@@ -58,7 +58,8 @@ fn emergency(env: Env) -> ! {
     wait_forever()
 }
 
-fn say(text: Text) {
+/// Writes one prefixed line to stderr.
+pub(crate) fn say(text: Text) {
     let mut line = Line::prefixed();
     line.text(text);
     to_stderr(&mut line);
