@@ -160,7 +160,7 @@ fn prepare_tree<'a>(
 pub fn on_panic() -> ! {
     failure::say(sys::packed_text::packed!("internal error (panic); following the failure policy"));
     if rustix::process::getpid().is_init() {
-        failure::follow_policy(crate::config::current_policy(), sys::saved_env())
+        failure::follow_policy()
     }
     sys::exit(1)
 }

@@ -82,7 +82,7 @@ pub fn set_policy(policy: Policy) {
     POLICY.store(policy as u8, Ordering::Relaxed);
 }
 
-/// The policy last set. Out of line: three failure paths ask for it.
+/// The policy last set. Out of line: two failure paths ask for it.
 #[inline(never)]
 pub fn current_policy() -> Policy {
     let stored = POLICY.load(Ordering::Relaxed);

@@ -9,8 +9,10 @@ use crate::sys::{self, Env};
 use rustix::process::{wait, WaitOptions};
 use rustix::system::RebootCommand;
 
-/// Follows `policy`; never returns.
-pub fn follow_policy(policy: Policy, env: Env) -> ! {
+/// Follows the policy in force, with the environment the process was given; never returns.
+/// Both are read here rather than passed: three failure paths call this.
+pub fn follow_policy() -> ! {
+    let (policy, env) = (crate::config::current_policy(), sys::saved_env());
     let mut line = Line::prefixed();
     line.text(packed!("failure policy: ")).text(policy.name());
     to_stderr(&mut line);

@@ -110,11 +110,10 @@ impl Run {
         if !(self.pid_is_one() && machine) {
             return code;
         }
-        let policy = crate::config::current_policy();
-        if policy == config::Policy::Continue && mode == Some(Mode::Initrd) {
+        if crate::config::current_policy() == config::Policy::Continue && mode == Some(Mode::Initrd) {
             self.continue_into_sysroot();
         }
-        failure::follow_policy(policy, self.env)
+        failure::follow_policy()
     }
 
     /// `continue` in initrd mode: boot the mounted root as it is, without pivot or binds.

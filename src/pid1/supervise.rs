@@ -282,7 +282,7 @@ impl Supervisor {
             // The kernel panics when PID 1 exits: the failure policy decides instead, and what it
             // starts gets the signal mask the kernel gave us.
             sys::set_signal_mask(&self.original_mask);
-            crate::pid1::failure_policy::follow_policy(crate::config::current_policy(), sys::saved_env());
+            crate::pid1::failure_policy::follow_policy();
         }
         sys::exit(code)
     }
