@@ -79,7 +79,7 @@ fuzz_target!(|cmdline: &[u8]| {
     match parse_kernel_cmdline(cmdline) {
         Ok(config) => {
             assert!(split, "a line the splitter refused was accepted");
-            assert_source(&config.source, cmdline);
+            assert_source(&config.given, cmdline);
             let root = &config.root;
             if let Some(device) = root.device {
                 assert_within(root.given, &[cmdline]);
@@ -90,7 +90,7 @@ fuzz_target!(|cmdline: &[u8]| {
             for value in [root.fstype, root.flags].into_iter().flatten() {
                 assert_within(value, &[cmdline]);
             }
-            if let Some(command) = &config.source.command {
+            if let Some(command) = &config.given.command {
                 assert_eq!(command.len(), 1, "init= names one path");
             }
         }

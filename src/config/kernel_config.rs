@@ -3,47 +3,35 @@
 
 use crate::config::cmdline::{decimal, words, Word};
 use crate::config::key_lookup::after_prefix;
-use crate::config::root_params::{parse_root_device, RootParams, ROOTWAIT_DEFAULT_SECONDS};
+use crate::config::root_params::{parse_root_device, ROOTWAIT_DEFAULT_SECONDS};
 use crate::config::spec::Refusal;
-use crate::config::{Policy, Source, Words};
+use crate::config::{Config, Policy, Words};
 use crate::sys::error::{Error, Hint, Stage};
 use rustix::io::Errno;
 
 /// Largest command line read (the kernel's COMMAND_LINE_SIZE on x86 is 2048; arm64 4096).
 pub const CMDLINE_MAX: usize = 4096;
 
-/// Settings from the kernel command line beyond what a `Source` holds.
-#[cfg_attr(test, derive(Debug))]
-#[derive(Default)]
-pub struct KernelConfig<'a> {
-    pub source: Source<'a>,
-    pub root: RootParams<'a>,
-    /// `rspawn.debug`: print the plan on the console before acting on it.
-    pub debug: bool,
-    /// `quiet`: notices go to the kernel log only, as the kernel's own do.
-    pub quiet: bool,
-}
-
 /// Parses the words of the command line; unknown words belong to the kernel or the real init.
 /// Repeated keys: the last wins, as bootloaders append; binds accumulate.
-pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<KernelConfig<'_>, Error<'_>> {
-    let mut config = KernelConfig::default();
+pub fn parse_kernel_cmdline(cmdline: &[u8]) -> Result<Config<'_>, Error<'_>> {
+    let mut config = Config::empty();
     parse_kernel_cmdline_into(&mut config, cmdline).map(|()| config)
 }
 
-/// `parse_kernel_cmdline` into `config`, a default one: in place, as a `KernelConfig` is
-/// 1.8 KiB and a returned one is copied. On a refusal (the first one is returned) `config`
-/// still holds what the other words gave, the failure policy among them.
-pub fn parse_kernel_cmdline_into<'a>(
-    config: &mut KernelConfig<'a>,
-    cmdline: &'a [u8],
-) -> Result<(), Error<'a>> {
+/// `parse_kernel_cmdline` into `config`, over what the settings file gave: in place, as a
+/// `Config` is over 2 KiB and a returned one is copied. The line's keys win; its binds, if any,
+/// replace the earlier ones as a whole (as `Source::apply` does for a later source). On a
+/// refusal (the first one is returned) `config` still holds what the other words gave, the
+/// failure policy among them.
+pub fn parse_kernel_cmdline_into<'a>(config: &mut Config<'a>, cmdline: &'a [u8]) -> Result<(), Error<'a>> {
     let mut split = words(cmdline);
     let mut first_refused = None;
+    let mut binds_replaced = false;
     for word in &mut split {
         // The words after a refused one are still applied, their own refusals dropped: the
         // failure policy the line gives then decides what follows the refusal.
-        if let Err(r) = apply_word(config, Word::parse(word)) {
+        if let Err(r) = apply_word(config, Word::parse(word), &mut binds_replaced) {
             first_refused = first_refused.or(Some((word, r)));
         }
     }
@@ -80,8 +68,9 @@ crate::sys::hints::texts! {
     }
 }
 
-fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), Refusal> {
-    let source = &mut config.source;
+/// Applies one word; `binds_replaced` tells whether an earlier word of the line had a bind.
+fn apply_word<'a>(config: &mut Config<'a>, word: Word<'a>, binds_replaced: &mut bool) -> Result<(), Refusal> {
+    let source = &mut config.given;
     let invalid = |hint| Err(Refusal { errno: Errno::INVAL, hint });
     let Some(key) = Key::from_text(word.key) else {
         return match after_prefix(word.key, b"rspawn.").is_some() {
@@ -102,6 +91,9 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
         (_, None) | (Key::ReadOnly | Key::ReadWrite, Some(_)) => {}
         (Key::PivotRoot, Some(value)) => source.set_pivot(value)?,
         (Key::Bind | Key::BindReadOnly, Some(value)) => {
+            if !core::mem::replace(binds_replaced, true) {
+                source.binds.clear();
+            }
             source.add_bind(value, matches!(key, Key::BindReadOnly))?
         }
         (Key::OnFailure, Some(value)) => match Policy::from_name(value) {
@@ -112,9 +104,8 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
             if value.first() != Some(&b'/') {
                 return invalid(Hint::InitKeyMustBeAbsolute);
             }
-            let mut command = Words::new();
-            let _ = command.push(value);
-            source.command = Some(command);
+            // In place: a `Words` is 1 KiB.
+            let _ = source.command.insert(Words::new()).push(value);
         }
         (Key::Ostree, Some(value)) => {
             if value.first() != Some(&b'/') {
@@ -142,12 +133,12 @@ fn apply_word<'a>(config: &mut KernelConfig<'a>, word: Word<'a>) -> Result<(), R
 }
 
 /// The failure policy alone, for when the rest of the command line was refused: the user's
-/// choice still decides what happens next. The init reads it from the `KernelConfig` of its
-/// refused parse; this is the same, for the tests and the fuzz target.
+/// choice still decides what happens next. The init reads it from the `Config` of its refused
+/// parse; this is the same, for the tests and the fuzz target.
 pub fn failure_policy(cmdline: &[u8]) -> Option<Policy> {
-    let mut config = KernelConfig::default();
+    let mut config = Config::empty();
     let _ = parse_kernel_cmdline_into(&mut config, cmdline);
-    config.source.on_failure
+    config.given.on_failure
 }
 
 /// Seconds as a decimal number, at most a day; callers refuse None with `Hint::BadSeconds`
@@ -166,7 +157,7 @@ mod tests {
             rspawn.bind=/a rspawn.bind_ro=+/b:/c init=/lib/systemd/systemd rspawn.on_failure=poweroff \
             ostree=/ostree/boot.1/os/abc/0 rspawn.debug\n";
         let config = parse_kernel_cmdline(line).unwrap();
-        let source = &config.source;
+        let source = &config.given;
         assert_eq!(source.pivot.unwrap().old, Some(&b"/old"[..]));
         assert_eq!(source.binds.len(), 2);
         assert!(source.binds[1].read_only && source.binds[1].source_in_new_root);
@@ -193,8 +184,23 @@ mod tests {
 
     #[test]
     fn the_grace_of_a_machine_stub() {
-        assert_eq!(parse_kernel_cmdline(b"quiet rspawn.grace=10").unwrap().source.grace, Some(10));
-        assert_eq!(parse_kernel_cmdline(b"quiet").unwrap().source.grace, None);
+        assert_eq!(parse_kernel_cmdline(b"quiet rspawn.grace=10").unwrap().given.grace, Some(10));
+        assert_eq!(parse_kernel_cmdline(b"quiet").unwrap().given.grace, None);
+    }
+
+    #[test]
+    fn the_lines_binds_replace_the_settings_files_and_its_keys_win() {
+        let mut config = Config::empty();
+        config.given.add_bind(b"/settings-a", false).unwrap();
+        config.given.add_bind(b"/settings-b", false).unwrap();
+        config.given.grace = Some(5);
+        parse_kernel_cmdline_into(&mut config, b"quiet rspawn.grace=7").unwrap();
+        assert_eq!(config.given.binds.len(), 2, "a line without binds keeps the earlier ones");
+        assert_eq!(config.given.grace, Some(7));
+        parse_kernel_cmdline_into(&mut config, b"rspawn.bind=/k1 ro rspawn.bind_ro=/k2:/m").unwrap();
+        let sources: Vec<&[u8]> = config.given.binds.iter().map(|bind| bind.source).collect();
+        assert_eq!(sources, [&b"/k1"[..], &b"/k2"[..]], "the line's binds replace them as a whole");
+        assert!(config.given.binds[1].read_only);
     }
 
     #[test]
@@ -205,11 +211,11 @@ mod tests {
         );
         assert_eq!(failure_policy(b"rspawn.on_failure=nonsense"), None);
         assert_eq!(failure_policy(b"rspawn.on_failure=halt rspawn.on_failure"), Some(Policy::Halt));
-        let mut config = KernelConfig::default();
+        let mut config = Config::empty();
         let error = parse_kernel_cmdline_into(&mut config, b"init=a rspawn.on_failure=reboot init=b x=\"y")
             .map_err(|e| crate::sys::error::rendered(&e));
         let expected = "rspawn-init: read /proc/cmdline: 'init=a': EINVAL — init= must be an absolute path";
         assert_eq!(error, Err(expected.to_string()), "the first refusal is the one reported");
-        assert_eq!(config.source.on_failure, Some(Policy::Reboot));
+        assert_eq!(config.given.on_failure, Some(Policy::Reboot));
     }
 }

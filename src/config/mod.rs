@@ -154,6 +154,8 @@ pub struct Config<'a> {
     pub root: crate::config::root_params::RootParams<'a>,
     /// `rspawn.debug`: print the plan before acting.
     pub debug: bool,
+    /// `quiet`: notices go to the kernel log only, as the kernel's own do.
+    pub quiet: bool,
 }
 
 impl<'a> Config<'a> {

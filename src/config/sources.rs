@@ -52,15 +52,28 @@ fn warn_pivot_overrides_ostree() {
     log::notice(&mut line);
 }
 
-/// The kernel command line's source is read in a function of its own, so that it is off the
-/// stack once applied.
+/// The kernel command line, parsed over the settings file's words in `config`.
 #[inline(never)]
 fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Result<(), Error<'a>> {
-    let mut kernel = kernel_config::KernelConfig::default();
-    read_kernel_cmdline(buf, &mut kernel)?;
-    config.given.apply(&kernel.source);
-    (config.root, config.debug) = (kernel.root, kernel.debug);
-    log::set_quiet(kernel.quiet);
+    if !crate::sys::mount_point::is_mount_point(c"/proc") {
+        use rustix::mount::MountFlags;
+        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None)
+            .map_err(|errno| Error::failure(Stage::Mount, b"/proc", errno, Hint::ProcHoldsCmdline))?;
+    }
+    let hint = Hint::CmdlineTooLong;
+    let text = files::read_small_file(c"/proc/cmdline", buf)
+        .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
+    // Set aside: a refused line's own failure policy holds (its words are all applied still),
+    // not the settings file's.
+    let settings_policy = config.given.on_failure.take();
+    kernel_config::parse_kernel_cmdline_into(config, text).inspect_err(|_| {
+        if let Some(policy) = config.given.on_failure {
+            crate::config::set_policy(policy);
+        }
+    })?;
+    config.given.on_failure = config.given.on_failure.or(settings_policy);
+    log::set_quiet(config.quiet);
     Ok(())
 }
 
@@ -75,26 +88,4 @@ fn read_settings<'a>(given: &mut Source<'a>, buf: &'a mut [u8]) -> Result<(), Er
             Err(Error::failure(Stage::ReadSettings, settings::SETTINGS_PATH.as_bytes(), errno, hint))
         }
     }
-}
-
-/// The kernel command line, with /proc mounted first when the kernel started us bare.
-fn read_kernel_cmdline<'a>(
-    buf: &'a mut [u8],
-    kernel: &mut kernel_config::KernelConfig<'a>,
-) -> Result<(), Error<'a>> {
-    if !crate::sys::mount_point::is_mount_point(c"/proc") {
-        use rustix::mount::MountFlags;
-        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
-        rustix::mount::mount(c"proc", c"/proc", c"proc", flags, None)
-            .map_err(|errno| Error::failure(Stage::Mount, b"/proc", errno, Hint::ProcHoldsCmdline))?;
-    }
-    let hint = Hint::CmdlineTooLong;
-    let text = files::read_small_file(c"/proc/cmdline", buf)
-        .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
-    // A refused line's words are all applied still: its failure policy holds.
-    kernel_config::parse_kernel_cmdline_into(kernel, text).inspect_err(|_| {
-        if let Some(policy) = kernel.source.on_failure {
-            crate::config::set_policy(policy);
-        }
-    })
 }
