@@ -64,15 +64,13 @@ fn apply_kernel_cmdline<'a>(config: &mut Config<'a>, buf: &'a mut [u8]) -> Resul
     let hint = Hint::CmdlineTooLong;
     let text = files::read_small_file(c"/proc/cmdline", buf)
         .map_err(|errno| Error::failure(Stage::ReadKernelCmdline, b"/proc/cmdline", errno, hint))?;
-    // Set aside: a refused line's own failure policy holds (its words are all applied still),
-    // not the settings file's.
-    let settings_policy = config.given.on_failure.take();
+    // A refused line's words are all applied still: its failure policy holds. (The settings
+    // file sets no policy, so any policy here is the line's.)
     kernel_config::parse_kernel_cmdline_into(config, text).inspect_err(|_| {
         if let Some(policy) = config.given.on_failure {
             crate::config::set_policy(policy);
         }
     })?;
-    config.given.on_failure = config.given.on_failure.or(settings_policy);
     log::set_quiet(config.quiet);
     Ok(())
 }
