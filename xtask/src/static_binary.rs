@@ -19,10 +19,13 @@ pub const SIZE_GOAL: u64 = 40 * 1024;
 /// Lowered to 68 KiB on 2026-12-01 (65,616 B then): `Error` became two words, `Span` one, and
 /// results and shared code were reworked for size. Lowered to 58 KiB the same day (56,072 B
 /// then), after four more rounds of such cuts, and to 53 KiB the day after (51,624 B then): the
-/// messages packed at compile time, no crt start-up code, and more structural cuts.
-pub const SIZE_CEILING: u64 = 53 * 1024;
+/// messages packed at compile time, no crt start-up code, and more structural cuts. Lowered to
+/// 52 KiB on 2026-12-01 (51,136 B then), where the cuts levelled off (see the README's size
+/// paragraph for why 40 KiB is out of reach with SPEC's features).
+pub const SIZE_CEILING: u64 = 52 * 1024;
 
-/// Checks the built init and prints `rspawn-init: N bytes (goal 40960, ceiling 59392), static`.
+/// Checks the built init and prints `rspawn-init: N bytes (over the goal of 40960; ceiling 53248),
+/// static`.
 pub fn check(binary: &Path) -> Result<()> {
     header(&format!("checking {} is static and at most {SIZE_CEILING} bytes", binary.display()));
     let (size, mut problems) = size_and_problems(binary)?;
