@@ -1,10 +1,10 @@
 //! `cargo xtask bench`: rspawn-init against its peers on this machine, in one run and one table.
 //!
-//! Size, system calls to exec, container start time, stub memory and boot time, each next to the
-//! same figure of its peers and the ratio to ours (medians of repeated runs: the machine is noisy,
-//! so ratios matter, absolute times do not), then the goals, met or not. The table ends
-//! the output as Markdown, for the README. `cargo xtask test` runs the quick form (one repetition
-//! of everything) so the bench cannot rot.
+//! Size, system calls to exec, container start time, stack needed, stub memory and boot time, each
+//! next to the same figure of its peers and the ratio to ours (medians of repeated runs: the
+//! machine is noisy, so ratios matter, absolute times do not), then the goals, met or not.
+//! The table ends the output as Markdown, for the README. `cargo xtask test` runs the quick form
+//! (one repetition of everything) so the bench cannot rot.
 //!
 //! Everything runs in a private mount namespace of this process (see `mounts`), so the trees and
 //! API file systems it mounts never reach the host and vanish with it.
@@ -21,6 +21,7 @@ mod peers;
 mod report;
 mod size_parts;
 mod sizes;
+mod stack_need;
 mod stats;
 mod stub_memory;
 mod syscalls;
@@ -128,6 +129,7 @@ fn run_bench(init: &Path, options: Options) -> Result<()> {
         let trees = container_image::stage(init)?;
         syscalls::measure(&trees, &work, &mut report)?;
         container_start::measure(&trees, repetitions.container_starts, &mut report)?;
+        stack_need::measure(init, &trees, &mut report)?;
         drop(trees);
         stub_memory::measure(init, repetitions.stub_memory, &mut report)?;
     }
