@@ -39,7 +39,7 @@ pub fn measure(trees: &ContainerTrees, repetitions: usize, report: &mut Report) 
 }
 
 /// One run with its output kept, so a contender that cannot start fails the bench with its words.
-fn check_once(name: &str, command: &mut Command) -> Result<()> {
+pub fn check_once(name: &str, command: &mut Command) -> Result<()> {
     let output = command.stdin(Stdio::null()).output().with_context(|| format!("starting {name}"))?;
     if !output.status.success() {
         bail!(

@@ -5,6 +5,7 @@
 
 use super::peers::{CATATONIT, DUMB_INIT, TINI};
 use super::report::{Report, Unit, OURS};
+use super::stack_need::under_limit;
 use super::stats::median;
 use crate::cmd::header;
 use anyhow::{bail, Context, Result};
@@ -61,7 +62,7 @@ fn resident_kib(program: &Path, options: &[&str], stack_kib: Option<u32>) -> Res
     let mut command = match stack_kib {
         Some(kib) => {
             let mut shell = Command::new("sh");
-            shell.args(["-c", &format!("ulimit -s {kib} && exec \"$@\""), "sh", "unshare"]);
+            shell.args(under_limit(&[], &["unshare"], u64::from(kib)));
             shell
         }
         None => Command::new("unshare"),
